@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/telemetry"
+)
+
+type recordFlags struct {
+	ctl      ctlFlags
+	duration time.Duration
+	out      string
+	lease    time.Duration
+	strict   bool
+}
+
+// runRecord streams to this host, writes CSV and prints a loss summary.
+func runRecord(name string, args []string, stdout, stderr io.Writer) error {
+	var f recordFlags
+	fs := newFlags(name, stderr)
+	f.ctl.register(fs)
+	fs.DurationVar(&f.duration, "duration", 0, "how long to record (0: until Ctrl-C)")
+	fs.StringVar(&f.out, "out", "", "CSV file to write ('-' for standard output; default: statistics only)")
+	fs.DurationVar(&f.lease, "lease", 3*time.Second, "lease the stream is kept alive with; it ends by itself this long after the recorder dies")
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.lease < control.MinLease || f.lease > control.MaxLease {
+		return fmt.Errorf("%w: --lease %s outside %s..%s", errUsage, f.lease, control.MinLease, control.MaxLease)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if f.duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		defer cancel()
+	}
+	return record(ctx, f, stdout, stderr)
+}
+
+func record(ctx context.Context, f recordFlags, stdout, stderr io.Writer) error {
+	var w io.Writer
+	switch f.out {
+	case "":
+	case "-":
+		w = stdout
+	default:
+		file, err := os.Create(f.out)
+		if err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		defer file.Close()
+		w = file
+	}
+	var (
+		mu    sync.Mutex
+		rec   = telemetry.NewRecorder(w)
+		ended = make(chan struct{}, 1)
+	)
+	onData := func(b []byte, _ netip.AddrPort) {
+		mu.Lock()
+		ends := rec.Stats.Ends
+		_ = rec.Add(b) // malformed datagrams are counted in rec.Stats
+		if rec.Stats.Ends != ends {
+			select {
+			case ended <- struct{}{}:
+			default:
+			}
+		}
+		mu.Unlock()
+	}
+	c, err := f.ctl.dial(control.ClientOptions{OnData: onData})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	// Keep the lease alive well inside its length; a lost refresh is
+	// covered by the next one.
+	bg := context.Background()
+	if _, err := c.Start(bg, "", f.lease); err != nil {
+		return fmt.Errorf("record: start: %w", err)
+	}
+	began := time.Now()
+	refresh := time.NewTicker(f.lease / 3)
+	defer refresh.Stop()
+	var live <-chan time.Time
+	if isTerminal(stderr) {
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		live = t.C
+	}
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-refresh.C:
+			if _, err := c.Start(bg, "", f.lease); err != nil {
+				fmt.Fprintf(stderr, "\nrecord: lease refresh: %v\n", err)
+			}
+		case <-live:
+			mu.Lock()
+			line := liveLine(rec, time.Since(began))
+			mu.Unlock()
+			fmt.Fprintf(stderr, "\r%s", line)
+		}
+	}
+	if live != nil {
+		fmt.Fprintln(stderr)
+	}
+	// Stop and wait briefly for the end-of-stream marker so the samples
+	// already in flight are recorded too.
+	stopErr := func() error {
+		if _, err := c.Stop(bg, ""); err != nil {
+			return fmt.Errorf("record: stop: %w", err)
+		}
+		select {
+		case <-ended:
+		case <-time.After(time.Second):
+		}
+		return nil
+	}()
+	c.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	writeErr := rec.Flush()
+	ok := summary(stdout, rec, f, stderr)
+	if err := errors.Join(stopErr, writeErr); err != nil {
+		return err
+	}
+	if f.strict && !ok {
+		return errors.New("record: strict check failed")
+	}
+	return nil
+}
+
+func liveLine(rec *telemetry.Recorder, elapsed time.Duration) string {
+	st, tr := rec.Stats, &rec.Track
+	rate := 0.0
+	if s := elapsed.Seconds(); s > 0 {
+		rate = float64(st.Samples) / s
+	}
+	return fmt.Sprintf("%6.1f s  %7.1f Hz  samples %d  lost %d  dup %d  reord %d  late %d  sensor_err %d ",
+		elapsed.Seconds(), rate, st.Samples, tr.Lost(), tr.Duplicates, tr.Reordered, st.Late, st.SensorErrors)
+}
+
+// summary prints the recording's statistics and reports whether it passes
+// the strict check: nothing lost and the count within 1 % of rate × time.
+func summary(w io.Writer, rec *telemetry.Recorder, f recordFlags, stderr io.Writer) bool {
+	st, tr := rec.Stats, &rec.Track
+	span := time.Duration(st.LastMonoNs - st.FirstMonoNs)
+	expected := 0.0
+	if st.RateHz > 0 && st.Samples > 0 {
+		expected = span.Seconds()*float64(st.RateHz) + 1
+	}
+	off := 0.0
+	if expected > 0 {
+		off = (float64(st.Samples) - expected) / expected * 100
+	}
+	rate := 0.0
+	if span > 0 {
+		rate = float64(st.Samples-1) / span.Seconds()
+	}
+	session, _ := tr.Session()
+	fmt.Fprintf(w, "recorded %d samples over %.3f s of device time from %s\n", st.Samples, span.Seconds(), f.ctl.device)
+	fmt.Fprintf(w, "  session        %08x (%d seen)\n", session, tr.Sessions)
+	fmt.Fprintf(w, "  rate           %.2f Hz (nominal %d), count %+.2f %% vs rate × time\n", rate, st.RateHz, off)
+	fmt.Fprintf(w, "  lost           %d\n", tr.Lost())
+	fmt.Fprintf(w, "  duplicated     %d\n", tr.Duplicates)
+	fmt.Fprintf(w, "  reordered      %d\n", tr.Reordered)
+	fmt.Fprintf(w, "  late ticks     %d\n", st.Late)
+	fmt.Fprintf(w, "  skipped ticks  %d samples flagged\n", st.Skipped)
+	fmt.Fprintf(w, "  sensor errors  %d\n", st.SensorErrors)
+	fmt.Fprintf(w, "  malformed      %d datagrams\n", st.Malformed)
+	fmt.Fprintf(w, "  end of stream  %v\n", st.Ends > 0)
+	if f.out != "" && f.out != "-" {
+		fmt.Fprintf(w, "  csv            %s (%d bytes)\n", f.out, rec.Written())
+	}
+	ok := st.Samples > 0 && tr.Lost() == 0 && math.Abs(off) <= 1
+	if f.strict {
+		verdict := "PASS"
+		if !ok {
+			verdict = "FAIL"
+		}
+		fmt.Fprintf(w, "  strict check   %s (no loss, count within 1 %%)\n", verdict)
+	}
+	return ok
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

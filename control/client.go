@@ -1,0 +1,211 @@
+package control
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/imustream/imustream/telemetry"
+)
+
+// ClientOptions configures a Client. Zero fields take the documented
+// defaults.
+type ClientOptions struct {
+	// Timeout is how long one attempt waits for the reply. It defaults to
+	// 300 ms.
+	Timeout time.Duration
+	// Retries is how many times a command is sent again, with the same
+	// request id, when no reply came. It defaults to 3; negative sends once.
+	Retries int
+	// OnData receives every telemetry datagram that arrives from the
+	// device's host on this client's socket. It runs on the client's
+	// reader goroutine and must not keep b.
+	OnData func(b []byte, from netip.AddrPort)
+}
+
+// Client talks to a daemon's control port. One socket carries commands,
+// replies and, after start, the stream itself: the daemon streams to the
+// address its ReadFrom reported, which is this socket, so it works through
+// NAT and firewalls that allow the reply path.
+type Client struct {
+	conn   *net.UDPConn
+	device netip.AddrPort
+	opts   ClientOptions
+	prefix string
+	seq    atomic.Uint64
+
+	mu      sync.Mutex
+	pending map[string]chan Reply
+	done    chan struct{}
+}
+
+// ReplyError is a command the daemon answered with err.
+type ReplyError struct{ Reply Reply }
+
+func (e *ReplyError) Error() string {
+	return "control: device refused: " + e.Reply.Verb + " " + e.Reply.Message
+}
+
+// ErrNoReply means no reply came after every retry.
+var ErrNoReply = errors.New("control: no reply from device")
+
+// Dial resolves device ("HOST:PORT", IPv6 as "[ADDR]:PORT") and opens a
+// client socket. Close it when done.
+func Dial(device string, opts *ClientOptions) (*Client, error) {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 300 * time.Millisecond
+	}
+	if o.Retries == 0 {
+		o.Retries = 3
+	}
+	ua, err := net.ResolveUDPAddr("udp", device)
+	if err != nil {
+		return nil, fmt.Errorf("control: device %q: %w", device, err)
+	}
+	dev := ua.AddrPort()
+	dev = netip.AddrPortFrom(dev.Addr().Unmap(), dev.Port())
+	network := "udp4"
+	if dev.Addr().Is6() {
+		network = "udp6"
+	}
+	conn, err := net.ListenUDP(network, nil)
+	if err != nil {
+		return nil, fmt.Errorf("control: client socket: %w", err)
+	}
+	var rnd [4]byte
+	_, _ = rand.Read(rnd[:])
+	c := &Client{
+		conn:    conn,
+		device:  dev,
+		opts:    o,
+		prefix:  hex.EncodeToString(rnd[:]),
+		pending: make(map[string]chan Reply),
+		done:    make(chan struct{}),
+	}
+	go c.read()
+	return c, nil
+}
+
+// Device returns the daemon's control address.
+func (c *Client) Device() netip.AddrPort { return c.device }
+
+// LocalAddr returns the client socket's address.
+func (c *Client) LocalAddr() netip.AddrPort { return c.conn.LocalAddr().(*net.UDPAddr).AddrPort() }
+
+// Close closes the socket and waits for the reader goroutine.
+func (c *Client) Close() error {
+	err := c.conn.Close()
+	<-c.done
+	return err
+}
+
+func (c *Client) read() {
+	defer close(c.done)
+	buf := make([]byte, 2048)
+	for {
+		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // e.g. ICMP errors surfacing on the socket
+		}
+		if from.Addr().Unmap() != c.device.Addr() {
+			continue
+		}
+		b := buf[:n]
+		if telemetry.Is(b) {
+			if c.opts.OnData != nil {
+				c.opts.OnData(b, from)
+			}
+			continue
+		}
+		r, err := ParseReply(b)
+		if err != nil || r.ID == "" {
+			continue
+		}
+		c.mu.Lock()
+		ch := c.pending[r.ID]
+		c.mu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- r:
+			default: // a second answer to a retried request
+			}
+		}
+	}
+}
+
+// Do sends cmd, with a fresh request id unless it has one, and waits for
+// the matching reply, resending the same id on timeout so a retry is never
+// executed twice. An err reply is returned as a *ReplyError.
+func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
+	if cmd.ID == "" {
+		cmd.ID = c.prefix + "-" + strconv.FormatUint(c.seq.Add(1), 10)
+	}
+	ch := make(chan Reply, 1)
+	c.mu.Lock()
+	c.pending[cmd.ID] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, cmd.ID)
+		c.mu.Unlock()
+	}()
+	line := []byte(cmd.String() + "\n")
+	dst := net.UDPAddrFromAddrPort(c.device)
+	t := time.NewTimer(c.opts.Timeout)
+	defer t.Stop()
+	attempts := max(c.opts.Retries, 0) + 1
+	for range attempts {
+		if _, err := c.conn.WriteToUDP(line, dst); err != nil {
+			return Reply{}, fmt.Errorf("control: send %s: %w", cmd.Verb, err)
+		}
+		t.Reset(c.opts.Timeout)
+		select {
+		case r := <-ch:
+			if !r.OK {
+				return r, &ReplyError{Reply: r}
+			}
+			return r, nil
+		case <-t.C:
+		case <-ctx.Done():
+			return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
+		}
+	}
+	return Reply{}, fmt.Errorf("%w %s after %d attempts of %s", ErrNoReply, c.device, attempts, c.opts.Timeout)
+}
+
+// Start streams to target ("" for this client's own socket) with a lease
+// (0 for none).
+func (c *Client) Start(ctx context.Context, target string, lease time.Duration) (Reply, error) {
+	return c.Do(ctx, Command{Verb: VerbStart, Target: target, Lease: lease})
+}
+
+// Stop ends the stream to target ("" for this client's socket, "all" for
+// every stream).
+func (c *Client) Stop(ctx context.Context, target string) (Reply, error) {
+	return c.Do(ctx, Command{Verb: VerbStop, Target: target})
+}
+
+// Status asks for the daemon's state and counters.
+func (c *Client) Status(ctx context.Context) (Reply, error) {
+	return c.Do(ctx, Command{Verb: VerbStatus})
+}
+
+// Ping checks that the daemon answers.
+func (c *Client) Ping(ctx context.Context) (Reply, error) {
+	return c.Do(ctx, Command{Verb: VerbPing})
+}

@@ -1,0 +1,276 @@
+// Package control is the daemon's command side: the text command protocol
+// (docs/protocol.md), the command goroutine that serves it, and the client
+// a control PC uses.
+package control
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Protocol limits.
+const (
+	// MaxCommandLen bounds a command datagram; longer ones are dropped as
+	// oversized without a reply.
+	MaxCommandLen = 256
+	maxIDLen      = 32
+	MinLease      = 100 * time.Millisecond
+	MaxLease      = 24 * time.Hour
+)
+
+// Verbs of the command protocol.
+const (
+	VerbStart  = "start"
+	VerbStop   = "stop"
+	VerbStatus = "status"
+	VerbPing   = "ping"
+)
+
+// Reply codes of err replies.
+const (
+	CodeBadRequest     = "bad-request"
+	CodeUnknownCommand = "unknown-command"
+	CodeBadTarget      = "bad-target"
+	CodeNotAllowed     = "target-not-allowed"
+	CodeFull           = "full"
+	CodeNotSubscribed  = "not-subscribed"
+)
+
+// Errors from ParseCommand and ParseReply.
+var (
+	ErrEmpty      = errors.New("control: empty command")
+	ErrNotText    = errors.New("control: not a text command")
+	ErrUnknown    = errors.New("control: unknown command")
+	ErrBadArg     = errors.New("control: bad argument")
+	ErrBadReply   = errors.New("control: malformed reply")
+	ErrTooLong    = errors.New("control: command too long")
+	errUnknownKey = errors.New("unknown option")
+)
+
+// Command is one parsed command line.
+type Command struct {
+	// ID is the optional request id that the reply echoes; a repeated id
+	// from the same sender is answered again, not executed again.
+	ID   string
+	Verb string
+	// Target is where start streams to or which stream stop ends: "" (the
+	// sender's own address), ":PORT" (the sender's host, that port),
+	// "HOST:PORT", or for stop "all".
+	Target string
+	// Lease ends the subscription unless start is repeated within it; 0 is
+	// none.
+	Lease time.Duration
+}
+
+// ParseCommand parses one command line: an optional "id=ID", the verb, then
+// the verb's arguments, separated by spaces; a trailing newline is allowed so
+// that `printf 'start\n' | nc -u HOST PORT` works.
+func ParseCommand(b []byte) (Command, error) {
+	var c Command
+	if len(b) > MaxCommandLen {
+		return c, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(b), MaxCommandLen)
+	}
+	if !IsText(b) {
+		return c, ErrNotText
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		return c, ErrEmpty
+	}
+	var positional []string
+	for _, f := range fields {
+		k, v, isKV := strings.Cut(f, "=")
+		if !isKV {
+			positional = append(positional, f)
+			continue
+		}
+		switch k {
+		case "id":
+			if err := checkID(v); err != nil {
+				return c, err
+			}
+			c.ID = v
+		case "lease":
+			d, err := parseLease(v)
+			if err != nil {
+				return c, err
+			}
+			c.Lease = d
+		default:
+			return c, fmt.Errorf("%w: %w %q", ErrBadArg, errUnknownKey, k)
+		}
+	}
+	if len(positional) == 0 {
+		return c, fmt.Errorf("%w: no command, only options", ErrEmpty)
+	}
+	c.Verb = strings.ToLower(positional[0])
+	args := positional[1:]
+	switch c.Verb {
+	case VerbStart, VerbStop:
+		if len(args) > 1 {
+			return c, fmt.Errorf("%w: %s takes at most one target, got %q", ErrBadArg, c.Verb, args)
+		}
+		if len(args) == 1 {
+			c.Target = args[0]
+		}
+		if c.Verb == VerbStop && c.Lease != 0 {
+			return c, fmt.Errorf("%w: stop takes no lease", ErrBadArg)
+		}
+		if c.Verb == VerbStart && c.Target == "all" {
+			return c, fmt.Errorf("%w: start needs a HOST:PORT or :PORT target, not all", ErrBadArg)
+		}
+	case VerbStatus, VerbPing:
+		if len(args) > 0 || c.Lease != 0 {
+			return c, fmt.Errorf("%w: %s takes no arguments", ErrBadArg, c.Verb)
+		}
+	default:
+		return c, fmt.Errorf("%w %q (want start, stop, status or ping)", ErrUnknown, positional[0])
+	}
+	return c, nil
+}
+
+// IsText reports whether b is printable ASCII text (tabs and line ends
+// allowed): the daemon answers malformed text, but not binary noise.
+func IsText(b []byte) bool {
+	for _, ch := range b {
+		if (ch < 0x20 || ch > 0x7e) && ch != '\t' && ch != '\r' && ch != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+func checkID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return fmt.Errorf("%w: id must be 1 to %d characters", ErrBadArg, maxIDLen)
+	}
+	for _, ch := range id {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return fmt.Errorf("%w: id %q may hold only letters, digits, '-', '_' and '.'", ErrBadArg, id)
+		}
+	}
+	return nil
+}
+
+// parseLease takes a Go duration ("5s", "1500ms") or plain seconds ("5").
+func parseLease(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, ferr := strconv.ParseFloat(v, 64)
+		if ferr != nil {
+			return 0, fmt.Errorf("%w: lease %q is not a duration like 5s or 1500ms", ErrBadArg, v)
+		}
+		d = time.Duration(secs * float64(time.Second))
+	}
+	if d < MinLease || d > MaxLease {
+		return 0, fmt.Errorf("%w: lease %s outside %s..%s", ErrBadArg, v, MinLease, MaxLease)
+	}
+	return d, nil
+}
+
+// String formats c as the command line a client sends (without newline).
+func (c Command) String() string {
+	var b strings.Builder
+	if c.ID != "" {
+		b.WriteString("id=" + c.ID + " ")
+	}
+	b.WriteString(c.Verb)
+	if c.Target != "" {
+		b.WriteString(" " + c.Target)
+	}
+	if c.Lease != 0 {
+		b.WriteString(" lease=" + c.Lease.String())
+	}
+	return b.String()
+}
+
+// Field is one key=value pair of an ok reply.
+type Field struct{ Key, Value string }
+
+// Reply is the daemon's answer: "ok [id=ID] VERB key=value…" or
+// "err [id=ID] CODE message".
+type Reply struct {
+	OK   bool
+	ID   string
+	Verb string // the command's verb (ok) or the error code (err)
+	// Fields of an ok reply, in order.
+	Fields []Field
+	// Message of an err reply.
+	Message string
+}
+
+// Get returns the value of key in an ok reply.
+func (r Reply) Get(key string) (string, bool) {
+	for _, f := range r.Fields {
+		if f.Key == key {
+			return f.Value, true
+		}
+	}
+	return "", false
+}
+
+// String formats r as sent on the wire, newline-terminated so that nc
+// prints it on a line of its own.
+func (r Reply) String() string {
+	var b strings.Builder
+	if r.OK {
+		b.WriteString("ok")
+	} else {
+		b.WriteString("err")
+	}
+	if r.ID != "" {
+		b.WriteString(" id=" + r.ID)
+	}
+	b.WriteString(" " + r.Verb)
+	for _, f := range r.Fields {
+		b.WriteString(" " + f.Key + "=" + f.Value)
+	}
+	if r.Message != "" {
+		b.WriteString(" " + r.Message)
+	}
+	b.WriteByte('\n')
+	return b.String()
+}
+
+// ParseReply parses a reply datagram.
+func ParseReply(b []byte) (Reply, error) {
+	var r Reply
+	if !IsText(b) {
+		return r, ErrBadReply
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return r, fmt.Errorf("%w: %q", ErrBadReply, b)
+	}
+	switch fields[0] {
+	case "ok":
+		r.OK = true
+	case "err":
+	default:
+		return r, fmt.Errorf("%w: starts with %q, want ok or err", ErrBadReply, fields[0])
+	}
+	rest := fields[1:]
+	if id, ok := strings.CutPrefix(rest[0], "id="); ok {
+		r.ID = id
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		return r, fmt.Errorf("%w: no verb", ErrBadReply)
+	}
+	r.Verb, rest = rest[0], rest[1:]
+	if !r.OK {
+		r.Message = strings.Join(rest, " ")
+		return r, nil
+	}
+	for _, f := range rest {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return r, fmt.Errorf("%w: field %q is not key=value", ErrBadReply, f)
+		}
+		r.Fields = append(r.Fields, Field{k, v})
+	}
+	return r, nil
+}

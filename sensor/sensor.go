@@ -1,0 +1,69 @@
+// Package sensor defines the IMU sample and the interface every sensor
+// driver (a real chip or the simulator) implements.
+//
+// Units are SI throughout: acceleration in m/s² (specific force, so a device
+// at rest reads +9.80665 m/s² along the axis pointing up), angular rate in
+// rad/s, temperature in °C.
+package sensor
+
+import "errors"
+
+// StandardGravity is g₀ in m/s².
+const StandardGravity = 9.80665
+
+// Status is a set of per-sample flags. The bit values are the ones carried
+// on the wire (docs/protocol.md), so they must never be renumbered.
+type Status uint16
+
+const (
+	// StatusSensorError: the sensor read failed; the values are the last
+	// good ones (or zero if there were none).
+	StatusSensorError Status = 1 << 0
+	// StatusLate: the tick fired more than a quarter period after its
+	// deadline.
+	StatusLate Status = 1 << 1
+	// StatusSkipped: one or more ticks before this one were skipped because
+	// the schedule fell a whole period or more behind.
+	StatusSkipped Status = 1 << 2
+	// StatusSaturated: an accelerometer or gyroscope axis is at full scale.
+	StatusSaturated Status = 1 << 3
+	// StatusReinit: the driver re-initialised the chip before this read.
+	StatusReinit Status = 1 << 4
+)
+
+// Sample is one reading. It is plain data, reused by the caller from tick
+// to tick.
+type Sample struct {
+	// MonoNs is the CLOCK_MONOTONIC time of the read in ns. The caller sets
+	// it before Read; drivers may use it (the simulator does).
+	MonoNs int64
+	// WallNs is the CLOCK_REALTIME time of the read in ns since the Unix
+	// epoch, set by the caller.
+	WallNs int64
+	// LateNs is how long after its deadline the tick fired, set by the
+	// caller.
+	LateNs int64
+
+	Accel [3]float32 // m/s², sensor or body frame x, y, z
+	Gyro  [3]float32 // rad/s
+	TempC float32    // °C
+	// Status is set by the driver (sensor bits) and the caller (timing bits).
+	Status Status
+}
+
+// Sensor reads an IMU into a caller-owned sample.
+//
+// Read must not allocate: it runs on every tick of the hot path. On error it
+// leaves the previous values in place; the caller flags the sample. Read is
+// called from one goroutine at a time.
+type Sensor interface {
+	Read(s *Sample) error
+	// String names the sensor for logs and status replies, e.g. "mpu6050@0x68".
+	String() string
+	// Halt stops the sensor and releases what it holds.
+	Halt() error
+}
+
+// ErrNotFound is returned (wrapped) when no sensor answers where one was
+// expected.
+var ErrNotFound = errors.New("sensor: not found")

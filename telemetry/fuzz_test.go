@@ -1,0 +1,141 @@
+package telemetry
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"math"
+	"testing"
+
+	"github.com/imustream/imustream/sensor"
+)
+
+var decodeErrors = []error{ErrShort, ErrMagic, ErrVersion, ErrType, ErrCount, ErrSampleLen, ErrLength}
+
+// FuzzParse feeds Parse arbitrary bytes. Whatever it accepts must survive a
+// re-encode (with v1 records) and parse to the same values, and a datagram
+// with v1 records must re-encode to the input with its reserved bytes zeroed.
+func FuzzParse(f *testing.F) {
+	for _, tc := range golden {
+		f.Add(mustUnhex(f, tc.hex))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var d Datagram
+		err := Parse(b, &d)
+		if err != nil {
+			n := 0
+			for _, e := range decodeErrors {
+				if errors.Is(err, e) {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("error %q matches %d of the Err variables, want 1", err, n)
+			}
+			return
+		}
+		if !Is(b) {
+			t.Fatal("Parse accepted what Is rejects")
+		}
+
+		var re []byte
+		if d.Type == TypeEnd {
+			re = AppendEnd(nil, d.Session, d.Seq, d.RateHz)
+		} else {
+			re = AppendDatagram(nil, d.Header, d.Samples)
+		}
+		var d2 Datagram
+		if err := Parse(re, &d2); err != nil {
+			t.Fatalf("re-encoded datagram does not parse: %v\n%s", err, hex.Dump(re))
+		}
+		want := d
+		want.SampleLen = SampleLen
+		if diff := datagramDiff(&d2, &want); diff != "" {
+			t.Fatal(diff)
+		}
+
+		if d.SampleLen == SampleLen {
+			canon := bytes.Clone(b)
+			clear(canon[18:20])
+			for i := range int(d.Count) {
+				off := HeaderLen + i*SampleLen
+				clear(canon[off+22 : off+24])
+			}
+			if !bytes.Equal(re, canon) {
+				t.Fatalf("re-encoded\n%s\nwant\n%s", hex.Dump(re), hex.Dump(canon))
+			}
+		}
+	})
+}
+
+// FuzzRoundTrip encodes fuzzed field values and checks they decode to the
+// same values, floats compared by bits. A batch is built from one sample
+// by varying each copy a little.
+func FuzzRoundTrip(f *testing.F) {
+	for _, tc := range golden {
+		if tc.err != nil {
+			continue
+		}
+		h := tc.want.Header
+		var s sensor.Sample
+		n := uint8(0)
+		if len(tc.want.Samples) > 0 {
+			s = tc.want.Samples[0]
+			n = uint8(len(tc.want.Samples) - 1)
+		}
+		f.Add(h.Type == TypeEnd, h.Session, h.Seq, h.RateHz, n,
+			s.MonoNs, s.WallNs, s.LateNs, uint16(s.Status),
+			s.Accel[0], s.Accel[1], s.Accel[2], s.Gyro[0], s.Gyro[1], s.Gyro[2], s.TempC)
+	}
+	f.Add(false, uint32(1), uint32(2), uint16(3), uint8(4),
+		int64(-1), int64(-2), int64(-3), uint16(0x20),
+		float32(math.NaN()), float32(math.Inf(1)), float32(math.Copysign(0, -1)),
+		math.Float32frombits(0x7f800001), math.Float32frombits(0xffffffff), float32(1e-45), float32(-1e38))
+
+	f.Fuzz(func(t *testing.T, end bool, session, seq uint32, rate uint16, n uint8,
+		mono, wall, late int64, status uint16, ax, ay, az, gx, gy, gz, temp float32) {
+		h := Header{Version: Version, Type: TypeSamples, SampleLen: SampleLen, Session: session, Seq: seq, RateHz: rate}
+		var samples []sensor.Sample
+		var b []byte
+		if end {
+			h.Type = TypeEnd
+			b = AppendEnd(nil, session, seq, rate)
+		} else {
+			samples = make([]sensor.Sample, int(n)%MaxBatch+1)
+			for i := range samples {
+				k := uint32(i)
+				samples[i] = sensor.Sample{
+					MonoNs: mono + int64(i)*5_000_000,
+					WallNs: wall + int64(i)*5_000_000,
+					LateNs: late + int64(i),
+					Status: sensor.Status(status ^ uint16(i)),
+					Accel:  [3]float32{flip(ax, k), flip(ay, k), flip(az, k)},
+					Gyro:   [3]float32{flip(gx, k), flip(gy, k), flip(gz, k)},
+					TempC:  flip(temp, k),
+				}
+			}
+			h.Count = uint8(len(samples))
+			b = AppendDatagram(nil, h, samples)
+		}
+		if len(b) != HeaderLen+len(samples)*SampleLen {
+			t.Fatalf("encoded %d bytes for %d samples", len(b), len(samples))
+		}
+
+		var d Datagram
+		if err := Parse(b, &d); err != nil {
+			t.Fatalf("Parse: %v\n%s", err, hex.Dump(b))
+		}
+		want := Datagram{Header: h, Samples: samples}
+		for i := range want.Samples {
+			want.Samples[i].LateNs = min(max(want.Samples[i].LateNs, 0), math.MaxUint32)
+		}
+		if diff := datagramDiff(&d, &want); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+}
+
+// flip varies the low mantissa bits, NaN payloads included.
+func flip(v float32, k uint32) float32 {
+	return math.Float32frombits(math.Float32bits(v) ^ k)
+}

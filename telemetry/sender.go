@@ -1,0 +1,327 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/imustream/imustream/sensor"
+)
+
+// Config configures a Sender. Zero fields take the documented defaults.
+type Config struct {
+	Sensor sensor.Sensor // required
+	Subs   *Subscribers  // required
+	// RateHz is the sample rate, 1 to 10000. It defaults to 200.
+	RateHz int
+	// Batch is how many consecutive samples go in one datagram, 1 to
+	// MaxBatch. It defaults to 1.
+	Batch int
+	// Clock defaults to MonoClock.
+	Clock Clock
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// PruneAfter is how many refused sends in a row (ICMP port unreachable)
+	// drop a subscriber. It defaults to 20.
+	PruneAfter int
+}
+
+// Sender is the sender goroutine: each tick it reads the sensor into a
+// preallocated sample, encodes into a preallocated buffer and writes to
+// every current subscriber.
+type Sender struct {
+	cfg    Config
+	period int64
+	log    *slog.Logger
+
+	// Owned by the Run goroutine.
+	batch   []sensor.Sample
+	n       int
+	last    sensor.Sample
+	buf     []byte
+	endBuf  []byte
+	session uint32
+	seq     uint32
+	lastLog int64
+
+	quit      atomic.Bool
+	streaming atomic.Bool
+	sessionA  atomic.Uint32
+	nextSeq   atomic.Uint32
+	lastTick  atomic.Int64
+	maxLate   atomic.Int64
+	c         counters
+}
+
+type counters struct {
+	ticks, datagrams, sendErrors, sensorErrors, late, skipped, pruned, expired atomic.Uint64
+}
+
+// Stats is a snapshot of the sender's state and counters.
+type Stats struct {
+	Streaming    bool
+	Session      uint32
+	NextSeq      uint32
+	RateHz       int
+	Batch        int
+	Ticks        uint64 // sensor reads
+	Datagrams    uint64 // datagrams encoded (each sent to every subscriber)
+	SendErrors   uint64
+	SensorErrors uint64
+	Late         uint64 // ticks more than a quarter period late
+	Skipped      uint64 // ticks skipped to catch up with the grid
+	Pruned       uint64 // subscribers dropped for refused sends
+	Expired      uint64 // subscribers dropped when their lease ran out
+	MaxLateNs    int64
+	LastTickMono int64 // CLOCK_MONOTONIC ns of the last tick, 0 before any
+}
+
+// NewSender checks cfg and preallocates everything a tick needs.
+func NewSender(cfg Config) (*Sender, error) {
+	if cfg.Sensor == nil || cfg.Subs == nil {
+		return nil, errors.New("telemetry: sender needs a sensor and a subscriber set")
+	}
+	if cfg.RateHz == 0 {
+		cfg.RateHz = 200
+	}
+	if cfg.RateHz < 1 || cfg.RateHz > 10000 {
+		return nil, fmt.Errorf("telemetry: rate %d Hz out of range 1..10000", cfg.RateHz)
+	}
+	if cfg.Batch == 0 {
+		cfg.Batch = 1
+	}
+	if cfg.Batch < 1 || cfg.Batch > MaxBatch {
+		return nil, fmt.Errorf("telemetry: batch %d out of range 1..%d", cfg.Batch, MaxBatch)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = MonoClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PruneAfter == 0 {
+		cfg.PruneAfter = 20
+	}
+	return &Sender{
+		cfg:    cfg,
+		period: int64(time.Second) / int64(cfg.RateHz),
+		log:    cfg.Logger,
+		batch:  make([]sensor.Sample, cfg.Batch),
+		buf:    make([]byte, 0, MaxDatagramLen),
+		endBuf: make([]byte, 0, HeaderLen),
+	}, nil
+}
+
+// Period returns the tick period in ns.
+func (s *Sender) Period() int64 { return s.period }
+
+// Run streams while there are subscribers and idles otherwise, until ctx
+// ends; then it sends an end-of-stream datagram to every subscriber.
+func (s *Sender) Run(ctx context.Context) error {
+	// clock_nanosleep blocks the OS thread; keeping the goroutine on one
+	// thread lets a later RT priority or CPU affinity stick to it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	stop := context.AfterFunc(ctx, func() { s.quit.Store(true) })
+	defer stop()
+	for {
+		if len(s.cfg.Subs.List()) == 0 {
+			s.streaming.Store(false)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.cfg.Subs.Changed():
+			}
+			continue
+		}
+		s.stream()
+		if s.quit.Load() {
+			s.endAll()
+			s.streaming.Store(false)
+			return nil
+		}
+	}
+}
+
+// stream runs one session: from the first subscriber to the last one gone.
+func (s *Sender) stream() {
+	s.session = newSession(s.session)
+	s.seq = 0
+	s.n = 0
+	s.sessionA.Store(s.session)
+	s.nextSeq.Store(0)
+	s.streaming.Store(true)
+	clock := s.cfg.Clock
+	next := clock.Now()
+	for !s.quit.Load() {
+		now := clock.SleepUntil(next)
+		next = s.tick(next, now)
+		if len(s.cfg.Subs.List()) == 0 {
+			return
+		}
+	}
+}
+
+func newSession(prev uint32) uint32 {
+	for {
+		if id := rand.Uint32(); id != 0 && id != prev {
+			return id
+		}
+	}
+}
+
+// tick does one period's work for the tick due at deadline that woke at
+// now, and returns the next deadline. A wake-up a period or more late
+// skips the missed ticks instead of bursting to catch up.
+func (s *Sender) tick(deadline, now int64) int64 {
+	p := s.period
+	late := now - deadline
+	var timing sensor.Status
+	if late >= p {
+		k := late / p
+		s.c.skipped.Add(uint64(k))
+		deadline += k * p
+		timing |= sensor.StatusSkipped
+	}
+	if late > p/4 {
+		timing |= sensor.StatusLate
+		s.c.late.Add(1)
+	}
+	if late > s.maxLate.Load() {
+		s.maxLate.Store(late)
+	}
+	s.c.ticks.Add(1)
+	s.lastTick.Store(now)
+
+	smp := &s.batch[s.n]
+	if s.n > 0 {
+		*smp = s.batch[s.n-1]
+	} else {
+		*smp = s.last
+	}
+	// A failed read keeps the previous values, flagged, so receivers never
+	// see made-up zeros.
+	smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, WallNow(), late, 0
+	if err := s.cfg.Sensor.Read(smp); err != nil {
+		smp.Status |= sensor.StatusSensorError
+		s.c.sensorErrors.Add(1)
+		s.logLimited(now, "sensor read failed", err)
+	}
+	smp.Status |= timing
+	s.n++
+	if s.n == len(s.batch) {
+		s.flush(now)
+	}
+	return deadline + p
+}
+
+func (s *Sender) flush(now int64) {
+	h := Header{Type: TypeSamples, Session: s.session, Seq: s.seq, RateHz: uint16(min(s.cfg.RateHz, 65535))}
+	s.buf = AppendDatagram(s.buf[:0], h, s.batch[:s.n])
+	s.seq += uint32(s.n)
+	s.nextSeq.Store(s.seq)
+	s.last = s.batch[s.n-1]
+	s.n = 0
+	s.c.datagrams.Add(1)
+	s.sendAll(now)
+}
+
+func (s *Sender) sendAll(now int64) {
+	var gone [MaxSubscribers]*Subscriber
+	ng := 0
+	for _, sub := range s.cfg.Subs.List() {
+		st := sub.state.Load()
+		if st == subGone {
+			continue
+		}
+		exp := sub.expires.Load()
+		expired := st == subActive && exp != 0 && now >= exp
+		if st == subStopping || expired {
+			if sub.state.CompareAndSwap(st, subGone) {
+				if expired {
+					s.c.expired.Add(1)
+				}
+				s.sendEnd(sub)
+				gone[ng] = sub
+				ng++
+			}
+			continue
+		}
+		if _, err := sub.conn.Write(s.buf); err != nil {
+			sub.SendErrors.Add(1)
+			s.c.sendErrors.Add(1)
+			s.logLimited(now, "send failed", err)
+			// Only "port unreachable" says the receiver is gone; a network
+			// that is down now may be back in a moment.
+			if errors.Is(err, syscall.ECONNREFUSED) &&
+				int(sub.consecutive.Add(1)) >= s.cfg.PruneAfter &&
+				sub.state.CompareAndSwap(subActive, subGone) {
+				s.c.pruned.Add(1)
+				gone[ng] = sub
+				ng++
+			}
+			continue
+		}
+		sub.consecutive.Store(0)
+		sub.Datagrams.Add(1)
+	}
+	s.cfg.Subs.remove(gone[:ng])
+}
+
+func (s *Sender) sendEnd(sub *Subscriber) {
+	s.endBuf = AppendEnd(s.endBuf[:0], s.session, s.seq, uint16(min(s.cfg.RateHz, 65535)))
+	_, _ = sub.conn.Write(s.endBuf) // best effort: the receiver may be gone
+}
+
+// endAll ends every stream when the daemon shuts down, so receivers can
+// tell a deliberate stop from a crash.
+func (s *Sender) endAll() {
+	list := s.cfg.Subs.List()
+	for _, sub := range list {
+		if sub.state.Swap(subGone) != subGone {
+			s.sendEnd(sub)
+		}
+	}
+	s.cfg.Subs.remove(list)
+}
+
+// logLimited logs at most once a second so a failing sensor or a flood of
+// send errors cannot fill the journal; the counters stay exact.
+func (s *Sender) logLimited(now int64, msg string, err error) {
+	if now-s.lastLog < int64(time.Second) && s.lastLog != 0 {
+		return
+	}
+	s.lastLog = now
+	s.log.Warn(msg, "err", err, "sensor_errors", s.c.sensorErrors.Load(), "send_errors", s.c.sendErrors.Load())
+}
+
+// LastTick returns the CLOCK_MONOTONIC ns of the latest tick, for a
+// watchdog that must stop petting when the loop stalls.
+func (s *Sender) LastTick() int64 { return s.lastTick.Load() }
+
+// Stats returns a snapshot; it is safe to call from any goroutine.
+func (s *Sender) Stats() Stats {
+	return Stats{
+		Streaming:    s.streaming.Load(),
+		Session:      s.sessionA.Load(),
+		NextSeq:      s.nextSeq.Load(),
+		RateHz:       s.cfg.RateHz,
+		Batch:        len(s.batch),
+		Ticks:        s.c.ticks.Load(),
+		Datagrams:    s.c.datagrams.Load(),
+		SendErrors:   s.c.sendErrors.Load(),
+		SensorErrors: s.c.sensorErrors.Load(),
+		Late:         s.c.late.Load(),
+		Skipped:      s.c.skipped.Load(),
+		Pruned:       s.c.pruned.Load(),
+		Expired:      s.c.expired.Load(),
+		MaxLateNs:    s.maxLate.Load(),
+		LastTickMono: s.lastTick.Load(),
+	}
+}

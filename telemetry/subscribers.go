@@ -1,0 +1,181 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"sync/atomic"
+)
+
+// MaxSubscribers bounds the fan-out so one tick's sends stay short.
+const MaxSubscribers = 8
+
+var (
+	// ErrFull is returned by Add when MaxSubscribers are already streaming.
+	ErrFull = errors.New("telemetry: subscriber limit reached")
+	// ErrNotSubscribed is returned by Stop for an unknown target.
+	ErrNotSubscribed = errors.New("telemetry: not subscribed")
+)
+
+// Subscriber is one destination of the stream. The sender writes to it
+// through its own connected socket, so ICMP port-unreachable comes back as
+// an error on the next write instead of being lost.
+type Subscriber struct {
+	Target netip.AddrPort
+	conn   *net.UDPConn
+
+	// expires is the CLOCK_MONOTONIC ns at which the lease ends; 0 = never.
+	expires atomic.Int64
+	state   atomic.Int32 // subActive, subStopping or subGone
+
+	Datagrams   atomic.Uint64
+	SendErrors  atomic.Uint64
+	consecutive atomic.Uint32 // refused sends in a row
+}
+
+// Subscriber states. Only the sender moves a subscriber to subGone, with a
+// compare-and-swap, so a start racing a stop either revives the subscriber
+// or finds it gone and subscribes afresh: it is never silently lost.
+const (
+	subActive int32 = iota
+	subStopping
+	subGone
+)
+
+// Expires reports the lease deadline in CLOCK_MONOTONIC ns, 0 for none.
+func (s *Subscriber) Expires() int64 { return s.expires.Load() }
+
+// Subscribers is the set the command goroutine edits and the sender reads.
+// The set itself is immutable: writers build a new slice and swap the
+// pointer, so the sender's per-tick Load takes no lock and allocates nothing.
+type Subscribers struct {
+	p       atomic.Pointer[[]*Subscriber]
+	changed chan struct{}
+	dial    func(netip.AddrPort) (*net.UDPConn, error)
+}
+
+// NewSubscribers returns an empty set.
+func NewSubscribers() *Subscribers {
+	s := &Subscribers{changed: make(chan struct{}, 1), dial: dialUDP}
+	s.p.Store(&[]*Subscriber{})
+	return s
+}
+
+func dialUDP(target netip.AddrPort) (*net.UDPConn, error) {
+	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
+}
+
+// List returns the current set; callers must not modify it.
+func (s *Subscribers) List() []*Subscriber { return *s.p.Load() }
+
+// Changed is signalled (without blocking the writer) whenever a subscriber
+// is added, so an idle sender can start at once.
+func (s *Subscribers) Changed() <-chan struct{} { return s.changed }
+
+// update swaps in fn(old) with a compare-and-swap loop: both the command
+// goroutine and the sender (pruning) write, and neither may block the other.
+func (s *Subscribers) update(fn func(old []*Subscriber) []*Subscriber) {
+	for {
+		old := s.p.Load()
+		next := fn(*old)
+		if s.p.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
+	for _, sub := range s.List() {
+		if sub.Target == target && sub.state.Load() != subGone {
+			return sub
+		}
+	}
+	return nil
+}
+
+// Start subscribes target, or refreshes it if it is already subscribed (a
+// control PC that repeats start every second keeps one subscription). lease
+// is the absolute CLOCK_MONOTONIC deadline in ns, 0 for none. It reports
+// whether the subscriber is new.
+func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, err error) {
+	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
+	if sub := s.find(target); sub != nil {
+		sub.expires.Store(lease)
+		if sub.state.CompareAndSwap(subStopping, subActive) || sub.state.Load() == subActive {
+			return false, nil
+		}
+	}
+	if len(s.List()) >= MaxSubscribers {
+		return false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+	}
+	conn, err := s.dial(target)
+	if err != nil {
+		return false, fmt.Errorf("telemetry: subscribe %s: %w", target, err)
+	}
+	sub := &Subscriber{Target: target, conn: conn}
+	sub.expires.Store(lease)
+	full := false
+	s.update(func(old []*Subscriber) []*Subscriber {
+		full = len(old) >= MaxSubscribers
+		if full {
+			return old
+		}
+		return append(slices.Clip(old), sub)
+	})
+	if full {
+		conn.Close()
+		return false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+	}
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return true, nil
+}
+
+// Stop asks the sender to end target's stream: it sends an end-of-stream
+// datagram on its next tick and then removes the subscriber, so nothing
+// arrives after the end marker.
+func (s *Subscribers) Stop(target netip.AddrPort) error {
+	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
+	sub := s.find(target)
+	if sub == nil {
+		return fmt.Errorf("%w: %s", ErrNotSubscribed, target)
+	}
+	sub.state.CompareAndSwap(subActive, subStopping)
+	return nil
+}
+
+// StopAll asks the sender to end every stream and reports how many there were.
+func (s *Subscribers) StopAll() int {
+	list := s.List()
+	n := 0
+	for _, sub := range list {
+		if sub.state.CompareAndSwap(subActive, subStopping) {
+			n++
+		}
+	}
+	return n
+}
+
+// remove drops the given subscribers and closes their sockets.
+func (s *Subscribers) remove(gone []*Subscriber) {
+	if len(gone) == 0 {
+		return
+	}
+	s.update(func(old []*Subscriber) []*Subscriber {
+		next := make([]*Subscriber, 0, len(old))
+		for _, sub := range old {
+			if !slices.Contains(gone, sub) {
+				next = append(next, sub)
+			}
+		}
+		return next
+	})
+	for _, sub := range gone {
+		sub.state.Store(subGone)
+		sub.conn.Close()
+	}
+}
