@@ -25,8 +25,8 @@ const (
 	// SampleLen is the length of a v1 record. Later versions may only
 	// append fields, so receivers accept longer records.
 	SampleLen = 52
-	// MaxBatch keeps a datagram under 1200 bytes, which fits the path MTU
-	// of any IPv4 or IPv6 network without fragmentation.
+	// MaxBatch keeps a datagram under 1200 bytes, so it is not fragmented
+	// on any IPv6 path (minimum MTU 1280) or ordinary IPv4 one.
 	MaxBatch       = 22
 	MaxDatagramLen = HeaderLen + MaxBatch*SampleLen
 )

@@ -203,7 +203,7 @@ a5 a5 a5 a5 a5 a5 a5 a5  # a field from the future: skipped
 	{
 		name: "max batch of sample_len 255",
 		hex: "49 4d 55 53 01 01 16 ff c2 19 3f 7a e8 03 00 00 c8 00 00 00 # count 22, sample_len 255\n" +
-			strings.Repeat(recOne+zeros(255-SampleLen), MaxBatch),
+			strings.Repeat(recOne+hexZeros(255-SampleLen), MaxBatch),
 		want: Datagram{
 			Header:  Header{Version: 1, Type: TypeSamples, Count: MaxBatch, SampleLen: 255, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200},
 			Samples: repeatSample(sampleOne, MaxBatch),
@@ -262,12 +262,12 @@ c8 00 ff ff              # rate_hz 200, reserved set
 		// Count is within MaxBatch, but 22 records of 255 bytes need far
 		// more than the largest v1 datagram.
 		name: "count 22 of sample_len 255 cut at MaxDatagramLen",
-		hex:  "49 4d 55 53 01 01 16 ff c2 19 3f 7a e8 03 00 00 c8 00 00 00" + zeros(MaxDatagramLen-HeaderLen),
+		hex:  "49 4d 55 53 01 01 16 ff c2 19 3f 7a e8 03 00 00 c8 00 00 00" + hexZeros(MaxDatagramLen-HeaderLen),
 		err:  ErrLength,
 	},
 }
 
-func zeros(n int) string { return strings.Repeat("00 ", n) + "\n" }
+func hexZeros(n int) string { return strings.Repeat("00 ", n) + "\n" }
 
 func repeatSample(s sensor.Sample, n int) []sensor.Sample {
 	ss := make([]sensor.Sample, n)

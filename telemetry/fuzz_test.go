@@ -20,6 +20,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(mustUnhex(f, tc.hex))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		b = b[:len(b):len(b)] // a read past the end must panic, not see spare capacity
 		var d Datagram
 		err := Parse(b, &d)
 		if err != nil {
@@ -36,6 +37,13 @@ func FuzzParse(f *testing.F) {
 		}
 		if !Is(b) {
 			t.Fatal("Parse accepted what Is rejects")
+		}
+		// The spec's rules, restated independently of ParseHeader.
+		n, sl := int(d.Count), int(d.SampleLen)
+		if d.Version != Version ||
+			!(d.Type == TypeSamples && n >= 1 && n <= MaxBatch || d.Type == TypeEnd && n == 0) ||
+			sl < SampleLen || len(b) != HeaderLen+n*sl || len(d.Samples) != n {
+			t.Fatalf("accepted a datagram the spec rejects: %+v, %d bytes, %d samples", d.Header, len(b), len(d.Samples))
 		}
 
 		var re []byte
@@ -109,9 +117,9 @@ func FuzzRoundTrip(f *testing.F) {
 					WallNs: wall + int64(i)*5_000_000,
 					LateNs: late + int64(i),
 					Status: sensor.Status(status ^ uint16(i)),
-					Accel:  [3]float32{flip(ax, k), flip(ay, k), flip(az, k)},
-					Gyro:   [3]float32{flip(gx, k), flip(gy, k), flip(gz, k)},
-					TempC:  flip(temp, k),
+					Accel:  [3]float32{flipBits(ax, k), flipBits(ay, k), flipBits(az, k)},
+					Gyro:   [3]float32{flipBits(gx, k), flipBits(gy, k), flipBits(gz, k)},
+					TempC:  flipBits(temp, k),
 				}
 			}
 			h.Count = uint8(len(samples))
@@ -135,7 +143,7 @@ func FuzzRoundTrip(f *testing.F) {
 	})
 }
 
-// flip varies the low mantissa bits, NaN payloads included.
-func flip(v float32, k uint32) float32 {
+// flipBits varies the low mantissa bits, NaN payloads included.
+func flipBits(v float32, k uint32) float32 {
 	return math.Float32frombits(math.Float32bits(v) ^ k)
 }

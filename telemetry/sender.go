@@ -242,18 +242,21 @@ func (s *Sender) sendAll(now int64) {
 		}
 		exp := sub.expires.Load()
 		expired := st == subActive && exp != 0 && now >= exp
-		if st == subStopping || expired {
-			if sub.state.CompareAndSwap(st, subGone) {
-				if expired {
-					s.c.expired.Add(1)
-				}
-				s.sendEnd(sub)
-				gone[ng] = sub
-				ng++
+		ending := (st == subStopping || expired) && sub.state.CompareAndSwap(st, subGone)
+		if ending {
+			if expired {
+				s.c.expired.Add(1)
 			}
-			continue
+			gone[ng] = sub
+			ng++
 		}
-		if _, err := sub.conn.Write(s.buf); err != nil {
+		_, err := sub.conn.Write(s.buf)
+		if ending {
+			// The sample just sent is counted in the end marker's seq, so
+			// it goes first: a receiver sees no gap before the end.
+			s.sendEnd(sub)
+		}
+		if err != nil {
 			sub.SendErrors.Add(1)
 			s.c.sendErrors.Add(1)
 			s.logLimited(now, "send failed", err)

@@ -71,6 +71,7 @@ type daemonFlags struct {
 	rate, batch  int
 	defaultLease time.Duration
 	logLevel     string
+	config       string
 }
 
 func runDaemon(name string, args []string, _, stderr io.Writer) error {
@@ -84,12 +85,24 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	fs.IntVar(&f.batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
 	fs.DurationVar(&f.defaultLease, "default-lease", 0, "lease for a start without lease= (0: none)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.config, "config", "", "config file of key = value lines named as these flags; flags override it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if f.config != "" {
+		if err := loadConfig(fs, f.config, true); err != nil {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, f.logLevel)
+	}
+	if f.rate < 1 || f.rate > 10000 {
+		return fmt.Errorf("%w: --rate %d Hz out of range 1..10000", errUsage, f.rate)
+	}
+	if f.batch < 1 || f.batch > telemetry.MaxBatch {
+		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, f.batch, telemetry.MaxBatch)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if !f.sim {

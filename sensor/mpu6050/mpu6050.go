@@ -108,7 +108,7 @@ func (d *Dev) Stats() Stats {
 func (d *Dev) Read(s *sensor.Sample) error {
 	if d.failures >= d.opts.MaxErrors {
 		if err := d.init(false); err != nil {
-			return d.fail(s, fmt.Errorf("mpu6050: re-initialising: %w", err))
+			return d.fail(s, fmt.Errorf("%w (while re-initialising)", err))
 		}
 		d.failures = 0
 		d.reinited = true
@@ -143,8 +143,8 @@ func (d *Dev) Read(s *sensor.Sample) error {
 	return nil
 }
 
-// Halt puts the chip to sleep (a few µA). New or the re-initialisation after
-// errors wakes it.
+// Halt puts the chip to sleep (a few µA). A sleeping chip still answers
+// with stale data, so make a new Dev with New to use it again.
 func (d *Dev) Halt() error {
 	if err := d.writeReg(regPwrMgmt1, pwrSleep|pwrClkSel1); err != nil {
 		return fmt.Errorf("mpu6050: sleep: %w", err)

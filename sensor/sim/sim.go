@@ -15,8 +15,8 @@ const (
 	deg = math.Pi / 180
 )
 
-// Opts configures a Sim. Zero fields mean the default, given on each field
-// and collected in DefaultOpts.
+// Opts configures a Sim. Zero (or negative) numeric fields mean the
+// default, given on each field and collected in DefaultOpts.
 type Opts struct {
 	// Seed selects the motion phases, the biases and the noise. Zero is a
 	// seed like any other.
@@ -48,11 +48,12 @@ type Opts struct {
 	// Still holds the device flat and level: no motion.
 	Still bool
 
-	// FailEvery makes every FailEvery-th read (counting from 1) fail with
-	// ErrInjected. It defaults to 0: never.
+	// FailEvery makes every FailEvery-th read (counting from 1, failed
+	// reads included) fail with ErrInjected. It defaults to 0: never.
 	FailEvery int
 	// StuckAfter freezes the outputs after that many reads: later reads
-	// succeed but repeat the last good values, as a hung sensor does. It
+	// succeed but repeat the last good values, as a hung sensor does, so
+	// that only the consumer can tell. Injected failures still fail. It
 	// defaults to 0: never.
 	StuckAfter int
 }
@@ -99,7 +100,7 @@ const (
 type Sim struct {
 	opts     Opts
 	rng      *rand.Rand
-	omega    [3][2]float64 // rad/s of each motion term
+	omega    [3][2]float64 // angular frequency of each motion term, rad/s
 	phase    [3][2]float64
 	tempPh   float64
 	accBias  [3]float64

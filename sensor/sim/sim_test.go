@@ -98,29 +98,43 @@ func TestDeterministic(t *testing.T) {
 	}
 }
 
+// The seed picks the motion too, not only the noise: demos on several
+// simulated devices should not move in step.
+func TestSeedSetsMotion(t *testing.T) {
+	ideal := Opts{NoiseFree: true, NoBias: true}
+	ideal.Seed = 1
+	a := record(t, New(ideal), 200, 0, rate200Hz)
+	ideal.Seed = 2
+	b := record(t, New(ideal), 200, 0, rate200Hz)
+	for i := range a {
+		if a[i].Accel == b[i].Accel || a[i].Gyro == b[i].Gyro || a[i].TempC == b[i].TempC {
+			t.Fatalf("read %d: seeds 1 and 2 give %+v and %+v", i+1, a[i], b[i])
+		}
+	}
+}
+
 // Failed reads draw the same noise as good ones, so the reads that succeed
 // are those of a sim without faults.
 func TestFaultsKeepStream(t *testing.T) {
+	const every, winFrom, winLen = 7, 101, 20 // reads count from 1
 	clean := record(t, New(Opts{Seed: 5}), 300, 0, rate200Hz)
 
-	d := New(Opts{Seed: 5, FailEvery: 7})
+	d := New(Opts{Seed: 5, FailEvery: every})
 	var s sensor.Sample
-	fails := 0
 	for i, want := range clean {
-		if i == 100 {
-			d.FailFor(20)
+		n := i + 1
+		if n == winFrom {
+			d.FailFor(winLen)
 		}
 		s.MonoNs = int64(i) * rate200Hz
-		if err := d.Read(&s); err != nil {
-			fails++
-			continue
+		err := d.Read(&s)
+		wantFail := n%every == 0 || n >= winFrom && n < winFrom+winLen
+		if (err != nil) != wantFail {
+			t.Fatalf("read %d: error %v, want failure %v", n, err, wantFail)
 		}
-		if s != want {
-			t.Fatalf("read %d: %+v, want %+v", i+1, s, want)
+		if err == nil && s != want {
+			t.Fatalf("read %d: %+v, want %+v", n, s, want)
 		}
-	}
-	if fails < 20+300/7-3 {
-		t.Errorf("%d reads failed, want the FailFor window and every 7th", fails)
 	}
 }
 
@@ -208,10 +222,11 @@ func TestBias(t *testing.T) {
 		for i := range 3 {
 			ba := math.Abs(float64(s.Accel[i]) - level[i])
 			bg := math.Abs(float64(s.Gyro[i]))
-			if ba > DefaultOpts.AccelBias*(1+1e-6) {
+			// The slack covers float32 rounding of g + bias.
+			if ba > DefaultOpts.AccelBias+1e-6 {
 				t.Errorf("seed %d accel axis %d: bias %.4g m/s² beyond ±%.4g", seed, i, ba, DefaultOpts.AccelBias)
 			}
-			if bg > opts.GyroBias*(1+1e-6) {
+			if bg > opts.GyroBias+1e-6 {
 				t.Errorf("seed %d gyro axis %d: bias %.4g rad/s beyond ±%.4g", seed, i, bg, opts.GyroBias)
 			}
 			maxAcc, maxGyr = max(maxAcc, ba), max(maxGyr, bg)
@@ -520,18 +535,26 @@ func TestString(t *testing.T) {
 }
 
 func TestReadAllocs(t *testing.T) {
-	for _, opts := range []Opts{{}, {FailEvery: 1}, {StuckAfter: 1}, {Seed: 2}} {
-		d := New(opts)
-		if opts.Seed == 2 {
-			d.FailFor(1 << 20) // the window path
-		}
+	tests := []struct {
+		name    string
+		opts    Opts
+		failFor int
+	}{
+		{"good", Opts{}, 0},
+		{"FailEvery", Opts{FailEvery: 1}, 0},
+		{"FailFor", Opts{}, 1 << 20},
+		{"stuck", Opts{StuckAfter: 1}, 0},
+	}
+	for _, tt := range tests {
+		d := New(tt.opts)
+		d.FailFor(tt.failFor)
 		var s sensor.Sample
 		allocs := testing.AllocsPerRun(1000, func() {
 			s.MonoNs += rate200Hz
 			_ = d.Read(&s)
 		})
 		if allocs != 0 {
-			t.Errorf("%+v: Read allocates %v times per call", opts, allocs)
+			t.Errorf("%s: Read allocates %v times per call", tt.name, allocs)
 		}
 	}
 }
