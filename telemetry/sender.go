@@ -241,7 +241,7 @@ func (s *Sender) sendAll(now int64) {
 			continue
 		}
 		exp := sub.expires.Load()
-		expired := st == subActive && exp != 0 && now >= exp
+		expired := st == subActive && exp > 0 && now >= exp && sub.expires.CompareAndSwap(exp, leaseEnded)
 		ending := (st == subStopping || expired) && sub.state.CompareAndSwap(st, subGone)
 		if ending {
 			if expired {

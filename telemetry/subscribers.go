@@ -44,7 +44,14 @@ const (
 	subGone
 )
 
-// Expires reports the lease deadline in CLOCK_MONOTONIC ns, 0 for none.
+// leaseEnded marks a lease the sender has claimed as expired. A refresh
+// swaps the deadline with compare-and-swap, so it either lands before the
+// sender's claim (and the stream goes on) or sees this mark and subscribes
+// afresh: a refresh is never reported done and then lost.
+const leaseEnded = -1
+
+// Expires reports the lease deadline in CLOCK_MONOTONIC ns, 0 for none,
+// negative once the lease has run out.
 func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 
 // Subscribers is the set the command goroutine edits and the sender reads.
@@ -88,7 +95,7 @@ func (s *Subscribers) update(fn func(old []*Subscriber) []*Subscriber) {
 
 func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 	for _, sub := range s.List() {
-		if sub.Target == target && sub.state.Load() != subGone {
+		if sub.Target == target && sub.state.Load() != subGone && sub.expires.Load() != leaseEnded {
 			return sub
 		}
 	}
@@ -101,8 +108,7 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 // whether the subscriber is new.
 func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
-	if sub := s.find(target); sub != nil {
-		sub.expires.Store(lease)
+	if sub := s.find(target); sub != nil && refresh(sub, lease) {
 		if sub.state.CompareAndSwap(subStopping, subActive) || sub.state.Load() == subActive {
 			return false, nil
 		}
@@ -133,6 +139,20 @@ func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, e
 	default:
 	}
 	return true, nil
+}
+
+// refresh sets a new lease unless the sender has already claimed the old
+// one as expired.
+func refresh(sub *Subscriber, lease int64) bool {
+	for {
+		old := sub.expires.Load()
+		if old == leaseEnded {
+			return false
+		}
+		if sub.expires.CompareAndSwap(old, lease) {
+			return true
+		}
+	}
 }
 
 // Stop asks the sender to end target's stream: it sends an end-of-stream

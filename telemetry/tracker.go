@@ -10,8 +10,8 @@ const trackWindow = 4096
 type Tracker struct {
 	started  bool
 	session  uint32
-	first    uint32 // first seq seen in this session
 	highest  uint32 // highest seq seen in this session (serial arithmetic)
+	span     uint64 // samples from the first seq to highest; 64 bits so a days-long session does not wrap
 	seen     [trackWindow / 64]uint64
 	unique   uint64 // distinct seqs in this session
 	prevLost uint64 // loss in earlier sessions
@@ -43,7 +43,7 @@ func (t *Tracker) Add(session, seq uint32) Verdict {
 			t.prevLost += t.sessionLost()
 		}
 		*t = Tracker{
-			started: true, session: session, first: seq, highest: seq, unique: 1,
+			started: true, session: session, highest: seq, unique: 1,
 			prevLost: t.prevLost, Received: t.Received, Duplicates: t.Duplicates,
 			Reordered: t.Reordered, TooOld: t.TooOld, Sessions: t.Sessions + 1,
 		}
@@ -61,13 +61,14 @@ func (t *Tracker) Add(session, seq uint32) Verdict {
 			}
 		}
 		t.highest = seq
+		t.span += uint64(ahead)
 		t.mark(seq)
 		t.unique++
 		if ahead > 1 {
 			return Gap
 		}
 		return InOrder
-	case -ahead >= trackWindow || int32(seq-t.first) < 0:
+	case -int64(ahead) >= trackWindow || uint64(-int64(ahead)) > t.span:
 		t.TooOld++
 		return Old
 	case t.isSet(seq):
@@ -86,7 +87,7 @@ func (t *Tracker) clear(s uint32)      { t.seen[s%trackWindow/64] &^= 1 << (s % 
 func (t *Tracker) isSet(s uint32) bool { return t.seen[s%trackWindow/64]&(1<<(s%64)) != 0 }
 
 func (t *Tracker) sessionLost() uint64 {
-	return uint64(t.highest-t.first) + 1 - t.unique
+	return t.span + 1 - t.unique
 }
 
 // Unique returns the number of distinct samples received in the current
