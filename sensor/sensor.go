@@ -29,6 +29,8 @@ const (
 	StatusSaturated Status = 1 << 3
 	// StatusReinit: the driver re-initialised the chip before this read.
 	StatusReinit Status = 1 << 4
+	// StatusPressure: PressurePa holds a fresh barometer reading.
+	StatusPressure Status = 1 << 5
 )
 
 // Sample is one reading. It is plain data, reused by the caller from tick
@@ -47,6 +49,10 @@ type Sample struct {
 	Accel [3]float32 // m/s², sensor or body frame x, y, z
 	Gyro  [3]float32 // rad/s
 	TempC float32    // °C
+	// PressurePa is the barometric pressure in Pa, meaningful only with
+	// StatusPressure set. The IMU's tick does not read the barometer: it
+	// copies the latest value a slower goroutine read.
+	PressurePa float32
 	// Status is set by the driver (sensor bits) and the caller (timing bits).
 	Status Status
 }

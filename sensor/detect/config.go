@@ -30,6 +30,9 @@ const (
 // IMU reports whether k has a driver here.
 func (k Kind) IMU() bool { return k == MPU6050 || k == LSM9DS1 }
 
+// Barometer reports whether k is a barometer package baro reads.
+func (k Kind) Barometer() bool { return k == BMP180 || k == BMP280 || k == BME280 }
+
 // DefaultBus is the bus on the Raspberry Pi header (pins 3 and 5).
 const DefaultBus = "1"
 
@@ -64,6 +67,11 @@ type Config struct {
 	// MaxErrors is how many consecutive failed reads trigger a
 	// re-initialisation. It defaults to 10.
 	MaxErrors int `json:"max_errors,omitempty"`
+	// Pressure also opens a BMP180/BMP280/BME280 at 0x76 or 0x77 on the same
+	// bus, read in the background, and adds its latest pressure to every
+	// sample. A barometer that is missing or does not open is no error:
+	// Device.BaroErr says why there is none. It defaults to false.
+	Pressure bool `json:"pressure,omitempty"`
 }
 
 var kinds = []Kind{Auto, MPU6050, LSM9DS1}

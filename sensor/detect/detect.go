@@ -16,6 +16,7 @@ import (
 	"periph.io/x/host/v3"
 
 	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/baro"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
 )
@@ -207,13 +208,47 @@ type Device struct {
 	Probed []Found
 	// Bus is the bus name.
 	Bus string
+	// Baro is the barometer whose pressure Read adds, when Config.Pressure
+	// asked for one and it opened; BaroErr says why not otherwise.
+	Baro    *baro.Dev
+	BaroErr error
 
 	closer io.Closer
 }
 
-// Halt stops the sensor and closes the bus if Open opened it.
+// Read reads the IMU and adds the barometer's latest pressure, flagged
+// sensor.StatusPressure while it is fresh. It never waits for the
+// barometer, and the pressure is added even when the IMU read fails.
+func (d *Device) Read(s *sensor.Sample) error {
+	err := d.Sensor.Read(s)
+	if d.Baro != nil {
+		if pa, ok := d.Baro.Pressure(); ok {
+			s.PressurePa = pa
+			s.Status |= sensor.StatusPressure
+		} else {
+			s.Status &^= sensor.StatusPressure
+		}
+	}
+	return err
+}
+
+// String names the IMU, and the barometer if one is read, e.g.
+// "mpu9250@0x68+bmp280@0x76".
+func (d *Device) String() string {
+	if d.Baro != nil {
+		return d.Sensor.String() + "+" + d.Baro.String()
+	}
+	return d.Sensor.String()
+}
+
+// Halt stops the barometer and the sensor and closes the bus if Open
+// opened it.
 func (d *Device) Halt() error {
-	err := d.Sensor.Halt()
+	var err error
+	if d.Baro != nil {
+		err = d.Baro.Halt()
+	}
+	err = errors.Join(err, d.Sensor.Halt())
 	if d.closer != nil {
 		if cerr := d.closer.Close(); cerr != nil {
 			err = errors.Join(err, fmt.Errorf("detect: closing bus: %w", cerr))
@@ -247,6 +282,11 @@ func (d *Device) Stats() Stats {
 // BMP280 (chip id 0x58)".
 func (d *Device) Describe() string {
 	s := fmt.Sprintf("%s: %s (WHO_AM_I 0x%02x) on I²C bus %s", d.Sensor, d.Found.Chip, d.Found.ID, d.Bus)
+	if d.Baro != nil {
+		s += fmt.Sprintf("; pressure from %s every %s", d.Baro, d.Baro.Period())
+	} else if d.BaroErr != nil {
+		s += "; no pressure: " + d.BaroErr.Error()
+	}
 	var others []string
 	for _, f := range d.Probed {
 		if f.Addr != d.Found.Addr {
@@ -324,7 +364,33 @@ func OpenBus(bus i2c.Bus, cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, explain(err, &cfg)
 	}
+	if cfg.Pressure {
+		d.openBaro(bus)
+	}
 	return d, nil
+}
+
+// openBaro opens the first barometer that answered the probe, or that
+// answers now when the IMU's address was given and nothing was probed.
+func (d *Device) openBaro(bus i2c.Bus) {
+	found := d.Probed
+	if found == nil {
+		var id [1]byte
+		for _, p := range probes {
+			if p.reg == regBaroID && bus.Tx(p.addr, []byte{p.reg}, id[:]) == nil {
+				found = append(found, identify(p.addr, p.reg, id[0]))
+			}
+		}
+	}
+	for _, f := range found {
+		if f.Kind.Barometer() {
+			if d.Baro, d.BaroErr = baro.New(bus, f.Addr, nil); d.BaroErr != nil {
+				d.BaroErr = fmt.Errorf("detect: %w", d.BaroErr)
+			}
+			return
+		}
+	}
+	d.BaroErr = fmt.Errorf("detect: no BMP180, BMP280 or BME280 answered at 0x76 or 0x77 on I²C bus %s", d.Bus)
 }
 
 // wiringHint is what to check when nothing answers.

@@ -7,6 +7,10 @@
 // do; then it initialises periph's host drivers, opens the bus by name, reads
 // the identity register at each known address and constructs the driver.
 //
+// With Config.Pressure, OpenBus also opens a barometer that answers at 0x76
+// or 0x77 with package baro, which reads it in its own goroutine, and
+// Device.Read adds the latest pressure to each sample without waiting.
+//
 // ProbeBus lists what answers at the known addresses (IMUs and, for
 // information, the BMP180/BMP280/BME280 barometers of 10-DOF boards). With a
 // record path it also runs a short session (probe, init, a few reads, halt)

@@ -356,6 +356,8 @@ func session(rec *Recorder, cfg Config, reads int, pause func()) (*Trace, error)
 // fills t.Found and t.Samples.
 func replaySession(bus i2c.Bus, t *Trace, pause func()) error {
 	cfg := t.Config
+	// A barometer goroutine would interleave its transactions at random.
+	cfg.Pressure = false
 	t.Found = Probe(bus)
 	if cfg.Addr == 0 {
 		for _, f := range t.Found {

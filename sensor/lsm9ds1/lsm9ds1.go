@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"periph.io/x/conn/v3"
@@ -37,11 +36,7 @@ func IsWhoAmI(v byte) bool { return v == whoAmIAG }
 var ErrConfigLost = errors.New("lsm9ds1: chip lost its configuration (power glitch?)")
 
 // Stats counts what happened on the hot path.
-type Stats struct {
-	Reads   uint64 // good reads
-	Errors  uint64 // failed reads, each failed Read once
-	Reinits uint64 // successful re-initialisations
-}
+type Stats = sensor.Stats
 
 // Dev is the accelerometer/gyroscope of an LSM9DS1 on an I²C bus.
 //
@@ -55,16 +50,13 @@ type Dev struct {
 	accelScale, gyroScale float64 // SI unit per LSB
 	ctrl6XL, ctrl8        byte    // as written, checked on every read
 
-	failures int  // consecutive failed reads
-	reinited bool // flag the next good sample with StatusReinit
+	rec sensor.Recovery
 
 	// Fixed buffers: a slice handed to an interface method escapes, so Read
 	// must not build a new one.
 	burstReg [1]byte
 	w        [2]byte
 	buf      [burstLen]byte
-
-	reads, errors, reinits atomic.Uint64
 }
 
 // New checks WHO_AM_I at addr (0x6A or 0x6B), resets the chip and
@@ -91,6 +83,7 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 		ctrl8:      ctrl8BDU | ctrl8IfAddInc,
 		burstReg:   [1]byte{regOutTempL},
 	}
+	d.rec.MaxErrors = s.opts.MaxErrors
 	if err := d.init(true); err != nil {
 		return nil, err
 	}
@@ -108,7 +101,7 @@ func (d *Dev) ODR() ODR { return d.set.odr }
 
 // Stats returns the counters. It is safe to call concurrently with Read.
 func (d *Dev) Stats() Stats {
-	return Stats{Reads: d.reads.Load(), Errors: d.errors.Load(), Reinits: d.reinits.Load()}
+	return d.rec.Stats()
 }
 
 // Read implements sensor.Sensor with one burst transaction.
@@ -121,25 +114,21 @@ func (d *Dev) Stats() Stats {
 // configuration, every Read first re-initialises the chip (without the
 // reset delay) until that works. The caller's timing bits are never touched.
 func (d *Dev) Read(s *sensor.Sample) error {
-	if d.failures >= d.set.opts.MaxErrors {
+	if d.rec.Due() {
 		if err := d.init(false); err != nil {
-			return d.fail(s, fmt.Errorf("%w (while re-initialising)", err))
+			return d.rec.Fail(s, fmt.Errorf("%w (while re-initialising)", err))
 		}
-		d.failures = 0
-		d.reinited = true
-		d.reinits.Add(1)
+		d.rec.Reinitialised()
 	}
 	if err := d.bus.Tx(d.addr, d.burstReg[:], d.buf[:]); err != nil {
-		return d.fail(s, fmt.Errorf("lsm9ds1: read at %#02x: %w", d.addr, err))
+		return d.rec.Fail(s, fmt.Errorf("lsm9ds1: read at %#02x: %w", d.addr, err))
 	}
 	b := &d.buf
 	if b[offCtrl8] != d.ctrl8 || b[offCtrl6XL] != d.ctrl6XL {
-		err := d.fail(s, fmt.Errorf("%w: CTRL_REG6_XL 0x%02x CTRL_REG8 0x%02x, wrote 0x%02x 0x%02x", ErrConfigLost, b[offCtrl6XL], b[offCtrl8], d.ctrl6XL, d.ctrl8))
-		d.failures = d.set.opts.MaxErrors // no point waiting: re-initialise next time
+		err := d.rec.Fail(s, fmt.Errorf("%w: CTRL_REG6_XL 0x%02x CTRL_REG8 0x%02x, wrote 0x%02x 0x%02x", ErrConfigLost, b[offCtrl6XL], b[offCtrl8], d.ctrl6XL, d.ctrl8))
+		d.rec.Force() // no point waiting: re-initialise next time
 		return err
 	}
-	d.failures = 0
-	d.reads.Add(1)
 
 	sat := false
 	for i := range 3 {
@@ -152,14 +141,7 @@ func (d *Dev) Read(s *sensor.Sample) error {
 	// Datasheet: 16 LSB/°C, 0 LSB at 25 °C (typical).
 	s.TempC = float32(25 + float64(le16(b[offTemp:]))/16)
 
-	s.Status &^= sensor.StatusSensorError | sensor.StatusSaturated | sensor.StatusReinit
-	if sat {
-		s.Status |= sensor.StatusSaturated
-	}
-	if d.reinited {
-		s.Status |= sensor.StatusReinit
-		d.reinited = false
-	}
+	d.rec.Good(s, sat)
 	return nil
 }
 
@@ -173,13 +155,6 @@ func (d *Dev) Halt() error {
 		return fmt.Errorf("lsm9ds1: power down accelerometer: %w", err)
 	}
 	return nil
-}
-
-func (d *Dev) fail(s *sensor.Sample, err error) error {
-	d.failures++
-	d.errors.Add(1)
-	s.Status = s.Status&^sensor.StatusReinit | sensor.StatusSensorError
-	return err
 }
 
 func le16(b []byte) int16 { return int16(uint16(b[0]) | uint16(b[1])<<8) }

@@ -3,7 +3,6 @@ package mpu6050
 import (
 	"fmt"
 	"math"
-	"sync/atomic"
 	"time"
 
 	"periph.io/x/conn/v3"
@@ -28,11 +27,7 @@ func Expected() string {
 }
 
 // Stats counts what happened on the hot path.
-type Stats struct {
-	Reads   uint64 // good reads
-	Errors  uint64 // failed reads, each failed Read once
-	Reinits uint64 // successful re-initialisations after MaxErrors failures
-}
+type Stats = sensor.Stats
 
 // Dev is an MPU-6050 family chip on an I²C bus.
 //
@@ -47,16 +42,13 @@ type Dev struct {
 	accelScale, gyroScale float64 // SI unit per LSB
 	tempSens, tempOffset  float64
 
-	failures int  // consecutive failed reads
-	reinited bool // flag the next good sample with StatusReinit
+	rec sensor.Recovery
 
 	// Fixed buffers so that Read passes no new slice to the bus: a slice
 	// handed to an interface method escapes and would be allocated.
 	burstReg [1]byte
 	w        [2]byte
 	buf      [burstLen]byte
-
-	reads, errors, reinits atomic.Uint64
 }
 
 // New identifies the chip at addr (0x68 or 0x69), resets it and configures
@@ -74,6 +66,7 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 		return nil, err
 	}
 	d := &Dev{bus: bus, addr: addr, opts: o, burstReg: [1]byte{regAccelXOutH}}
+	d.rec.MaxErrors = o.MaxErrors
 	if err := d.init(true); err != nil {
 		return nil, err
 	}
@@ -93,7 +86,7 @@ func (d *Dev) Opts() Opts { return d.opts }
 
 // Stats returns the counters. It is safe to call concurrently with Read.
 func (d *Dev) Stats() Stats {
-	return Stats{Reads: d.reads.Load(), Errors: d.errors.Load(), Reinits: d.reinits.Load()}
+	return d.rec.Stats()
 }
 
 // Read implements sensor.Sensor with one burst transaction.
@@ -106,19 +99,15 @@ func (d *Dev) Stats() Stats {
 // chip (without the 100 ms reset) until that works. The caller's timing bits
 // are never touched.
 func (d *Dev) Read(s *sensor.Sample) error {
-	if d.failures >= d.opts.MaxErrors {
+	if d.rec.Due() {
 		if err := d.init(false); err != nil {
-			return d.fail(s, fmt.Errorf("%w (while re-initialising)", err))
+			return d.rec.Fail(s, fmt.Errorf("%w (while re-initialising)", err))
 		}
-		d.failures = 0
-		d.reinited = true
-		d.reinits.Add(1)
+		d.rec.Reinitialised()
 	}
 	if err := d.bus.Tx(d.addr, d.burstReg[:], d.buf[:]); err != nil {
-		return d.fail(s, fmt.Errorf("mpu6050: read at %#02x: %w", d.addr, err))
+		return d.rec.Fail(s, fmt.Errorf("mpu6050: read at %#02x: %w", d.addr, err))
 	}
-	d.failures = 0
-	d.reads.Add(1)
 
 	b := &d.buf
 	sat := false
@@ -132,14 +121,7 @@ func (d *Dev) Read(s *sensor.Sample) error {
 	t := int16(uint16(b[6])<<8 | uint16(b[7]))
 	s.TempC = float32(float64(t)/d.tempSens + d.tempOffset)
 
-	s.Status &^= sensor.StatusSensorError | sensor.StatusSaturated | sensor.StatusReinit
-	if sat {
-		s.Status |= sensor.StatusSaturated
-	}
-	if d.reinited {
-		s.Status |= sensor.StatusReinit
-		d.reinited = false
-	}
+	d.rec.Good(s, sat)
 	return nil
 }
 
@@ -150,13 +132,6 @@ func (d *Dev) Halt() error {
 		return fmt.Errorf("mpu6050: sleep: %w", err)
 	}
 	return nil
-}
-
-func (d *Dev) fail(s *sensor.Sample, err error) error {
-	d.failures++
-	d.errors.Add(1)
-	s.Status = s.Status&^sensor.StatusReinit | sensor.StatusSensorError
-	return err
 }
 
 // fullScale reports a saturated axis: the ADC clips at the int16 limits.

@@ -178,6 +178,10 @@ func New(opts Opts) *Sim {
 // String implements sensor.Sensor.
 func (d *Sim) String() string { return "sim" }
 
+// Bias returns the constant per-axis biases drawn by New (zero with
+// Opts.NoBias): what a calibration at rest should find, in m/s² and rad/s.
+func (d *Sim) Bias() (accel, gyro [3]float64) { return d.accBias, d.gyroBias }
+
 // Halt implements sensor.Sensor. Reads after Halt fail with ErrHalted.
 func (d *Sim) Halt() error {
 	d.halted.Store(true)

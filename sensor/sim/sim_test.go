@@ -242,6 +242,32 @@ func TestBias(t *testing.T) {
 	}
 }
 
+// Bias reports the biases the samples carry: a still, noise-free read
+// minus the level reading is exactly the bias (to float32 rounding).
+func TestBiasAccessor(t *testing.T) {
+	for seed := range uint64(20) {
+		d := New(Opts{Seed: seed, Still: true, NoiseFree: true})
+		var s sensor.Sample
+		readAt(t, d, &s, 0)
+		acc, gyr := d.Bias()
+		level := [3]float64{0, 0, sensor.StandardGravity}
+		for i := range 3 {
+			if got := float64(s.Accel[i]) - level[i]; math.Abs(got-acc[i]) > 1e-5 {
+				t.Errorf("seed %d accel axis %d: read bias %.6g, Bias() %.6g", seed, i, got, acc[i])
+			}
+			if got := float64(s.Gyro[i]); math.Abs(got-gyr[i]) > 1e-7 {
+				t.Errorf("seed %d gyro axis %d: read bias %.6g, Bias() %.6g", seed, i, got, gyr[i])
+			}
+		}
+		if acc == ([3]float64{}) || gyr == ([3]float64{}) {
+			t.Errorf("seed %d: Bias() is zero", seed)
+		}
+	}
+	if acc, gyr := New(Opts{NoBias: true}).Bias(); acc != ([3]float64{}) || gyr != ([3]float64{}) {
+		t.Errorf("NoBias: Bias() = %v, %v", acc, gyr)
+	}
+}
+
 func TestTemperature(t *testing.T) {
 	// One read a second for one drift period.
 	samples := record(t, New(Opts{Seed: 9}), tempPeriod, 0, 1e9)
