@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,6 +31,12 @@ type ClientOptions struct {
 	// device's host on this client's socket. It runs on the client's
 	// reader goroutine and must not keep b.
 	OnData func(b []byte, from netip.AddrPort)
+	// Key, when set, signs every command and accepts only replies signed
+	// with it (docs/protocol.md). It defaults to nil: unsigned.
+	Key *Key
+	// From names this client in signed commands; the daemon keeps one
+	// replay window per name. It defaults to the host name.
+	From string
 }
 
 // Client talks to a daemon's control port. One socket carries commands,
@@ -41,10 +49,17 @@ type Client struct {
 	opts   ClientOptions
 	prefix string
 	seq    atomic.Uint64
+	lastTS atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[string]chan Reply
+	pending map[string]chan rawReply
 	done    chan struct{}
+}
+
+// rawReply is a reply as received, for Do to check its signature.
+type rawReply struct {
+	line  []byte
+	reply Reply
 }
 
 // ReplyError is a command the daemon answered with err.
@@ -70,6 +85,16 @@ func Dial(device string, opts *ClientOptions) (*Client, error) {
 	if o.Retries == 0 {
 		o.Retries = 3
 	}
+	if o.Key != nil {
+		k := *o.Key
+		o.Key = &k
+		if o.From == "" {
+			o.From = defaultFrom()
+		}
+		if err := checkFrom(o.From); err != nil {
+			return nil, fmt.Errorf("control: sender name %q: %w", o.From, err)
+		}
+	}
 	ua, err := net.ResolveUDPAddr("udp", device)
 	if err != nil {
 		return nil, fmt.Errorf("control: device %q: %w", device, err)
@@ -91,7 +116,7 @@ func Dial(device string, opts *ClientOptions) (*Client, error) {
 		device:  dev,
 		opts:    o,
 		prefix:  hex.EncodeToString(rnd[:]),
-		pending: make(map[string]chan Reply),
+		pending: make(map[string]chan rawReply),
 		done:    make(chan struct{}),
 	}
 	go c.read()
@@ -132,7 +157,11 @@ func (c *Client) read() {
 			}
 			continue
 		}
-		r, err := ParseReply(b)
+		body := b
+		if signed, _, err := SplitSigned(b); err == nil {
+			body = signed
+		}
+		r, err := ParseReply(body)
 		if err != nil || r.ID == "" {
 			continue
 		}
@@ -141,8 +170,8 @@ func (c *Client) read() {
 		c.mu.Unlock()
 		if ch != nil {
 			select {
-			case ch <- r:
-			default: // a second answer to a retried request
+			case ch <- rawReply{line: slices.Clone(b), reply: r}:
+			default: // Do has not taken the previous one yet
 			}
 		}
 	}
@@ -150,12 +179,14 @@ func (c *Client) read() {
 
 // Do sends cmd, with a fresh request id unless it has one, and waits for
 // the matching reply, resending the same id on timeout so a retry is never
-// executed twice. An err reply is returned as a *ReplyError.
+// executed twice. With a key every attempt is signed afresh (a new ts: the
+// daemon drops a byte-for-byte repeat as a replay) and only a reply signed
+// for one of them counts. An err reply is returned as a *ReplyError.
 func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 	if cmd.ID == "" {
 		cmd.ID = c.prefix + "-" + strconv.FormatUint(c.seq.Add(1), 10)
 	}
-	ch := make(chan Reply, 1)
+	ch := make(chan rawReply, 4)
 	c.mu.Lock()
 	c.pending[cmd.ID] = ch
 	c.mu.Unlock()
@@ -164,28 +195,95 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 		delete(c.pending, cmd.ID)
 		c.mu.Unlock()
 	}()
-	line := []byte(cmd.String() + "\n")
 	dst := net.UDPAddrFromAddrPort(c.device)
 	t := time.NewTimer(c.opts.Timeout)
 	defer t.Stop()
 	attempts := max(c.opts.Retries, 0) + 1
+	var tags []Tag
+	unsigned := 0
 	for range attempts {
+		line := []byte(cmd.String() + "\n")
+		if k := c.opts.Key; k != nil {
+			cmd.From, cmd.TS = c.opts.From, c.nextTS()
+			body := []byte(cmd.String())
+			tag := k.CommandTag(body)
+			tags = append(tags, tag)
+			line = AppendSigned(nil, body, tag)
+		}
 		if _, err := c.conn.WriteToUDP(line, dst); err != nil {
 			return Reply{}, fmt.Errorf("control: send %s: %w", cmd.Verb, err)
 		}
 		t.Reset(c.opts.Timeout)
-		select {
-		case r := <-ch:
-			if !r.OK {
-				return r, &ReplyError{Reply: r}
+	wait:
+		for {
+			select {
+			case raw := <-ch:
+				if c.opts.Key != nil && !c.verify(raw.line, tags) {
+					unsigned++ // forged, or a daemon without the key
+					continue
+				}
+				r := raw.reply
+				if !r.OK {
+					return r, &ReplyError{Reply: r}
+				}
+				return r, nil
+			case <-t.C:
+				break wait
+			case <-ctx.Done():
+				return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
 			}
-			return r, nil
-		case <-t.C:
-		case <-ctx.Done():
-			return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
 		}
 	}
+	if c.opts.Key != nil {
+		hint := "the daemon drops commands it cannot authenticate without a reply: check that it runs with the same key, and that this sender's clock did not go back"
+		if unsigned > 0 {
+			hint = fmt.Sprintf("%d replies without a valid signature ignored: does the daemon run with the same --key?", unsigned)
+		}
+		return Reply{}, fmt.Errorf("%w %s after %d attempts of %s (%s)", ErrNoReply, c.device, attempts, c.opts.Timeout, hint)
+	}
 	return Reply{}, fmt.Errorf("%w %s after %d attempts of %s", ErrNoReply, c.device, attempts, c.opts.Timeout)
+}
+
+func (c *Client) verify(line []byte, tags []Tag) bool {
+	for _, t := range tags {
+		if _, err := c.opts.Key.VerifyReply(t, line); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// nextTS returns the client's wall clock in µs, but always more than the
+// last value it returned: two commands in the same microsecond, or a clock
+// stepped back a little, still give increasing counters.
+func (c *Client) nextTS() uint64 {
+	for {
+		last := c.lastTS.Load()
+		ts := max(uint64(time.Now().UnixMicro()), last+1)
+		if c.lastTS.CompareAndSwap(last, ts) {
+			return ts
+		}
+	}
+}
+
+// defaultFrom is the sender name a client uses when none is given: the
+// host name, cut to the characters and length a name allows.
+func defaultFrom() string {
+	h, _ := os.Hostname()
+	b := make([]byte, 0, maxFromLen)
+	for _, ch := range []byte(h) {
+		if len(b) == maxFromLen {
+			break
+		}
+		if !isIDChars(string(ch)) {
+			ch = '-'
+		}
+		b = append(b, ch)
+	}
+	if len(b) == 0 {
+		return "client"
+	}
+	return string(b)
 }
 
 // Start streams to target ("" for this client's own socket) with a lease

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -30,6 +32,12 @@ type daemonOpts struct {
 	listen string
 	allow  []netip.Prefix
 	rate   int
+	// For the hostile-network tests: the command key and replay windows,
+	// the sensor (a sim whose faults the test injects) and the log.
+	key    *control.Key
+	replay *control.ReplayState
+	sensor sensor.Sensor
+	log    *slog.Logger
 }
 
 func startDaemon(t *testing.T, o daemonOpts) *daemon {
@@ -48,12 +56,16 @@ func startDaemon(t *testing.T, o daemonOpts) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o.sensor == nil {
+		o.sensor = sim.New(sim.Opts{Seed: 7})
+	}
 	subs := telemetry.NewSubscribers()
-	sender, err := telemetry.NewSender(telemetry.Config{Sensor: sim.New(sim.Opts{Seed: 7}), Subs: subs, RateHz: o.rate})
+	sender, err := telemetry.NewSender(telemetry.Config{Sensor: o.sensor, Subs: subs, RateHz: o.rate, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := control.NewServer(control.ServerConfig{Conn: conn, Subs: subs, Sender: sender, Allow: o.allow, Sensor: "sim", Version: "test"})
+	srv, err := control.NewServer(control.ServerConfig{Conn: conn, Subs: subs, Sender: sender, Allow: o.allow, Sensor: "sim", Version: "test",
+		Key: o.key, Replay: o.replay, Logger: o.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +251,9 @@ func TestStartContiguousStopSilence(t *testing.T) {
 	d := startDaemon(t, daemonOpts{})
 	pc := newPeer(t, d, "127.0.0.1")
 	var s stream
-	r := pc.do("id=1 start\n", "1")
+	// Samples may arrive before the reply on a slow machine; keep them.
+	pc.send("id=1 start\n")
+	r := pc.reply("1", s.add)
 	if !r.OK || r.Verb != "start" {
 		t.Fatalf("start reply %+v", r)
 	}
@@ -418,9 +432,13 @@ func TestMalformedAndOversizedCounted(t *testing.T) {
 	pc.send(strings.Repeat("start ", 200))
 	pc.send("IMUS\x01\x01\x01\x34") // telemetry sent to the wrong port
 	pc.silent(300 * time.Millisecond)
+	// An err reply to a command that does not parse is never longer than
+	// the command (TestReplyNoLargerThanRequest measures every case).
+	pc.send("id=u frobnicate\n")
+	pc.silent(300 * time.Millisecond)
 	for _, tc := range []struct{ line, code string }{
-		{"id=u frobnicate\n", control.CodeUnknownCommand},
-		{"id=l start lease=forever\n", control.CodeBadRequest},
+		{"id=u2 frobnicate the gyroscope\n", control.CodeUnknownCommand},
+		{"id=l start :9000 lease=forever\n", control.CodeBadRequest},
 		{"id=t start nohost\n", control.CodeBadTarget},
 	} {
 		pc.send(tc.line)
@@ -433,8 +451,8 @@ func TestMalformedAndOversizedCounted(t *testing.T) {
 		t.Fatal("daemon does not answer after bad input")
 	}
 	c := d.srv.Counters()
-	if c.Oversized != 1 || c.Malformed != 4 {
-		t.Errorf("counters %+v, want 1 oversized and 4 malformed (binary, telemetry, unknown, bad lease)", c)
+	if c.Oversized != 1 || c.Malformed != 5 {
+		t.Errorf("counters %+v, want 1 oversized and 5 malformed (binary, telemetry, 2 unknown, bad lease)", c)
 	}
 }
 

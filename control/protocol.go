@@ -63,6 +63,12 @@ type Command struct {
 	// Lease ends the subscription unless start is repeated within it; 0 is
 	// none.
 	Lease time.Duration
+	// From names the sender of a signed command and TS is its counter,
+	// which must grow with every command from that name (the client uses
+	// its wall clock in µs). Both are covered by the signature; a daemon
+	// without a key ignores them.
+	From string
+	TS   uint64
 }
 
 // ParseCommand parses one command line: an optional "id=ID", the verb, then
@@ -99,6 +105,17 @@ func ParseCommand(b []byte) (Command, error) {
 				return c, err
 			}
 			c.Lease = d
+		case "from":
+			if err := checkFrom(v); err != nil {
+				return c, err
+			}
+			c.From = v
+		case "ts":
+			ts, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || ts == 0 {
+				return c, fmt.Errorf("%w: ts %q is not a counter 1..2^64-1", ErrBadArg, v)
+			}
+			c.TS = ts
 		default:
 			return c, fmt.Errorf("%w: %w %q", ErrBadArg, errUnknownKey, k)
 		}
@@ -147,12 +164,19 @@ func checkID(id string) error {
 	if id == "" || len(id) > maxIDLen {
 		return fmt.Errorf("%w: id must be 1 to %d characters", ErrBadArg, maxIDLen)
 	}
-	for _, ch := range id {
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
-			return fmt.Errorf("%w: id %q may hold only letters, digits, '-', '_' and '.'", ErrBadArg, id)
-		}
+	if !isIDChars(id) {
+		return fmt.Errorf("%w: id %q may hold only letters, digits, '-', '_' and '.'", ErrBadArg, id)
 	}
 	return nil
+}
+
+func isIDChars(s string) bool {
+	for _, ch := range s {
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '-' || ch == '_' || ch == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // parseLease takes a Go duration ("5s", "1500ms") or plain seconds ("5").
@@ -184,6 +208,12 @@ func (c Command) String() string {
 	if c.Lease != 0 {
 		b.WriteString(" lease=" + c.Lease.String())
 	}
+	if c.From != "" {
+		b.WriteString(" from=" + c.From)
+	}
+	if c.TS != 0 {
+		b.WriteString(" ts=" + strconv.FormatUint(c.TS, 10))
+	}
 	return b.String()
 }
 
@@ -214,7 +244,10 @@ func (r Reply) Get(key string) (string, bool) {
 
 // String formats r as sent on the wire, newline-terminated so that nc
 // prints it on a line of its own.
-func (r Reply) String() string {
+func (r Reply) String() string { return r.body() + "\n" }
+
+// body is the reply without its newline: what a signature covers.
+func (r Reply) body() string {
 	var b strings.Builder
 	if r.OK {
 		b.WriteString("ok")
@@ -231,7 +264,6 @@ func (r Reply) String() string {
 	if r.Message != "" {
 		b.WriteString(" " + r.Message)
 	}
-	b.WriteByte('\n')
 	return b.String()
 }
 
@@ -254,6 +286,9 @@ func ParseReply(b []byte) (Reply, error) {
 	}
 	rest := fields[1:]
 	if id, ok := strings.CutPrefix(rest[0], "id="); ok {
+		if checkID(id) != nil {
+			return r, fmt.Errorf("%w: bad id %q", ErrBadReply, id)
+		}
 		r.ID = id
 		rest = rest[1:]
 	}

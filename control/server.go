@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -39,29 +40,51 @@ type ServerConfig struct {
 	// Resolve looks up a HOST of a start target; it defaults to
 	// net.DefaultResolver with a one-second timeout.
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
+	// Key, when set, makes the server accept only signed, fresh commands
+	// and sign its replies (docs/protocol.md). It defaults to nil: the
+	// allow list is the only check.
+	Key *Key
+	// Replay holds the per-sender replay windows. It defaults to windows
+	// in memory only, which a restart forgets; the daemon passes one from
+	// OpenReplayState.
+	Replay *ReplayState
 }
 
 // Counters of the command goroutine. Every packet is counted exactly once:
-// Accepted + Repeated + NotAllowed + Oversized + Malformed = packets read.
+// Accepted + Repeated + NotAllowed + Oversized + Malformed + Unsigned +
+// BadSig + Replayed + Stale + SenderLimit = packets read.
 type Counters struct {
 	Accepted   uint64 // executed commands, including ones answered with err
 	Repeated   uint64 // repeated request ids, answered from the cache
 	NotAllowed uint64 // dropped silently: sender outside the allow list
 	Oversized  uint64 // dropped silently: longer than MaxCommandLen
-	Malformed  uint64 // not a valid command (text gets an err reply)
+	Malformed  uint64 // not a valid command (text may get a short err reply)
+	// Dropped silently when a key is set:
+	Unsigned    uint64 // no sig=
+	BadSig      uint64 // wrong tag, or from=/ts= missing or invalid
+	Replayed    uint64 // ts not above the last one accepted from that sender
+	Stale       uint64 // ts far behind that sender's clock: held back and released late
+	SenderLimit uint64 // a new sender name while MaxSenders are known
+	// StateErrors counts accepted commands whose counter could not be
+	// saved to the replay state file (not a packet count).
+	StateErrors uint64
 }
 
 // Server is the command goroutine: it blocks in ReadFrom on the control
 // socket and changes the stream only through the subscriber set's atomics.
 type Server struct {
-	cfg   ServerConfig
-	allow atomic.Pointer[[]netip.Prefix]
-	log   *slog.Logger
-	start time.Time
-	cache replyCache
+	cfg    ServerConfig
+	allow  atomic.Pointer[[]netip.Prefix]
+	key    atomic.Pointer[Key]
+	replay *ReplayState
+	log    *slog.Logger
+	start  time.Time
+	cache  replyCache
 
 	accepted, repeated, notAllowed, oversized, malformed atomic.Uint64
-	lastDropLog                                          time.Time
+	unsigned, badSig, replayed, stale, senderLimit       atomic.Uint64
+	stateErrors                                          atomic.Uint64
+	dropLog, failLog, infoLog                            rateLimit
 }
 
 // NewServer checks cfg.
@@ -77,19 +100,48 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		}
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now()}
+	if cfg.Replay == nil {
+		cfg.Replay = NewReplayState()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: cfg.Replay,
+		dropLog: rateLimit{burst: 1}, failLog: rateLimit{burst: 1}, infoLog: rateLimit{burst: 20}}
 	s.SetAllow(cfg.Allow)
+	s.SetKey(cfg.Key)
 	return s, nil
 }
 
-// SetAllow replaces the allow list; safe while serving (SIGHUP reload).
-func (s *Server) SetAllow(p []netip.Prefix) {
+// SetAllow replaces the allow list and ends the streams to targets outside
+// the new one; safe while serving (SIGHUP reload). It returns the targets
+// whose streams it ended.
+func (s *Server) SetAllow(p []netip.Prefix) []netip.AddrPort {
 	if len(p) == 0 {
 		p = DefaultAllow
 	}
 	p = append([]netip.Prefix(nil), p...)
 	s.allow.Store(&p)
+	// A start racing this finds the new list when it checks again after
+	// subscribing (see execute), so no stream outside it survives.
+	var ended []netip.AddrPort
+	for _, sub := range s.cfg.Subs.List() {
+		if !s.allowed(sub.Target.Addr()) && s.cfg.Subs.Stop(sub.Target) == nil {
+			ended = append(ended, sub.Target)
+		}
+	}
+	return ended
 }
+
+// SetKey replaces the command key (nil: no authentication); safe while
+// serving. The replay windows belong to sender names, not keys, and stay.
+func (s *Server) SetKey(k *Key) {
+	if k != nil {
+		own := *k // the caller's copy may change
+		k = &own
+	}
+	s.key.Store(k)
+}
+
+// Authenticated reports whether commands must be signed.
+func (s *Server) Authenticated() bool { return s.key.Load() != nil }
 
 // Allow returns the allow list in force.
 func (s *Server) Allow() []netip.Prefix { return *s.allow.Load() }
@@ -112,6 +164,13 @@ func (s *Server) Counters() Counters {
 		NotAllowed: s.notAllowed.Load(),
 		Oversized:  s.oversized.Load(),
 		Malformed:  s.malformed.Load(),
+
+		Unsigned:    s.unsigned.Load(),
+		BadSig:      s.badSig.Load(),
+		Replayed:    s.replayed.Load(),
+		Stale:       s.stale.Load(),
+		SenderLimit: s.senderLimit.Load(),
+		StateErrors: s.stateErrors.Load(),
 	}
 }
 
@@ -141,60 +200,200 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 	// No reply to strangers: a spoofed source must not turn the daemon
 	// into a reflector.
 	if !s.allowed(from.Addr()) {
-		s.notAllowed.Add(1)
-		s.logDrop("command from a sender outside the allow list dropped", from)
+		s.drop(&s.notAllowed, "command from a sender outside the allow list dropped", from)
 		return
 	}
 	if len(pkt) > MaxCommandLen {
-		s.oversized.Add(1)
-		s.logDrop("oversized command dropped", from)
+		s.drop(&s.oversized, "oversized command dropped", from)
 		return
 	}
-	cmd, err := ParseCommand(pkt)
-	if err != nil {
-		s.malformed.Add(1)
-		if errors.Is(err, ErrNotText) {
+	if !IsText(pkt) {
+		s.drop(&s.malformed, "binary datagram on the control port dropped", from)
+		return
+	}
+	body := pkt
+	var sg *signer
+	if key := s.key.Load(); key != nil {
+		if sg = s.authenticate(key, pkt, from); sg == nil {
 			return
 		}
+		body = sg.body
+	}
+	cmd, err := ParseCommand(body)
+	if err != nil {
+		s.malformed.Add(1)
 		code := CodeBadRequest
 		if errors.Is(err, ErrUnknown) {
 			code = CodeUnknownCommand
 		}
-		s.reply(from, Reply{ID: cmd.ID, Verb: code, Message: strings.TrimPrefix(err.Error(), "control: ")})
+		s.replyMalformed(from, sg, Reply{ID: cmd.ID, Verb: code, Message: strings.TrimPrefix(err.Error(), "control: ")}, len(pkt))
 		return
 	}
+	name := ""
+	if sg != nil {
+		name = sg.name
+	}
 	if cmd.ID != "" {
-		if r, ok := s.cache.get(from, cmd.ID); ok {
+		if r, ok := s.cache.get(name, from, cmd.ID); ok {
 			s.repeated.Add(1)
-			s.send(from, r)
+			s.send(from, r, sg)
 			return
 		}
 	}
 	s.accepted.Add(1)
 	r := s.execute(cmd, from)
 	r.ID = cmd.ID
-	b := []byte(r.String())
+	b := r.body()
 	if cmd.ID != "" {
-		s.cache.put(from, cmd.ID, b)
+		s.cache.put(name, from, cmd.ID, b)
 	}
-	s.send(from, b)
+	s.send(from, b, sg)
 }
 
-func (s *Server) reply(to netip.AddrPort, r Reply) { s.send(to, []byte(r.String())) }
+// signer is what an authenticated command leaves for its reply.
+type signer struct {
+	key  *Key
+	tag  Tag
+	name string
+	body []byte // the signed bytes: the command without " sig=…"
+}
 
-func (s *Server) send(to netip.AddrPort, b []byte) {
-	if _, err := s.cfg.Conn.WriteToUDPAddrPort(b, to); err != nil {
+// authenticate checks the tag and the replay window; it counts and drops
+// (nil) anything that is not a fresh command signed with key. Nothing that
+// fails here is answered: a reply would let anyone who can spoof an
+// allowed address aim the daemon's replies at it.
+func (s *Server) authenticate(key *Key, pkt []byte, from netip.AddrPort) *signer {
+	body, tag, err := key.VerifyCommand(pkt)
+	switch {
+	case errors.Is(err, ErrUnsigned):
+		s.drop(&s.unsigned, "unsigned command dropped", from)
+		return nil
+	case err != nil:
+		s.drop(&s.badSig, "command with a wrong signature dropped", from)
+		return nil
+	}
+	name, ts, err := authArgs(body)
+	if err != nil {
+		s.drop(&s.badSig, "signed command without a valid from= and ts= dropped", from)
+		return nil
+	}
+	now := telemetry.MonoClock{}.Now()
+	switch s.replay.check(name, ts, now) {
+	case replayed:
+		s.drop(&s.replayed, "replayed command dropped", from)
+		return nil
+	case stale:
+		s.drop(&s.stale, "stale command dropped", from)
+		return nil
+	case tooMany:
+		s.drop(&s.senderLimit, "command from one sender name too many dropped", from)
+		return nil
+	}
+	if _, err := s.replay.accept(name, ts, now); err != nil {
+		// The command still runs: refusing every command while the disk
+		// is full would lock the operator out; this run still refuses
+		// its replays.
+		s.stateErrors.Add(1)
+		if s.failLog.allow(time.Now()) {
+			s.log.Error("control: replay counter not saved: after a restart this command could be replayed", "err", err, "state_errors", s.stateErrors.Load())
+		}
+	}
+	return &signer{key: key, tag: tag, name: name, body: body}
+}
+
+// authArgs finds from= and ts=, each exactly once, in a signed command.
+func authArgs(body []byte) (name string, ts uint64, err error) {
+	var haveFrom, haveTS bool
+	for _, f := range strings.Fields(string(body)) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "from":
+			if haveFrom || checkFrom(v) != nil {
+				return "", 0, ErrBadAuthArgs
+			}
+			name, haveFrom = v, true
+		case "ts":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if haveTS || err != nil || n == 0 {
+				return "", 0, ErrBadAuthArgs
+			}
+			ts, haveTS = n, true
+		}
+	}
+	if !haveFrom || !haveTS {
+		return "", 0, ErrBadAuthArgs
+	}
+	return name, ts, nil
+}
+
+// drop counts a packet dropped without a reply and logs it, at most once
+// a second: a flood must not fill the journal, the counters stay exact.
+func (s *Server) drop(c *atomic.Uint64, msg string, from netip.AddrPort) {
+	c.Add(1)
+	if !s.dropLog.allow(time.Now()) {
+		return
+	}
+	k := s.Counters()
+	s.log.Warn(msg, "from", from, "not_allowed", k.NotAllowed, "oversized", k.Oversized, "malformed", k.Malformed,
+		"unsigned", k.Unsigned, "bad_sig", k.BadSig, "replayed", k.Replayed, "stale", k.Stale, "sender_limit", k.SenderLimit)
+}
+
+// replyMalformed answers a command that does not parse, but never with
+// more bytes than the command had: junk with a spoofed source must not be
+// amplified. The message goes first, then the whole reply.
+func (s *Server) replyMalformed(to netip.AddrPort, sg *signer, r Reply, limit int) {
+	b := r.body()
+	if wireLen(b, sg) > limit {
+		r.Message = ""
+		b = r.body()
+	}
+	if wireLen(b, sg) > limit {
+		return
+	}
+	s.send(to, b, sg)
+}
+
+// wireLen is the length of a reply on the wire.
+func wireLen(body string, sg *signer) int {
+	if sg != nil {
+		return len(body) + len(sigSep) + 2*TagLen + 1
+	}
+	return len(body) + 1
+}
+
+func (s *Server) send(to netip.AddrPort, body string, sg *signer) {
+	var b []byte
+	if sg != nil {
+		b = AppendSigned(make([]byte, 0, wireLen(body, sg)), []byte(body), sg.key.ReplyTag(sg.tag, []byte(body)))
+	} else {
+		b = append([]byte(body), '\n')
+	}
+	if _, err := s.cfg.Conn.WriteToUDPAddrPort(b, to); err != nil && s.failLog.allow(time.Now()) {
 		s.log.Warn("control: reply failed", "to", to, "err", err)
 	}
 }
 
-// logDrop logs at most once a second: a flood must not fill the journal.
-func (s *Server) logDrop(msg string, from netip.AddrPort) {
-	if now := time.Now(); now.Sub(s.lastDropLog) >= time.Second {
-		s.lastDropLog = now
-		c := s.Counters()
-		s.log.Warn(msg, "from", from, "not_allowed", c.NotAllowed, "oversized", c.Oversized)
+// rateLimit lets a burst of log lines through, then one per second. Each
+// is used by the command goroutine alone.
+type rateLimit struct {
+	burst  int
+	tokens int
+	last   time.Time
+}
+
+func (l *rateLimit) allow(now time.Time) bool {
+	if l.last.IsZero() {
+		l.tokens, l.last = l.burst, now
 	}
+	if d := now.Sub(l.last); d >= time.Second {
+		l.tokens = min(l.burst, l.tokens+int(d/time.Second))
+		l.last = now
+	}
+	if l.tokens == 0 {
+		return false
+	}
+	l.tokens--
+	return true
 }
 
 func errReply(verb, code string, err error) Reply {
@@ -227,7 +426,13 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 			}
 			return errReply(cmd.Verb, code, err)
 		}
-		if created {
+		// The allow list may have changed since the check above (SIGHUP);
+		// SetAllow ends what it finds, this ends what it could not see.
+		if !s.allowed(to.Addr()) {
+			_ = s.cfg.Subs.Stop(to)
+			return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
+		}
+		if created && s.infoLog.allow(time.Now()) {
 			s.log.Info("stream started", "to", to, "by", from, "lease", lease)
 		}
 		leaseStr := "none"
@@ -241,7 +446,9 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 	case VerbStop:
 		if cmd.Target == "all" {
 			n := s.cfg.Subs.StopAll()
-			s.log.Info("all streams stopped", "by", from, "count", n)
+			if s.infoLog.allow(time.Now()) {
+				s.log.Info("all streams stopped", "by", from, "count", n)
+			}
 			return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{{"stopped", strconv.Itoa(n)}}}
 		}
 		to, err := s.target(cmd.Target, from)
@@ -251,7 +458,9 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		if err := s.cfg.Subs.Stop(to); err != nil {
 			return errReply(cmd.Verb, CodeNotSubscribed, err)
 		}
-		s.log.Info("stream stopped", "to", to, "by", from)
+		if s.infoLog.allow(time.Now()) {
+			s.log.Info("stream stopped", "to", to, "by", from)
+		}
 		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{{"to", to.String()}, {"stopped", "1"}}}
 	case VerbStatus:
 		return s.status()
@@ -307,6 +516,10 @@ func (s *Server) status() Reply {
 		targets = append(targets, sub.Target.String())
 	}
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	auth := "none"
+	if s.Authenticated() {
+		auth = "hmac-sha256"
+	}
 	return Reply{OK: true, Verb: VerbStatus, Fields: []Field{
 		{"state", state},
 		{"subscribers", strconv.Itoa(len(subs))},
@@ -330,37 +543,48 @@ func (s *Server) status() Reply {
 		{"drop_not_allowed", u(c.NotAllowed)},
 		{"drop_oversized", u(c.Oversized)},
 		{"drop_malformed", u(c.Malformed)},
+		{"auth", auth},
+		{"drop_unsigned", u(c.Unsigned)},
+		{"drop_bad_sig", u(c.BadSig)},
+		{"drop_replayed", u(c.Replayed)},
+		{"drop_stale", u(c.Stale)},
+		{"drop_sender_limit", u(c.SenderLimit)},
+		{"state_errors", u(c.StateErrors)},
+		{"goroutines", strconv.Itoa(runtime.NumGoroutine())},
 		{"uptime", time.Since(s.start).Round(time.Second).String()},
 		{"version", s.cfg.Version},
 	}}
 }
 
 // replyCache remembers the latest replies by sender and request id, so a
-// retried command is answered again instead of executed again. Only the
-// command goroutine touches it.
+// retried command is answered again instead of executed again. The
+// sender is its address and, for signed commands, its name. Replies are
+// kept unsigned: a signed retry carries a new tag, which the reply's tag
+// must answer. Only the command goroutine touches it.
 type replyCache struct {
 	keys [64]cacheKey
-	vals [64][]byte
+	vals [64]string
 	next int
 }
 
 type cacheKey struct {
+	name string
 	from netip.AddrPort
 	id   string
 }
 
-func (c *replyCache) get(from netip.AddrPort, id string) ([]byte, bool) {
-	k := cacheKey{from, id}
+func (c *replyCache) get(name string, from netip.AddrPort, id string) (string, bool) {
+	k := cacheKey{name, from, id}
 	for i := range c.keys {
 		if c.keys[i] == k {
 			return c.vals[i], true
 		}
 	}
-	return nil, false
+	return "", false
 }
 
-func (c *replyCache) put(from netip.AddrPort, id string, b []byte) {
-	c.keys[c.next] = cacheKey{from, id}
+func (c *replyCache) put(name string, from netip.AddrPort, id string, b string) {
+	c.keys[c.next] = cacheKey{name, from, id}
 	c.vals[c.next] = b
 	c.next = (c.next + 1) % len(c.keys)
 }

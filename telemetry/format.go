@@ -25,10 +25,16 @@ const (
 	// SampleLen is the length of a v1 record. Later versions may only
 	// append fields, so receivers accept longer records.
 	SampleLen = 52
+	// SampleLenPressure is the length of a record with pressure_pa appended
+	// at offset 52, which a stream with a barometer sends.
+	SampleLenPressure = 56
 	// MaxBatch keeps a datagram under 1200 bytes, so it is not fragmented
 	// on any IPv6 path (minimum MTU 1280) or ordinary IPv4 one.
 	MaxBatch       = 22
 	MaxDatagramLen = HeaderLen + MaxBatch*SampleLen
+	// MaxBatchPressure is MaxBatch for 56-byte records.
+	MaxBatchPressure       = 21
+	MaxDatagramLenPressure = HeaderLen + MaxBatchPressure*SampleLenPressure
 )
 
 // Type is the kind of datagram.
@@ -117,6 +123,17 @@ func AppendSample(dst []byte, s *sensor.Sample) []byte {
 	return binary.LittleEndian.AppendUint32(dst, math.Float32bits(s.TempC))
 }
 
+// AppendSamplePressure appends one 56-byte record: AppendSample's and
+// pressure_pa, which is 0 unless s has StatusPressure.
+func AppendSamplePressure(dst []byte, s *sensor.Sample) []byte {
+	dst = AppendSample(dst, s)
+	var pa float32
+	if s.Status&sensor.StatusPressure != 0 {
+		pa = s.PressurePa
+	}
+	return binary.LittleEndian.AppendUint32(dst, math.Float32bits(pa))
+}
+
 func lateToWire(ns int64) uint32 {
 	switch {
 	case ns < 0:
@@ -132,16 +149,35 @@ func lateToWire(ns int64) uint32 {
 // 1 ≤ len(samples) ≤ MaxBatch: batching is the sender's job and an
 // oversized batch is a bug there, not a condition to recover from.
 func AppendDatagram(dst []byte, h Header, samples []sensor.Sample) []byte {
-	if len(samples) < 1 || len(samples) > MaxBatch {
-		panic("telemetry: AppendDatagram with " + strconv.Itoa(len(samples)) + " samples, want 1.." + strconv.Itoa(MaxBatch))
+	return appendDatagram(dst, h, samples, false)
+}
+
+// AppendDatagramPressure is AppendDatagram with 56-byte records that carry
+// the pressure (AppendSamplePressure). It panics unless 1 ≤ len(samples) ≤
+// MaxBatchPressure.
+func AppendDatagramPressure(dst []byte, h Header, samples []sensor.Sample) []byte {
+	return appendDatagram(dst, h, samples, true)
+}
+
+func appendDatagram(dst []byte, h Header, samples []sensor.Sample, pressure bool) []byte {
+	name, maxN, sl := "AppendDatagram", MaxBatch, SampleLen
+	if pressure {
+		name, maxN, sl = "AppendDatagramPressure", MaxBatchPressure, SampleLenPressure
+	}
+	if len(samples) < 1 || len(samples) > maxN {
+		panic("telemetry: " + name + " with " + strconv.Itoa(len(samples)) + " samples, want 1.." + strconv.Itoa(maxN))
 	}
 	h.Version = Version
 	h.Type = TypeSamples
 	h.Count = uint8(len(samples))
-	h.SampleLen = SampleLen
+	h.SampleLen = uint8(sl)
 	dst = AppendHeader(dst, h)
 	for i := range samples {
-		dst = AppendSample(dst, &samples[i])
+		if pressure {
+			dst = AppendSamplePressure(dst, &samples[i])
+		} else {
+			dst = AppendSample(dst, &samples[i])
+		}
 	}
 	return dst
 }
@@ -202,7 +238,8 @@ type Datagram struct {
 // capacity is at least Count; when it has to grow it makes room for MaxBatch
 // so that it grows once. On error d is left unchanged. Records longer than
 // SampleLen (from a newer sender) are read up to the fields this version
-// knows.
+// knows: PressurePa from records of SampleLenPressure or more that have
+// StatusPressure, else 0.
 func Parse(b []byte, d *Datagram) error {
 	h, err := ParseHeader(b)
 	if err != nil {
@@ -219,7 +256,7 @@ func Parse(b []byte, d *Datagram) error {
 	d.Samples = d.Samples[:n]
 	for i := range d.Samples {
 		off := HeaderLen + i*sl
-		parseSample(b[off:off+SampleLen], &d.Samples[i])
+		parseSample(b[off:off+sl], &d.Samples[i])
 	}
 	return nil
 }
@@ -237,4 +274,8 @@ func parseSample(b []byte, s *sensor.Sample) {
 		s.Gyro[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[36+4*i:]))
 	}
 	s.TempC = math.Float32frombits(binary.LittleEndian.Uint32(b[48:]))
+	s.PressurePa = 0
+	if len(b) >= SampleLenPressure && s.Status&sensor.StatusPressure != 0 {
+		s.PressurePa = math.Float32frombits(binary.LittleEndian.Uint32(b[52:]))
+	}
 }

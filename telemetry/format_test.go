@@ -42,6 +42,20 @@ c8 00        # rate_hz 200
 	recOne = recOneHead + `
 00 00 fc 41              # temp_c 31.5
 `
+	// recPHead is recOneHead with the pressure flag.
+	recPHead = `
+20 2b ce 73 3a 0b 00 00  # t_mono_ns 12345678900000
+15 cd 55 f5 51 72 86 18  # t_wall_ns 1767225600123456789
+40 77 1b 00              # late_ns 1800000
+22 00                    # flags: late, pressure
+00 00                    # reserved
+00 00 00 3e              # accel x 0.125
+00 00 80 be              # accel y -0.25
+0a e8 1c 41              # accel z 9.80665
+6f 12 83 3a              # gyro x 0.001
+6f 12 03 bb              # gyro y -0.002
+6f 12 03 3a              # gyro z 0.0005
+`
 	recB0 = `
 a8 3e ce 73 3a 0b 00 00  # t_mono_ns 12345678905000
 55 18 a2 f5 51 72 86 18  # t_wall_ns 1767225600128456789
@@ -64,6 +78,13 @@ var (
 		Gyro:   [3]float32{0.001, -0.002, 0.0005},
 		TempC:  31.5,
 	}
+	// sampleP is sampleOne from a board with a barometer.
+	sampleP = func() sensor.Sample {
+		s := sampleOne
+		s.Status |= sensor.StatusPressure
+		s.PressurePa = 101325
+		return s
+	}()
 	sampleB0 = sensor.Sample{
 		MonoNs: 12_345_678_905_000,
 		WallNs: 1_767_225_600_128_456_789,
@@ -82,6 +103,8 @@ type goldenCase struct {
 	// decodeOnly: the encoder writes other bytes for want (longer records,
 	// reserved bits set), so only the decode direction applies.
 	decodeOnly bool
+	// pressure: encoded by AppendDatagramPressure (56-byte records).
+	pressure bool
 }
 
 var golden = []goldenCase{
@@ -211,6 +234,73 @@ a5 a5 a5 a5 a5 a5 a5 a5  # a field from the future: skipped
 		decodeOnly: true,
 	},
 	{
+		name: "one sample with pressure", // also the pressure example in docs/protocol.md
+		hex: `
+49 4d 55 53 01 01 01 38  # magic, version 1, type samples, count 1, sample_len 56
+c2 19 3f 7a e8 03 00 00  # session 0x7a3f19c2, seq 1000
+c8 00 00 00              # rate_hz 200, reserved
+` + recPHead + `
+00 00 fc 41              # temp_c 31.5
+80 e6 c5 47              # pressure_pa 101325
+`,
+		want:     Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 1, SampleLen: 56, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200}, Samples: []sensor.Sample{sampleP}},
+		pressure: true,
+	},
+	{
+		name: "pressure not valid is sent as 0",
+		hex: `
+49 4d 55 53 01 01 02 38  # magic, version 1, type samples, count 2, sample_len 56
+c2 19 3f 7a e8 03 00 00  # session, seq 1000
+c8 00 00 00              # rate_hz 200, reserved
+` + recPHead + `
+00 00 fc 41              # temp_c 31.5
+80 e6 c5 47              # pressure_pa 101325
+` + recB0 + `
+00 00 00 00              # pressure_pa 0: flag clear (barometer stale)
+`,
+		want: Datagram{
+			Header:  Header{Version: 1, Type: TypeSamples, Count: 2, SampleLen: 56, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200},
+			Samples: []sensor.Sample{sampleP, sampleB0},
+		},
+		pressure: true,
+	},
+	{
+		name: "max batch with pressure",
+		hex: "49 4d 55 53 01 01 15 38 c2 19 3f 7a e8 03 00 00 c8 00 00 00 # count 21, sample_len 56\n" +
+			strings.Repeat(recPHead+"00 00 fc 41 80 e6 c5 47\n", MaxBatchPressure),
+		want: Datagram{
+			Header:  Header{Version: 1, Type: TypeSamples, Count: MaxBatchPressure, SampleLen: 56, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200},
+			Samples: repeatSample(sampleP, MaxBatchPressure),
+		},
+		pressure: true,
+	},
+	{
+		name: "pressure field without its flag is ignored",
+		hex: `
+49 4d 55 53 01 01 01 38  # magic, version 1, type samples, count 1, sample_len 56
+c2 19 3f 7a e8 03 00 00  # session, seq 1000
+c8 00 00 00              # rate_hz 200, reserved
+` + recOne + `
+80 e6 c5 47              # pressure_pa 101325, but flag bit 5 clear
+`,
+		want:       Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 1, SampleLen: 56, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200}, Samples: []sensor.Sample{sampleOne}},
+		decodeOnly: true,
+	},
+	{
+		name: "sample_len 60 with pressure and an unknown field",
+		hex: `
+49 4d 55 53 01 01 01 3c  # magic, version 1, type samples, count 1, sample_len 60
+c2 19 3f 7a e8 03 00 00  # session, seq 1000
+c8 00 00 00              # rate_hz 200, reserved
+` + recPHead + `
+00 00 fc 41              # temp_c 31.5
+80 e6 c5 47              # pressure_pa 101325
+a5 a5 a5 a5              # a field from the future: skipped
+`,
+		want:       Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 1, SampleLen: 60, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200}, Samples: []sensor.Sample{sampleP}},
+		decodeOnly: true,
+	},
+	{
 		name: "reserved bytes set are ignored",
 		hex: `
 49 4d 55 53 01 01 01 34  # magic, version 1, type samples, count 1, sample_len 52
@@ -253,6 +343,11 @@ c8 00 ff ff              # rate_hz 200, reserved set
 	{name: "header only", hex: hdrOne, err: ErrLength},
 	{name: "two datagrams in one", hex: hdrOne + recOne + hdrOne + recOne, err: ErrLength},
 	{name: "end with trailing bytes", hex: "49 4d 55 53 01 02 00 34 c2 19 3f 7a e9 03 00 00 c8 00 00 00 00 00 00 00", err: ErrLength},
+	{
+		name: "sample_len 56 but 52-byte records",
+		hex:  "49 4d 55 53 01 01 01 38 c2 19 3f 7a e8 03 00 00 c8 00 00 00" + recOne,
+		err:  ErrLength,
+	},
 	{
 		name: "sample_len 60 but 52-byte records",
 		hex:  "49 4d 55 53 01 01 01 3c c2 19 3f 7a e8 03 00 00 c8 00 00 00" + recOne,
@@ -306,10 +401,10 @@ func sampleDiff(got, want *sensor.Sample) string {
 		}
 		g.Accel[i], g.Gyro[i], w.Accel[i], w.Gyro[i] = 0, 0, 0, 0
 	}
-	if math.Float32bits(g.TempC) != math.Float32bits(w.TempC) {
+	if math.Float32bits(g.TempC) != math.Float32bits(w.TempC) || math.Float32bits(g.PressurePa) != math.Float32bits(w.PressurePa) {
 		return fmt.Sprintf("got %+v, want %+v", *got, *want)
 	}
-	g.TempC, w.TempC = 0, 0
+	g.TempC, w.TempC, g.PressurePa, w.PressurePa = 0, 0, 0, 0
 	if g != w {
 		return fmt.Sprintf("got %+v, want %+v", *got, *want)
 	}
@@ -384,9 +479,12 @@ func TestGoldenAppend(t *testing.T) {
 			want := mustUnhex(t, tc.hex)
 			prefix := []byte{0xaa, 0xbb}
 			var got []byte
-			if tc.want.Type == TypeEnd {
+			switch {
+			case tc.want.Type == TypeEnd:
 				got = AppendEnd(prefix, tc.want.Session, tc.want.Seq, tc.want.RateHz)
-			} else {
+			case tc.pressure:
+				got = AppendDatagramPressure(prefix, tc.want.Header, tc.want.Samples)
+			default:
 				got = AppendDatagram(prefix, tc.want.Header, tc.want.Samples)
 			}
 			if !bytes.Equal(got[:2], []byte{0xaa, 0xbb}) {
@@ -456,6 +554,16 @@ func TestAppendDatagramPanicsOnBadBatch(t *testing.T) {
 			AppendDatagram(nil, hdrOneWant, make([]sensor.Sample, n))
 		}()
 	}
+	for _, n := range []int{0, MaxBatchPressure + 1} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%d samples with pressure: no panic", n)
+				}
+			}()
+			AppendDatagramPressure(nil, hdrOneWant, make([]sensor.Sample, n))
+		}()
+	}
 }
 
 func TestParseReusesSamples(t *testing.T) {
@@ -507,6 +615,14 @@ func TestMaxDatagramLen(t *testing.T) {
 	if len(b) != MaxDatagramLen {
 		t.Errorf("full datagram is %d bytes, want %d", len(b), MaxDatagramLen)
 	}
+	// The largest batch of 56-byte records that fits.
+	if MaxDatagramLenPressure != 1196 || MaxDatagramLenPressure+SampleLenPressure <= 1200 {
+		t.Errorf("MaxDatagramLenPressure = %d", MaxDatagramLenPressure)
+	}
+	b = AppendDatagramPressure(nil, hdrOneWant, make([]sensor.Sample, MaxBatchPressure))
+	if len(b) != MaxDatagramLenPressure {
+		t.Errorf("full datagram with pressure is %d bytes, want %d", len(b), MaxDatagramLenPressure)
+	}
 }
 
 func TestAllocs(t *testing.T) {
@@ -516,6 +632,12 @@ func TestAllocs(t *testing.T) {
 		buf = AppendDatagram(buf[:0], hdrOneWant, samples)
 	}); n != 0 {
 		t.Errorf("AppendDatagram: %v allocs, want 0", n)
+	}
+	pbuf := make([]byte, 0, MaxDatagramLenPressure)
+	if n := testing.AllocsPerRun(100, func() {
+		pbuf = AppendDatagramPressure(pbuf[:0], hdrOneWant, samples[:MaxBatchPressure])
+	}); n != 0 {
+		t.Errorf("AppendDatagramPressure: %v allocs, want 0", n)
 	}
 	if n := testing.AllocsPerRun(100, func() {
 		buf = AppendEnd(buf[:0], 1, 2, 200)
@@ -533,11 +655,31 @@ func TestAllocs(t *testing.T) {
 	}
 }
 
-// TestProtocolDoc keeps the worked example in docs/protocol.md true: its
-// bytes must decode to the values its comments state, field by field, and
+// TestProtocolDoc keeps the worked examples in docs/protocol.md true: their
+// bytes must decode to the values their comments state, field by field, and
 // re-encode to the same bytes.
 func TestProtocolDoc(t *testing.T) {
-	lines := docExample(t, "../docs/protocol.md", "<!-- golden: sample-v1 -->")
+	t.Run("sample-v1", func(t *testing.T) { checkDocExample(t, "sample-v1", golden[0]) })
+	t.Run("sample-v1-pressure", func(t *testing.T) {
+		checkDocExample(t, "sample-v1-pressure", goldenNamed(t, "one sample with pressure"))
+	})
+}
+
+func goldenNamed(t *testing.T, name string) goldenCase {
+	t.Helper()
+	for _, tc := range golden {
+		if tc.name == name {
+			return tc
+		}
+	}
+	t.Fatalf("no golden case %q", name)
+	return goldenCase{}
+}
+
+// checkDocExample checks the example marked "<!-- golden: NAME -->"
+// against the golden case gc, which has one sample.
+func checkDocExample(t *testing.T, name string, gc goldenCase) {
+	lines := docExample(t, "../docs/protocol.md", "<!-- golden: "+name+" -->")
 	var b []byte
 	type field struct {
 		name  string
@@ -571,10 +713,14 @@ func TestProtocolDoc(t *testing.T) {
 	if len(d.Samples) != 1 {
 		t.Fatalf("example has %d samples, want 1", len(d.Samples))
 	}
-	if diff := datagramDiff(&d, &golden[0].want); diff != "" {
-		t.Errorf("example differs from golden case %q: %s", golden[0].name, diff)
+	if diff := datagramDiff(&d, &gc.want); diff != "" {
+		t.Errorf("example differs from golden case %q: %s", gc.name, diff)
 	}
-	if re := AppendDatagram(nil, d.Header, d.Samples); !bytes.Equal(re, b) {
+	re := AppendDatagram(nil, d.Header, d.Samples)
+	if gc.pressure {
+		re = AppendDatagramPressure(nil, d.Header, d.Samples)
+	}
+	if !bytes.Equal(re, b) {
 		t.Errorf("example re-encodes to\n%s\nwant\n%s", hex.Dump(re), hex.Dump(b))
 	}
 
@@ -603,6 +749,9 @@ func TestProtocolDoc(t *testing.T) {
 		{"gyro_y", 4, f(s.Gyro[1])},
 		{"gyro_z", 4, f(s.Gyro[2])},
 		{"temp_c", 4, f(s.TempC)},
+	}
+	if gc.pressure {
+		want = append(want, field{"pressure_pa", 4, f(s.PressurePa)})
 	}
 	if len(fields) != len(want) {
 		t.Fatalf("example has %d field lines, want %d (one per field)", len(fields), len(want))

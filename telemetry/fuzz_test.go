@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/imustream/imustream/sensor"
@@ -13,8 +14,10 @@ import (
 var decodeErrors = []error{ErrShort, ErrMagic, ErrVersion, ErrType, ErrCount, ErrSampleLen, ErrLength}
 
 // FuzzParse feeds Parse arbitrary bytes. Whatever it accepts must survive a
-// re-encode (with v1 records) and parse to the same values, and a datagram
-// with v1 records must re-encode to the input with its reserved bytes zeroed.
+// re-encode (with 56-byte records if it had pressure fields and they fit,
+// else 52-byte ones) and parse to the same values, and a datagram of either
+// record length must re-encode to the input with its reserved bytes zeroed
+// (and the pressure fields that lack their flag).
 func FuzzParse(f *testing.F) {
 	for _, tc := range golden {
 		f.Add(mustUnhex(f, tc.hex))
@@ -47,27 +50,39 @@ func FuzzParse(f *testing.F) {
 		}
 
 		var re []byte
-		if d.Type == TypeEnd {
+		want := d
+		switch {
+		case d.Type == TypeEnd:
 			re = AppendEnd(nil, d.Session, d.Seq, d.RateHz)
-		} else {
+			want.SampleLen = SampleLen
+		case d.SampleLen >= SampleLenPressure && n <= MaxBatchPressure:
+			re = AppendDatagramPressure(nil, d.Header, d.Samples)
+			want.SampleLen = SampleLenPressure
+		default:
 			re = AppendDatagram(nil, d.Header, d.Samples)
+			want.SampleLen = SampleLen
+			want.Samples = slices.Clone(d.Samples)
+			for i := range want.Samples {
+				want.Samples[i].PressurePa = 0 // no field to carry it
+			}
 		}
 		var d2 Datagram
 		if err := Parse(re, &d2); err != nil {
 			t.Fatalf("re-encoded datagram does not parse: %v\n%s", err, hex.Dump(re))
 		}
-		want := d
-		want.SampleLen = SampleLen
 		if diff := datagramDiff(&d2, &want); diff != "" {
 			t.Fatal(diff)
 		}
 
-		if d.SampleLen == SampleLen {
+		if d.SampleLen == want.SampleLen {
 			canon := bytes.Clone(b)
 			clear(canon[18:20])
-			for i := range int(d.Count) {
-				off := HeaderLen + i*SampleLen
+			for i := range n {
+				off := HeaderLen + i*sl
 				clear(canon[off+22 : off+24])
+				if sl == SampleLenPressure && d.Samples[i].Status&sensor.StatusPressure == 0 {
+					clear(canon[off+52 : off+56])
+				}
 			}
 			if !bytes.Equal(re, canon) {
 				t.Fatalf("re-encoded\n%s\nwant\n%s", hex.Dump(re), hex.Dump(canon))
@@ -146,4 +161,39 @@ func FuzzRoundTrip(f *testing.F) {
 // flipBits varies the low mantissa bits, NaN payloads included.
 func flipBits(v float32, k uint32) float32 {
 	return math.Float32frombits(math.Float32bits(v) ^ k)
+}
+
+// FuzzRoundTripPressure encodes batches of 56-byte records with fuzzed
+// pressures and flags: the pressure comes back when its flag is set, 0
+// when not.
+func FuzzRoundTripPressure(f *testing.F) {
+	f.Add(uint8(0), uint16(sensor.StatusPressure), float32(101325))
+	f.Add(uint8(20), uint16(0xffff), float32(math.NaN()))
+	f.Add(uint8(3), uint16(sensor.StatusLate), float32(-1))
+	f.Fuzz(func(t *testing.T, n uint8, status uint16, pa float32) {
+		samples := make([]sensor.Sample, int(n)%MaxBatchPressure+1)
+		for i := range samples {
+			samples[i] = sampleOne
+			samples[i].Status = sensor.Status(status ^ uint16(i<<5)) // alternate the pressure flag
+			samples[i].PressurePa = flipBits(pa, uint32(i))
+		}
+		b := AppendDatagramPressure(nil, hdrOneWant, samples)
+		if len(b) != HeaderLen+len(samples)*SampleLenPressure {
+			t.Fatalf("encoded %d bytes for %d samples", len(b), len(samples))
+		}
+		var d Datagram
+		if err := Parse(b, &d); err != nil {
+			t.Fatalf("Parse: %v\n%s", err, hex.Dump(b))
+		}
+		want := Datagram{Header: hdrOneWant, Samples: samples}
+		want.Count, want.SampleLen = uint8(len(samples)), SampleLenPressure
+		for i := range want.Samples {
+			if want.Samples[i].Status&sensor.StatusPressure == 0 {
+				want.Samples[i].PressurePa = 0
+			}
+		}
+		if diff := datagramDiff(&d, &want); diff != "" {
+			t.Fatal(diff)
+		}
+	})
 }

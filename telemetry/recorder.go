@@ -138,7 +138,7 @@ func (r *Recorder) Flush() error {
 	if err != nil {
 		r.err = fmt.Errorf("telemetry: writing recording: %w", err)
 		if f, ok := r.w.(*os.File); ok && n > 0 {
-			if terr := f.Truncate(r.written); terr != nil {
+			if terr := truncatePartial(f, n); terr != nil {
 				r.err = errors.Join(r.err, fmt.Errorf("telemetry: trimming partial row: %w", terr))
 			}
 		}
@@ -147,6 +147,21 @@ func (r *Recorder) Flush() error {
 	r.written += int64(n)
 	r.buf = r.buf[:0]
 	return nil
+}
+
+// truncatePartial takes back the n bytes of a failed write. The file's
+// offset is right after them, in append mode too, and may be past content
+// that was in the file before the recorder started.
+func truncatePartial(f *os.File, n int) error {
+	end, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if err := f.Truncate(end - int64(n)); err != nil {
+		return err
+	}
+	_, err = f.Seek(end-int64(n), io.SeekStart)
+	return err
 }
 
 // Err returns the first write error, if any.

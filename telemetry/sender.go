@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -27,9 +28,27 @@ type Config struct {
 	Clock Clock
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// PruneAfter is how many refused sends in a row (ICMP port unreachable)
-	// drop a subscriber. It defaults to 20.
+	// PruneAfter is how many refused sends (ICMP port unreachable) drop a
+	// subscriber; the count starts again after PruneGap without a refusal.
+	// Not "in a row": the kernel reports the ICMP error on the next write,
+	// which then sends nothing, so the write after it succeeds and
+	// refusals alternate with successes. It defaults to 20.
 	PruneAfter int
+	// RTPriority is the SCHED_FIFO priority, 1 to 99, that Run gives the
+	// sender's thread (only that thread). When the system refuses, Run logs
+	// what to grant and sends at normal priority. It defaults to 0: normal
+	// priority.
+	RTPriority int
+	// CPUs pins the sender's thread to these CPUs. It defaults to none:
+	// the thread may run on any CPU.
+	CPUs []int
+	// LockMemory makes Run lock the process's memory (mlockall) so that no
+	// tick waits for a page fault. It defaults to false.
+	LockMemory bool
+	// Pressure sends 56-byte records with the pressure field, for a sensor
+	// with a barometer; Batch is then at most MaxBatchPressure. It defaults
+	// to false: 52-byte records.
+	Pressure bool
 }
 
 // Sender is the sender goroutine: each tick it reads the sensor into a
@@ -56,6 +75,8 @@ type Sender struct {
 	nextSeq   atomic.Uint32
 	lastTick  atomic.Int64
 	maxLate   atomic.Int64
+	rtPrio    atomic.Int32
+	memLocked atomic.Bool
 	c         counters
 }
 
@@ -80,6 +101,8 @@ type Stats struct {
 	Expired      uint64 // subscribers dropped when their lease ran out
 	MaxLateNs    int64
 	LastTickMono int64 // CLOCK_MONOTONIC ns of the last tick, 0 before any
+	RTPriority   int   // SCHED_FIFO priority of the sender's thread, 0 if none
+	MemoryLocked bool  // mlockall succeeded
 }
 
 // NewSender checks cfg and preallocates everything a tick needs.
@@ -99,6 +122,9 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.Batch < 1 || cfg.Batch > MaxBatch {
 		return nil, fmt.Errorf("telemetry: batch %d out of range 1..%d", cfg.Batch, MaxBatch)
 	}
+	if cfg.Pressure && cfg.Batch > MaxBatchPressure {
+		return nil, fmt.Errorf("telemetry: batch %d with pressure: at most %d records of %d bytes fit a datagram", cfg.Batch, MaxBatchPressure, SampleLenPressure)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = MonoClock{}
 	}
@@ -108,12 +134,16 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.PruneAfter == 0 {
 		cfg.PruneAfter = 20
 	}
+	if cfg.RTPriority < 0 || cfg.RTPriority > 99 {
+		return nil, fmt.Errorf("telemetry: RT priority %d out of range 0..99", cfg.RTPriority)
+	}
+	cfg.CPUs = slices.Clone(cfg.CPUs)
 	return &Sender{
 		cfg:    cfg,
 		period: int64(time.Second) / int64(cfg.RateHz),
 		log:    cfg.Logger,
 		batch:  make([]sensor.Sample, cfg.Batch),
-		buf:    make([]byte, 0, MaxDatagramLen),
+		buf:    make([]byte, 0, max(MaxDatagramLen, MaxDatagramLenPressure)),
 		endBuf: make([]byte, 0, HeaderLen),
 	}, nil
 }
@@ -124,10 +154,14 @@ func (s *Sender) Period() int64 { return s.period }
 // Run streams while there are subscribers and idles otherwise, until ctx
 // ends; then it sends an end-of-stream datagram to every subscriber.
 func (s *Sender) Run(ctx context.Context) error {
-	// clock_nanosleep blocks the OS thread; keeping the goroutine on one
-	// thread lets a later RT priority or CPU affinity stick to it.
+	// clock_nanosleep blocks the OS thread; on one locked thread the RT
+	// priority and CPU affinity apply to this goroutine alone. A thread
+	// whose scheduling changed stays locked and ends with Run, so the
+	// runtime never runs other goroutines on it.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if !s.applySchedule() {
+		defer runtime.UnlockOSThread()
+	}
 	stop := context.AfterFunc(ctx, func() { s.quit.Store(true) })
 	defer stop()
 	for {
@@ -223,7 +257,11 @@ func (s *Sender) tick(deadline, now int64) int64 {
 
 func (s *Sender) flush(now int64) {
 	h := Header{Type: TypeSamples, Session: s.session, Seq: s.seq, RateHz: uint16(min(s.cfg.RateHz, 65535))}
-	s.buf = AppendDatagram(s.buf[:0], h, s.batch[:s.n])
+	if s.cfg.Pressure {
+		s.buf = AppendDatagramPressure(s.buf[:0], h, s.batch[:s.n])
+	} else {
+		s.buf = AppendDatagram(s.buf[:0], h, s.batch[:s.n])
+	}
 	s.seq += uint32(s.n)
 	s.nextSeq.Store(s.seq)
 	s.last = s.batch[s.n-1]
@@ -263,7 +301,7 @@ func (s *Sender) sendAll(now int64) {
 			// Only "port unreachable" says the receiver is gone; a network
 			// that is down now may be back in a moment.
 			if errors.Is(err, syscall.ECONNREFUSED) &&
-				int(sub.consecutive.Add(1)) >= s.cfg.PruneAfter &&
+				int(sub.refuse(now)) >= s.cfg.PruneAfter &&
 				sub.state.CompareAndSwap(subActive, subGone) {
 				s.c.pruned.Add(1)
 				gone[ng] = sub
@@ -271,7 +309,6 @@ func (s *Sender) sendAll(now int64) {
 			}
 			continue
 		}
-		sub.consecutive.Store(0)
 		sub.Datagrams.Add(1)
 	}
 	s.cfg.Subs.remove(gone[:ng])
@@ -326,5 +363,7 @@ func (s *Sender) Stats() Stats {
 		Expired:      s.c.expired.Load(),
 		MaxLateNs:    s.maxLate.Load(),
 		LastTickMono: s.lastTick.Load(),
+		RTPriority:   int(s.rtPrio.Load()),
+		MemoryLocked: s.memLocked.Load(),
 	}
 }

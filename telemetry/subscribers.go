@@ -7,10 +7,17 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"time"
 )
 
 // MaxSubscribers bounds the fan-out so one tick's sends stay short.
 const MaxSubscribers = 8
+
+// PruneGap restarts a subscriber's count of refused sends (see
+// Config.PruneAfter): a receiver that was away for a moment keeps its
+// stream. It is well above the one second at which a host rate-limits its
+// ICMP errors, so a closed port is still pruned across a network.
+const PruneGap = 5 * time.Second
 
 var (
 	// ErrFull is returned by Add when MaxSubscribers are already streaming.
@@ -30,9 +37,21 @@ type Subscriber struct {
 	expires atomic.Int64
 	state   atomic.Int32 // subActive, subStopping or subGone
 
-	Datagrams   atomic.Uint64
-	SendErrors  atomic.Uint64
-	consecutive atomic.Uint32 // refused sends in a row
+	Datagrams  atomic.Uint64
+	SendErrors atomic.Uint64
+	// Refused sends since the last gap of PruneGap, and the CLOCK_MONOTONIC
+	// ns of the latest; only the sender touches them.
+	refused     atomic.Uint32
+	lastRefused atomic.Int64
+}
+
+// refuse counts a refused send at now and returns the count.
+func (s *Subscriber) refuse(now int64) uint32 {
+	if last := s.lastRefused.Load(); last != 0 && now-last > int64(PruneGap) {
+		s.refused.Store(0)
+	}
+	s.lastRefused.Store(now)
+	return s.refused.Add(1)
 }
 
 // Subscriber states. Only the sender moves a subscriber to subGone, with a

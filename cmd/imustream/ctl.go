@@ -14,12 +14,16 @@ type ctlFlags struct {
 	device  string
 	timeout time.Duration
 	retries int
+	key     string
+	from    string
 }
 
 func (c *ctlFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.device, "device", DefaultListen, "the daemon's control address HOST:PORT ([ADDR]:PORT for IPv6)")
 	fs.DurationVar(&c.timeout, "timeout", 300*time.Millisecond, "how long to wait for each reply")
 	fs.IntVar(&c.retries, "retries", 3, "how often to resend (same request id) when no reply comes")
+	fs.StringVar(&c.key, "key", "", "key file (from imustream keygen): sign commands, accept only signed replies")
+	fs.StringVar(&c.from, "from", "", "this controller's name in signed commands (default: the host name)")
 }
 
 func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
@@ -29,6 +33,15 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	opts.Timeout, opts.Retries = c.timeout, c.retries
 	if c.retries == 0 {
 		opts.Retries = -1 // the client's zero means its default
+	}
+	if c.key != "" {
+		k, err := control.LoadKey(c.key)
+		if err != nil {
+			return nil, err
+		}
+		opts.Key, opts.From = &k, c.from
+	} else if c.from != "" {
+		return nil, fmt.Errorf("%w: --from names the sender of signed commands; it needs --key", errUsage)
 	}
 	return control.Dial(c.device, &opts)
 }

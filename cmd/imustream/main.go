@@ -27,13 +27,20 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "--sim [--listen ADDR] [--allow CIDR]… [--rate HZ]", "run the daemon: stream the IMU to subscribers", runDaemon},
+		{"run", "[--sensor auto|mpu6050|lsm9ds1|sim] [--sim] [--bus 1] [--calibration FILE] [--listen ADDR] [--allow CIDR]… [--rate HZ]", "run the daemon: stream the IMU to subscribers", runDaemon},
+		{"probe", "[--bus 1] [--record FILE]", "list the I²C devices at the IMU and barometer addresses (on the Pi)", runProbe},
+		{"calibrate", "[--seconds N] [--out FILE] [--level] [--mount AXES|MATRIX] [--sensor …|--sim]", "estimate gyro bias and accel offset at rest; run loads the file", runCalibrate},
 		{"start", "[--device ADDR] [--to HOST:PORT|:PORT] [--lease DUR]", "start a stream (to this host's socket unless --to)", runCtl},
 		{"stop", "[--device ADDR] [--to HOST:PORT|:PORT|all]", "stop a stream", runCtl},
 		{"status", "[--device ADDR]", "show the daemon's state and counters", runCtl},
 		{"ping", "[--device ADDR]", "check that the daemon answers", runCtl},
 		{"record", "[--device ADDR] [--duration D] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
+		{"bench", "[--duration D] [--rate HZ] [--batch N] [--load N] [--flood PPS] [--baseline] [--json]", "measure the stream's timing on loopback, optionally against a time.Ticker baseline", runBench},
+		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
+		// Hidden (no help): child processes of bench.
+		{"bench-baseline", "", "", runBaseline},
+		{"bench-spin", "", "", runSpin},
 	}
 }
 
@@ -78,6 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: imustream COMMAND [flags]\n\ncommands:")
 	for _, c := range commands {
+		if c.help == "" {
+			continue
+		}
 		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.help, c.args)
 	}
 	fmt.Fprintln(w, "\n'imustream COMMAND -h' lists a command's flags.")

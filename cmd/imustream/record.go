@@ -72,7 +72,12 @@ func record(ctx context.Context, f recordFlags, stdout, stderr io.Writer) error 
 	onData := func(b []byte, _ netip.AddrPort) {
 		mu.Lock()
 		ends := rec.Stats.Ends
+		failed := rec.Err() != nil
 		_ = rec.Add(b) // malformed datagrams are counted in rec.Stats
+		if err := rec.Err(); err != nil && !failed {
+			// Say so now, not only at the end of a long recording.
+			fmt.Fprintf(stderr, "\nrecord: %v; the file keeps the %d bytes of whole rows written so far, the statistics go on\n", err, rec.Written())
+		}
 		if rec.Stats.Ends != ends {
 			select {
 			case ended <- struct{}{}:
@@ -187,7 +192,11 @@ func summary(w io.Writer, rec *telemetry.Recorder, f recordFlags, stderr io.Writ
 	fmt.Fprintf(w, "  malformed      %d datagrams\n", st.Malformed)
 	fmt.Fprintf(w, "  end of stream  %v\n", st.Ends > 0)
 	if f.out != "" && f.out != "-" {
-		fmt.Fprintf(w, "  csv            %s (%d bytes)\n", f.out, rec.Written())
+		if rec.Err() != nil {
+			fmt.Fprintf(w, "  csv            %s (%d bytes of whole rows, INCOMPLETE: writing failed)\n", f.out, rec.Written())
+		} else {
+			fmt.Fprintf(w, "  csv            %s (%d bytes)\n", f.out, rec.Written())
+		}
 	}
 	ok := st.Samples > 0 && tr.Lost() == 0 && math.Abs(off) <= 1
 	if f.strict {

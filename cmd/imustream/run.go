@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"os/signal"
 	"strings"
 	"sync"
@@ -15,8 +16,8 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/sdnotify"
 	"github.com/imustream/imustream/sensor"
-	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -66,29 +67,39 @@ func parsePrefix(s string) (netip.Prefix, error) {
 type daemonFlags struct {
 	sim          bool
 	seed         uint64
+	sensor       sensorFlags
+	cal          calibFlags
+	sched        schedFlags
 	listen       string
 	allow        prefixList
 	rate, batch  int
 	defaultLease time.Duration
 	logLevel     string
 	config       string
+	auth         authFlags
 }
 
 func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	var f daemonFlags
 	fs := newFlags(name, stderr)
-	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor (no hardware needed)")
+	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated sensor")
+	f.sensor.register(fs)
+	f.sensor.registerPressure(fs)
+	f.cal.register(fs)
 	fs.StringVar(&f.listen, "listen", DefaultListen, "control address HOST:PORT to receive commands on")
 	fs.Var(&f.allow, "allow", "CIDR or address commands are accepted from and streams may go to; repeatable (default loopback only)")
 	fs.IntVar(&f.rate, "rate", 200, "sample rate in Hz (1..10000)")
 	fs.IntVar(&f.batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
+	f.sched.register(fs)
 	fs.DurationVar(&f.defaultLease, "default-lease", 0, "lease for a start without lease= (0: none)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config file of key = value lines named as these flags; flags override it")
+	f.auth.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	f.auth.noteCommandLine()
 	if f.config != "" {
 		if err := loadConfig(fs, f.config, true); err != nil {
 			return fmt.Errorf("%w: %w", errUsage, err)
@@ -105,10 +116,10 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, f.batch, telemetry.MaxBatch)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	if !f.sim {
-		return fmt.Errorf("%w: no sensor selected: pass --sim for the simulated sensor", errUsage)
+	sens, err := openDaemonSensor(&f, log)
+	if err != nil {
+		return err
 	}
-	var sens sensor.Sensor = sim.New(sim.Opts{Seed: f.seed})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return serve(ctx, f, sens, log)
@@ -129,24 +140,35 @@ func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Log
 	subs := telemetry.NewSubscribers()
 	sender, err := telemetry.NewSender(telemetry.Config{
 		Sensor: sens, Subs: subs, RateHz: f.rate, Batch: f.batch, Logger: log,
+		RTPriority: f.sched.rtPriority, CPUs: f.sched.cpus(), LockMemory: f.sched.mlock,
+		Pressure: hasPressure(sens),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	key, replay, err := f.auth.open()
+	if err != nil {
+		return err
+	}
 	srv, err := control.NewServer(control.ServerConfig{
 		Conn: conn, Subs: subs, Sender: sender, Allow: f.allow,
 		DefaultLease: f.defaultLease, Sensor: sens.String(), Version: version, Logger: log,
+		Key: key, Replay: replay,
 	})
 	if err != nil {
 		return err
 	}
+	// Before "ready": from then on a SIGHUP reloads instead of killing.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	allowNote := "configured"
 	if len(f.allow) == 0 {
 		allowNote = "default: loopback only; pass --allow CIDR to accept a control PC"
 	}
 	log.Info("imustream daemon ready", "version", version, "listen", conn.LocalAddr().String(),
 		"sensor", sens.String(), "rate_hz", f.rate, "batch", f.batch,
-		"allow", prefixList(srv.Allow()).String(), "allow_source", allowNote)
+		"allow", prefixList(srv.Allow()).String(), "allow_source", allowNote, "auth", authNote(key, replay))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -154,6 +176,8 @@ func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Log
 	errc := make(chan error, 2)
 	wg.Go(func() { errc <- sender.Run(ctx) })
 	wg.Go(func() { errc <- srv.Serve() })
+	wg.Go(func() { watchReload(ctx, hup, f, srv, replay != nil, log) })
+	wg.Go(func() { notifySystemd(ctx, sdnotify.FromEnv(), sender, subs, log) })
 	select {
 	case <-ctx.Done():
 	case err = <-errc:

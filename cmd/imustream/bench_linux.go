@@ -1,0 +1,615 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/telemetry"
+)
+
+// benchConfig is one bench run's settings.
+type benchConfig struct {
+	Duration   time.Duration `json:"-"`
+	Warmup     time.Duration `json:"-"`
+	Seconds    float64       `json:"duration_s"`
+	WarmupSecs float64       `json:"warmup_s"`
+	RateHz     int           `json:"rate_hz"`
+	Batch      int           `json:"batch"`
+	Load       int           `json:"load"`
+	FloodPPS   int           `json:"flood_pps"`
+	Baseline   bool          `json:"baseline"`
+	RTPriority int           `json:"rt_priority"`
+	CPU        int           `json:"cpu"`
+	Mlock      bool          `json:"mlock"`
+	Cycles     int           `json:"cycles"`
+}
+
+func (c *benchConfig) register(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Duration, "duration", 10*time.Second, "how long to measure (after the warm-up)")
+	fs.DurationVar(&c.Warmup, "warmup", time.Second, "streaming before the measurement starts, left out of the figures")
+	fs.IntVar(&c.RateHz, "rate", 200, "sample rate in Hz (1..10000)")
+	fs.IntVar(&c.Batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
+	fs.IntVar(&c.Load, "load", 0, "CPU-bound busy processes to run during the measurement")
+	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2) during the measurement")
+	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
+	c.CPU = -1
+	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
+	c.RTPriority = DefaultRTPriority
+	fs.Var(&intRange{&c.CPU, -1, 1023}, "cpu", "the daemon's --cpu (-1: any)")
+	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
+	fs.IntVar(&c.Cycles, "cycles", 50, "start/stop cycles for the start → first datagram and stop → end latencies")
+}
+
+func (c *benchConfig) check() error {
+	switch {
+	case c.Duration <= 0 || c.Warmup < 0:
+		return fmt.Errorf("%w: --duration must be > 0 and --warmup ≥ 0", errUsage)
+	case c.RateHz < 1 || c.RateHz > 10000:
+		return fmt.Errorf("%w: --rate %d out of range 1..10000", errUsage, c.RateHz)
+	case c.Batch < 1 || c.Batch > telemetry.MaxBatch:
+		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, c.Batch, telemetry.MaxBatch)
+	case c.Load < 0 || c.Load > 64 || c.FloodPPS < 0 || c.FloodPPS > 1_000_000 || c.Cycles < 0:
+		return fmt.Errorf("%w: --load 0..64, --flood 0..1000000, --cycles ≥ 0", errUsage)
+	}
+	c.Seconds, c.WarmupSecs = c.Duration.Seconds(), c.Warmup.Seconds()
+	return nil
+}
+
+// args returns the bench command line that repeats c.
+func (c *benchConfig) args() []string {
+	a := []string{"bench", "--duration", c.Duration.String()}
+	if c.Warmup != time.Second {
+		a = append(a, "--warmup", c.Warmup.String())
+	}
+	if c.RateHz != 200 {
+		a = append(a, "--rate", strconv.Itoa(c.RateHz))
+	}
+	if c.Batch != 1 {
+		a = append(a, "--batch", strconv.Itoa(c.Batch))
+	}
+	if c.Load > 0 {
+		a = append(a, "--load", strconv.Itoa(c.Load))
+	}
+	if c.FloodPPS > 0 {
+		a = append(a, "--flood", strconv.Itoa(c.FloodPPS))
+	}
+	if c.Baseline {
+		a = append(a, "--baseline")
+	}
+	if c.RTPriority != DefaultRTPriority {
+		a = append(a, "--rt-priority", strconv.Itoa(c.RTPriority))
+	}
+	if c.CPU >= 0 {
+		a = append(a, "--cpu", strconv.Itoa(c.CPU))
+	}
+	if c.Mlock {
+		a = append(a, "--mlock")
+	}
+	if c.Cycles != 50 {
+		a = append(a, "--cycles", strconv.Itoa(c.Cycles))
+	}
+	return a
+}
+
+// streamResult is one stream's figures.
+type streamResult struct {
+	Name  string `json:"name"`
+	Sched string `json:"sched"`
+	streamCount
+	timing
+	CPUPercent float64 `json:"cpu_percent"`
+	RSSKiB     int64   `json:"rss_kib"`
+	PeakRSSKiB int64   `json:"peak_rss_kib"`
+	// GCCycles is how many garbage collections the process ran during the
+	// measurement (GODEBUG=gctrace=1).
+	GCCycles int `json:"gc_cycles"`
+}
+
+// benchResult is what one bench run measured; --json prints it.
+type benchResult struct {
+	Machine    machineInfo `json:"machine"`
+	LoadBefore float64     `json:"loadavg_before"`
+	LoadAfter  float64     `json:"loadavg_after"`
+	// OtherCPU is the CPU used during the measurement by processes other
+	// than the bench's (itself, the daemon, the baseline, the load), in
+	// percent of one CPU: how much else was running.
+	OtherCPU     float64           `json:"other_cpu_percent"`
+	Config       benchConfig       `json:"config"`
+	Command      string            `json:"command"`
+	Product      streamResult      `json:"product"`
+	Baseline     *streamResult     `json:"baseline,omitempty"`
+	DaemonStatus map[string]string `json:"daemon_status"`
+	FloodSent    uint64            `json:"flood_sent"`
+	StartToFirst Summary           `json:"start_to_first"`
+	StopToEnd    Summary           `json:"stop_to_end"`
+}
+
+// runBench is the bench command.
+func runBench(name string, args []string, stdout, stderr io.Writer) error {
+	var c benchConfig
+	var asJSON bool
+	var markdown string
+	fs := newFlags(name, stderr)
+	c.register(fs)
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
+	fs.StringVar(&markdown, "markdown", "", "run the standard comparison runs (each --duration long) and write them as Markdown to FILE")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if markdown != "" {
+		return benchSuite(ctx, c, markdown, stdout, stderr)
+	}
+	if !asJSON {
+		fmt.Fprintf(stderr, "imustream bench: measuring %s (+%s warm-up)…\n", c.Duration, c.Warmup)
+	}
+	r, err := bench(ctx, c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printBench(stdout, r)
+	return nil
+}
+
+// bench runs the daemon (and the baseline) as child processes, streams
+// from them on loopback and measures.
+func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
+	r := &benchResult{Machine: readMachine(), LoadBefore: loadAvg(), Config: c,
+		Command: "imustream " + strings.Join(c.args(), " ")}
+	period := int64(time.Second) / int64(c.RateHz)
+	gctrace := "GODEBUG=gctrace=1"
+
+	dargs := []string{"run", "--sim", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1/32",
+		"--rate", strconv.Itoa(c.RateHz), "--batch", strconv.Itoa(c.Batch),
+		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", strconv.Itoa(c.CPU)}
+	if c.Mlock {
+		dargs = append(dargs, "--mlock")
+	}
+	daemon, err := startChild("daemon", dargs, gctrace)
+	if err != nil {
+		return nil, err
+	}
+	defer daemon.stop(syscall.SIGTERM, 5*time.Second)
+	var ctl netip.AddrPort
+	select {
+	case a := <-daemon.ready:
+		if ctl, err = netip.ParseAddrPort(a); err != nil {
+			return nil, fmt.Errorf("bench: daemon's address %q: %w", a, err)
+		}
+	case <-daemon.done:
+		return nil, fmt.Errorf("bench: daemon exited (%v):\n%s", daemon.err, daemon.stderrTail())
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("bench: daemon not ready after 10 s:\n%s", daemon.stderrTail())
+	}
+
+	var loads []*child
+	defer func() {
+		for _, l := range loads {
+			l.stop(syscall.SIGKILL, time.Second)
+		}
+	}()
+	for i := range c.Load {
+		l, err := startChild(fmt.Sprintf("load %d", i), []string{"bench-spin"})
+		if err != nil {
+			return nil, err
+		}
+		loads = append(loads, l)
+	}
+
+	lo := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), 0)
+	prx, err := listenTS(lo)
+	if err != nil {
+		return nil, err
+	}
+	defer prx.Close()
+	frames := int((c.Warmup+c.Duration).Seconds()*float64(c.RateHz))/c.Batch + 1024
+	prod := &streamRec{arr: make([]arrival, 0, frames)}
+
+	var (
+		base    *streamRec
+		basep   *child
+		baseEnd = make(chan struct{})
+	)
+	if c.Baseline {
+		brx, err := listenTS(lo)
+		if err != nil {
+			return nil, err
+		}
+		defer brx.Close()
+		base = &streamRec{arr: make([]arrival, 0, frames)}
+		basep, err = startChild("baseline", []string{"bench-baseline", "--to", brx.addr().String(),
+			"--rate", strconv.Itoa(c.RateHz), "--batch", strconv.Itoa(c.Batch)}, gctrace)
+		if err != nil {
+			return nil, err
+		}
+		defer basep.stop(syscall.SIGKILL, time.Second)
+		go func() {
+			defer close(baseEnd)
+			for {
+				b, _, ts, err := brx.read(time.Time{})
+				if err != nil {
+					return
+				}
+				if typ, ok := base.add(b, ts); ok && typ == telemetry.TypeEnd {
+					return
+				}
+			}
+		}()
+	}
+
+	var floodSent atomic.Uint64
+	floodCtx, stopFlood := context.WithCancel(ctx)
+	var floodWG sync.WaitGroup
+	defer func() { stopFlood(); floodWG.Wait() }()
+	if c.FloodPPS > 0 {
+		fc, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(ctl))
+		if err != nil {
+			return nil, fmt.Errorf("bench: flood socket: %w", err)
+		}
+		defer fc.Close()
+		floodWG.Go(func() { flood(floodCtx, fc, c.FloodPPS, &floodSent) })
+	}
+	if c.Load > 0 {
+		time.Sleep(300 * time.Millisecond) // let the load processes spin up
+	}
+
+	// The product stream: subscribe this socket with a lease, renewed
+	// every second as the record command does.
+	send := func(cmd control.Command) error {
+		_, err := prx.WriteToUDPAddrPort([]byte(cmd.String()+"\n"), ctl)
+		if err != nil {
+			return fmt.Errorf("bench: send %s: %w", cmd.Verb, err)
+		}
+		return nil
+	}
+	startCmd := control.Command{Verb: control.VerbStart, Lease: 5 * time.Second}
+	t0 := time.Now()
+	if err := send(startCmd); err != nil {
+		return nil, err
+	}
+	winStart, winEnd := t0.Add(c.Warmup), t0.Add(c.Warmup+c.Duration)
+	renew := t0.Add(time.Second)
+	var cpu0d, cpu0b cpuSample
+	var win0 cpuWindow
+	ours := []int{os.Getpid(), daemon.pid()}
+	if basep != nil {
+		ours = append(ours, basep.pid())
+	}
+	for _, l := range loads {
+		ours = append(ours, l.pid())
+	}
+	sampled := false
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		now := time.Now()
+		if !sampled && !now.Before(winStart) {
+			if win0, err = sampleWindow(ours); err != nil {
+				return nil, err
+			}
+			if cpu0d, err = readCPU(daemon.pid()); err != nil {
+				return nil, err
+			}
+			if basep != nil {
+				if cpu0b, err = readCPU(basep.pid()); err != nil {
+					return nil, err
+				}
+			}
+			sampled = true
+		}
+		if !now.Before(winEnd) {
+			break
+		}
+		if !now.Before(renew) {
+			if err := send(startCmd); err != nil {
+				return nil, err
+			}
+			renew = renew.Add(time.Second)
+		}
+		dl := winEnd
+		if renew.Before(dl) {
+			dl = renew
+		}
+		if !sampled && winStart.Before(dl) {
+			dl = winStart
+		}
+		b, _, ts, err := prx.read(dl)
+		switch {
+		case isTimeout(err):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		prod.add(b, ts)
+		select {
+		case <-daemon.done:
+			return nil, fmt.Errorf("bench: daemon exited (%v):\n%s", daemon.err, daemon.stderrTail())
+		default:
+		}
+	}
+	cpu1d, err := readCPU(daemon.pid())
+	if err != nil {
+		return nil, err
+	}
+	win1, err := sampleWindow(ours)
+	if err != nil {
+		return nil, err
+	}
+	r.OtherCPU = otherPercent(win0, win1)
+	r.Product = streamResult{Name: "imustream", Sched: readSched(daemon.pid()), CPUPercent: cpuPercent(cpu0d, cpu1d)}
+	r.Product.RSSKiB, r.Product.PeakRSSKiB, _ = readMem(daemon.pid())
+	if basep != nil {
+		cpu1b, err := readCPU(basep.pid())
+		if err != nil {
+			return nil, err
+		}
+		r.Baseline = &streamResult{Name: "time.Ticker", Sched: readSched(basep.pid()), CPUPercent: cpuPercent(cpu0b, cpu1b)}
+		r.Baseline.RSSKiB, r.Baseline.PeakRSSKiB, _ = readMem(basep.pid())
+		_ = basep.cmd.Process.Signal(syscall.SIGTERM)
+	}
+
+	// End the stream; the end-of-stream datagram tells what was sent.
+	if err := send(control.Command{Verb: control.VerbStop}); err != nil {
+		return nil, err
+	}
+	for giveUp := time.Now().Add(2 * time.Second); !prod.cnt.c.EndSeen; {
+		b, _, ts, err := prx.read(giveUp)
+		if isTimeout(err) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		prod.add(b, ts)
+	}
+	if basep != nil {
+		select {
+		case <-baseEnd:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	st, err := daemonStatus(ctl)
+	if err != nil {
+		return nil, err
+	}
+	r.DaemonStatus = st
+	r.FloodSent = floodSent.Load()
+
+	first, last, err := startStopCycles(ctx, prx, ctl, c.Cycles, period)
+	if err != nil {
+		return nil, err
+	}
+	r.StartToFirst, r.StopToEnd = summarize(first), summarize(last)
+	stopFlood()
+	floodWG.Wait()
+
+	from, to := winStart.UnixNano(), winEnd.UnixNano()
+	prod.finish(&r.Product, from, to, period)
+	r.Product.GCCycles = daemon.gcBetween(from, to)
+	if r.Baseline != nil {
+		<-baseEnd // the reader goroutine is done with base
+		base.finish(r.Baseline, from, to, period)
+		r.Baseline.GCCycles = basep.gcBetween(from, to)
+	}
+	r.LoadAfter = loadAvg()
+	if r.Product.Datagrams == 0 {
+		return r, fmt.Errorf("bench: no datagram from the daemon:\n%s", daemon.stderrTail())
+	}
+	return r, nil
+}
+
+// streamRec collects one stream's arrivals.
+type streamRec struct {
+	arr []arrival
+	cnt counter
+	dg  telemetry.Datagram
+}
+
+// add records datagram b received at rxNs and reports its type; ok is
+// false for anything that is not a telemetry datagram (command replies).
+func (s *streamRec) add(b []byte, rxNs int64) (telemetry.Type, bool) {
+	if !telemetry.Is(b) || telemetry.Parse(b, &s.dg) != nil {
+		return 0, false
+	}
+	switch s.dg.Type {
+	case telemetry.TypeSamples:
+		s.cnt.samples(&s.dg)
+		last := &s.dg.Samples[len(s.dg.Samples)-1]
+		a := arrival{rxNs: rxNs, seq: s.dg.Seq, count: s.dg.Count,
+			monoNs: last.MonoNs, wallNs: last.WallNs, lateNs: last.LateNs}
+		for i := range s.dg.Samples {
+			a.flags |= s.dg.Samples[i].Status
+		}
+		s.arr = append(s.arr, a)
+	case telemetry.TypeEnd:
+		s.cnt.end(&s.dg)
+	}
+	return s.dg.Type, true
+}
+
+// finish fills r with the counts and with the timing of the arrivals in
+// [from, to).
+func (s *streamRec) finish(r *streamResult, from, to, period int64) {
+	r.streamCount = s.cnt.result()
+	i, j := 0, len(s.arr)
+	for i < j && s.arr[i].rxNs < from {
+		i++
+	}
+	for j > i && s.arr[j-1].rxNs >= to {
+		j--
+	}
+	r.timing = analyze(s.arr[i:j], period)
+}
+
+// flood sends hostile start commands at pps until ctx ends, in bursts
+// every millisecond so the rate holds whatever the sleep resolution.
+func flood(ctx context.Context, c *net.UDPConn, pps int, sent *atomic.Uint64) {
+	msg := []byte("start lease=24h\n")
+	t0 := time.Now()
+	n := uint64(0)
+	for ctx.Err() == nil {
+		due := uint64(time.Since(t0).Seconds() * float64(pps))
+		for ; n < due; n++ {
+			_, _ = c.Write(msg)
+		}
+		sent.Store(n)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// daemonStatus returns the daemon's status fields.
+func daemonStatus(ctl netip.AddrPort) (map[string]string, error) {
+	cl, err := control.Dial(ctl.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	rep, err := cl.Status(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("bench: status: %w", err)
+	}
+	m := make(map[string]string, len(rep.Fields))
+	for _, f := range rep.Fields {
+		m[f.Key] = f.Value
+	}
+	return m, nil
+}
+
+// startStopCycles measures, n times, a start command to the kernel
+// arrival of the new stream's first datagram, and a stop command to the
+// arrival of its end-of-stream datagram.
+func startStopCycles(ctx context.Context, rx *tsConn, ctl netip.AddrPort, n int, period int64) (first, last []int64, err error) {
+	var dg telemetry.Datagram
+	var session uint32
+	// wait reads until a datagram of type typ (of a new session for
+	// samples) arrives, and returns its arrival time.
+	wait := func(typ telemetry.Type) (int64, error) {
+		for giveUp := time.Now().Add(2 * time.Second); ; {
+			b, _, ts, err := rx.read(giveUp)
+			if err != nil {
+				return 0, fmt.Errorf("bench: start/stop cycle, waiting for %v: %w", typ, err)
+			}
+			if !telemetry.Is(b) || telemetry.Parse(b, &dg) != nil || dg.Type != typ {
+				continue
+			}
+			if typ == telemetry.TypeSamples && dg.Session == session {
+				continue
+			}
+			session = dg.Session
+			return ts, nil
+		}
+	}
+	cmd := func(c control.Command) (int64, error) {
+		t := time.Now().UnixNano()
+		_, err := rx.WriteToUDPAddrPort([]byte(c.String()+"\n"), ctl)
+		return t, err
+	}
+	for range n {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		// The sender needs a tick to drop the last subscriber; a random
+		// pause also spreads the starts over the tick phase.
+		time.Sleep(time.Duration(2*period + rand.Int64N(2*period)))
+		t, err := cmd(control.Command{Verb: control.VerbStart, Lease: 5 * time.Second})
+		if err != nil {
+			return nil, nil, fmt.Errorf("bench: %w", err)
+		}
+		ts, err := wait(telemetry.TypeSamples)
+		if err != nil {
+			return nil, nil, err
+		}
+		first = append(first, ts-t)
+		if t, err = cmd(control.Command{Verb: control.VerbStop}); err != nil {
+			return nil, nil, fmt.Errorf("bench: %w", err)
+		}
+		if ts, err = wait(telemetry.TypeEnd); err != nil {
+			return nil, nil, err
+		}
+		last = append(last, ts-t)
+	}
+	return first, last, nil
+}
+
+// printBench writes a result as a table.
+func printBench(w io.Writer, r *benchResult) {
+	c := &r.Config
+	flood := "off"
+	if c.FloodPPS > 0 {
+		flood = fmt.Sprintf("%d pps from 127.0.0.2 (%d sent)", c.FloodPPS, r.FloodSent)
+	}
+	fmt.Fprintf(w, "%s\n", r.Command)
+	fmt.Fprintf(w, "machine: %s; load average %.2f before, %.2f after; other processes used %.0f %% CPU\n",
+		r.Machine, r.LoadBefore, r.LoadAfter, r.OtherCPU)
+	fmt.Fprintf(w, "%d Hz, batch %d, %s measured after %s warm-up, load %d, flood %s\n\n",
+		c.RateHz, c.Batch, c.Duration, c.Warmup, c.Load, flood)
+	streams := []*streamResult{&r.Product}
+	if r.Baseline != nil {
+		streams = append(streams, r.Baseline)
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(label string, f func(s *streamResult) string) {
+		fmt.Fprintf(tw, "%s\t", label)
+		for _, s := range streams {
+			fmt.Fprintf(tw, "%s\t", f(s))
+		}
+		fmt.Fprintln(tw)
+	}
+	sum := func(label string, g func(s *streamResult) Summary) {
+		row(label, func(s *streamResult) string {
+			x := g(s)
+			return fmt.Sprintf("%.1f / %.1f / %.1f / %.1f", x.P50, x.P99, x.P999, x.Max)
+		})
+	}
+	row("µs: p50 / p99 / p99.9 / max", func(s *streamResult) string { return s.Name })
+	row("scheduling", func(s *streamResult) string { return s.Sched })
+	row("datagrams / samples", func(s *streamResult) string { return fmt.Sprintf("%d / %d", s.Datagrams, s.Samples) })
+	row("lost", func(s *streamResult) string { return fmt.Sprintf("%d (end seen: %v)", s.Lost, s.EndSeen) })
+	sum("|interval − period|", func(s *streamResult) Summary { return s.Interval })
+	sum("grid lateness", func(s *streamResult) Summary { return s.Lateness })
+	sum("reported late_ns", func(s *streamResult) Summary { return s.Reported })
+	sum("one-way latency", func(s *streamResult) Summary { return s.Latency })
+	row("flagged late / skipped", func(s *streamResult) string { return fmt.Sprintf("%d / %d", s.FlaggedLate, s.FlaggedSkipped) })
+	row("CPU % / RSS MiB", func(s *streamResult) string {
+		return fmt.Sprintf("%.1f / %.1f", s.CPUPercent, float64(s.RSSKiB)/1024)
+	})
+	row("GC cycles", func(s *streamResult) string { return strconv.Itoa(s.GCCycles) })
+	tw.Flush()
+	st := r.DaemonStatus
+	fmt.Fprintf(w, "\ndaemon: ticks %s, late %s, skipped %s, max late %s µs, commands dropped (not allowed) %s\n",
+		st["ticks"], st["late"], st["skipped"], st["max_late_us"], st["drop_not_allowed"])
+	if r.StartToFirst.N > 0 {
+		fmt.Fprintf(w, "start → first datagram µs p50/p99/max: %.1f / %.1f / %.1f (%d cycles)\n",
+			r.StartToFirst.P50, r.StartToFirst.P99, r.StartToFirst.Max, r.StartToFirst.N)
+		fmt.Fprintf(w, "stop → end of stream µs p50/p99/max:   %.1f / %.1f / %.1f\n",
+			r.StopToEnd.P50, r.StopToEnd.P99, r.StopToEnd.Max)
+	}
+}

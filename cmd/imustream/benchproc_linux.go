@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// userHZ is the unit of the CPU times in /proc/PID/stat; the kernel fixes
+// it at 100 for user space on every architecture this runs on.
+const userHZ = 100
+
+// cpuSample is a process's CPU time (user + system) at a moment.
+type cpuSample struct {
+	at    time.Time
+	ticks uint64
+}
+
+// statFields returns the fields of a /proc stat file after the command
+// name, which may contain spaces: f[0] is field 3 (state) of proc(5).
+func statFields(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return nil, fmt.Errorf("bench: %s: no command name", path)
+	}
+	return strings.Fields(string(b[i+1:])), nil
+}
+
+func readCPU(pid int) (cpuSample, error) {
+	f, err := statFields(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return cpuSample{}, fmt.Errorf("bench: %w", err)
+	}
+	if len(f) < 13 {
+		return cpuSample{}, fmt.Errorf("bench: /proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64) // utime, field 14
+	st, err2 := strconv.ParseUint(f[12], 10, 64) // stime, field 15
+	if err1 != nil || err2 != nil {
+		return cpuSample{}, fmt.Errorf("bench: /proc/%d/stat: bad CPU times", pid)
+	}
+	return cpuSample{at: time.Now(), ticks: ut + st}, nil
+}
+
+// machineBusy returns the CPU time all CPUs spent busy (user, nice,
+// system, irq, softirq), in userHZ ticks, from /proc/stat.
+func machineBusy() (uint64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("bench: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return 0, fmt.Errorf("bench: /proc/stat: unexpected first line %q", line)
+	}
+	var busy uint64
+	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: /proc/stat: %w", err)
+		}
+		busy += v
+	}
+	return busy, nil
+}
+
+// cpuWindow is the machine's busy CPU time and the part of it used by the
+// bench's own processes, at a moment.
+type cpuWindow struct {
+	at         time.Time
+	busy, ours uint64
+}
+
+func sampleWindow(pids []int) (cpuWindow, error) {
+	w := cpuWindow{at: time.Now()}
+	var err error
+	if w.busy, err = machineBusy(); err != nil {
+		return w, err
+	}
+	for _, pid := range pids {
+		c, err := readCPU(pid)
+		if err != nil {
+			return w, err
+		}
+		w.ours += c.ticks
+	}
+	return w, nil
+}
+
+// otherPercent is the CPU that processes other than the bench's used
+// between a and b, in percent of one CPU.
+func otherPercent(a, b cpuWindow) float64 {
+	secs := b.at.Sub(a.at).Seconds()
+	busy, ours := float64(b.busy-a.busy), float64(b.ours-a.ours)
+	if secs <= 0 || busy <= ours {
+		return 0
+	}
+	return (busy - ours) / userHZ / secs * 100
+}
+
+// cpuPercent is the CPU used between a and b as a percentage of one CPU.
+func cpuPercent(a, b cpuSample) float64 {
+	secs := b.at.Sub(a.at).Seconds()
+	if secs <= 0 {
+		return 0
+	}
+	return float64(b.ticks-a.ticks) / userHZ / secs * 100
+}
+
+// readMem returns VmRSS and VmHWM (peak RSS) in KiB.
+func readMem(pid int) (rss, hwm int64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = n
+		case "VmHWM":
+			hwm = n
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// readSched names the strongest scheduling policy among pid's threads,
+// e.g. "SCHED_FIFO 50 (1 of 7 threads)" or "SCHED_OTHER".
+func readSched(pid int) string {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	best, bestPolicy, n := 0, 0, 0
+	for _, t := range tasks {
+		f, err := statFields(t)
+		if err != nil || len(f) < 39 {
+			continue
+		}
+		prio, _ := strconv.Atoi(f[37])   // rt_priority, field 40
+		policy, _ := strconv.Atoi(f[38]) // policy, field 41
+		switch {
+		case prio > best:
+			best, bestPolicy, n = prio, policy, 1
+		case prio == best && prio > 0:
+			n++
+		}
+	}
+	if best == 0 {
+		return "SCHED_OTHER"
+	}
+	name := map[int]string{unix.SCHED_FIFO: "SCHED_FIFO", unix.SCHED_RR: "SCHED_RR"}[bestPolicy]
+	if name == "" {
+		name = "policy " + strconv.Itoa(bestPolicy)
+	}
+	return fmt.Sprintf("%s %d (%d of %d threads)", name, best, n, len(tasks))
+}
+
+// machineInfo names the machine a result was measured on.
+type machineInfo struct {
+	CPU     string `json:"cpu"`
+	CPUs    int    `json:"cpus"`
+	Virtual bool   `json:"virtual"`
+	Kernel  string `json:"kernel"`
+	Build   string `json:"kernel_build"` // uname -v: says PREEMPT, PREEMPT_RT…
+	Go      string `json:"go"`
+}
+
+func (m machineInfo) String() string {
+	v := ""
+	if m.Virtual {
+		v = " virtual machine"
+	}
+	return fmt.Sprintf("%s, %d-CPU%s, Linux %s, %s", m.CPU, m.CPUs, v, m.Kernel, m.Go)
+}
+
+func readMachine() machineInfo {
+	m := machineInfo{CPUs: runtime.NumCPU(), Go: runtime.Version(), CPU: runtime.GOARCH}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		m.Kernel = unix.ByteSliceToString(u.Release[:])
+		m.Build = unix.ByteSliceToString(u.Version[:])
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			k, v, _ := strings.Cut(line, ":")
+			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			switch {
+			case (k == "model name" || k == "Model") && m.CPU == runtime.GOARCH:
+				m.CPU = v
+			case k == "flags" && strings.Contains(" "+v+" ", " hypervisor "):
+				m.Virtual = true
+			}
+		}
+	}
+	return m
+}
+
+// loadAvg is the 1-minute load average.
+func loadAvg() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return -1
+	}
+	v, _ := strconv.ParseFloat(f[0], 64)
+	return v
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/calib"
+)
+
+type calibrateFlags struct {
+	sensor  sensorFlags
+	sim     bool
+	seed    uint64
+	rate    int
+	seconds float64
+	out     string
+	level   bool
+	mount   mountFlag
+}
+
+// runCalibrate reads the sensor at rest, estimates its gyroscope bias and
+// accelerometer offset and writes a calibration file for run --calibration.
+func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
+	var f calibrateFlags
+	fs := newFlags(name, stderr)
+	f.sensor.register(fs)
+	fs.BoolVar(&f.sim, "sim", false, "calibrate the simulated sensor, lying still (short for --sensor sim)")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated sensor")
+	fs.IntVar(&f.rate, "rate", 200, "read rate in Hz")
+	fs.Float64Var(&f.seconds, "seconds", 10, "how long to read the device at rest")
+	fs.StringVar(&f.out, "out", "calibration.json", "calibration file to write")
+	fs.BoolVar(&f.level, "level", false, "the body lies level, z axis up: estimate the whole accelerometer offset, not only its part along gravity")
+	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.rate < 1 || f.rate > 10000 {
+		return fmt.Errorf("%w: --rate %d Hz out of range 1..10000", errUsage, f.rate)
+	}
+	if !(f.seconds > 0 && f.seconds <= 3600) {
+		return fmt.Errorf("%w: --seconds %g out of range (0, 3600]", errUsage, f.seconds)
+	}
+	if f.out == "" {
+		return fmt.Errorf("%w: --out must name a file", errUsage)
+	}
+	n := int(math.Round(f.seconds * float64(f.rate)))
+	if n < calib.DefaultOpts.MinSamples {
+		return fmt.Errorf("%w: --seconds %g at --rate %d gives %d samples; the estimate needs at least %d", errUsage, f.seconds, f.rate, n, calib.DefaultOpts.MinSamples)
+	}
+	kind, err := f.sensor.kindOf(f.sim)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	sens, err := openIMU(&f.sensor, kind, f.rate, f.seed, true, log)
+	if err != nil {
+		return err
+	}
+	defer sens.Halt()
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	period := time.Second / time.Duration(f.rate)
+	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)
+	acc, readErrs, err := collect(ctx, sens, n, period)
+	if err != nil {
+		return err
+	}
+	var opts calib.Opts
+	if f.level {
+		up := f.mount.m.SensorUp()
+		opts.Up = &up
+	}
+	c, rep, err := acc.Estimate(&opts)
+	if err != nil {
+		return err
+	}
+	c.Sensor = sens.String()
+	c.Created = time.Now().UTC().Format(time.RFC3339)
+	c.Mounting = f.mount.m
+	if err := calib.Save(f.out, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "sensor        %s\n", c.Sensor)
+	fmt.Fprintf(stdout, "samples       %d used, %d flagged and skipped (%d read errors)\n", rep.N, rep.Skipped, readErrs)
+	fmt.Fprintf(stdout, "|a| at rest   %.4f m/s² before, noise σ accel %.3g m/s², gyro %.3g rad/s\n", rep.AccelNorm, rep.AccelStd, rep.GyroStd)
+	fmt.Fprintf(stdout, "gyro bias     %.6g rad/s\n", c.GyroBias)
+	how := "along gravity only"
+	if f.level {
+		how = "whole vector, body level"
+	}
+	fmt.Fprintf(stdout, "accel offset  %.6g m/s² (%s)\n", c.AccelOffset, how)
+	fmt.Fprintf(stdout, "mounting      %s\n", c.Mounting)
+	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
+	return nil
+}
+
+// collect reads n samples, period apart, into an accumulator; failed reads
+// are flagged and so left out.
+func collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duration) (*calib.Accumulator, int, error) {
+	var acc calib.Accumulator
+	var s sensor.Sample
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	start := time.Now()
+	readErrs := 0
+	for range n {
+		select {
+		case <-ctx.Done():
+			return nil, readErrs, errors.New("calibration interrupted")
+		case <-tick.C:
+		}
+		// The simulator takes its time from MonoNs; the chips ignore it.
+		s.MonoNs = int64(time.Since(start))
+		s.Status = 0
+		if err := sens.Read(&s); err != nil {
+			s.Status |= sensor.StatusSensorError
+			readErrs++
+		}
+		acc.Add(&s)
+	}
+	return &acc, readErrs, nil
+}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/lsm9ds1"
+	"github.com/imustream/imustream/sensor/mpu6050"
+)
+
+// runProbe lists what answers at the known addresses and, with --record,
+// records a short session as a trace for the tests.
+func runProbe(name string, args []string, stdout, stderr io.Writer) error {
+	var sf sensorFlags
+	var rate int
+	var record string
+	fs := newFlags(name, stderr)
+	sf.register(fs)
+	fs.IntVar(&rate, "rate", 200, "with --record: the rate the samples are read at, Hz")
+	fs.StringVar(&record, "record", "", "also open the first IMU found with these settings, read 20 samples and write every I²C transaction to this trace file (it resets the chip: stop a running daemon first)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	kind, err := sf.kindOf(false)
+	if err != nil {
+		return err
+	}
+	if kind == "sim" {
+		return fmt.Errorf("%w: probe looks at the I²C bus; the simulated sensor is not on one", errUsage)
+	}
+	cfg, err := sf.detectConfig(kind, rate)
+	if err != nil {
+		return err
+	}
+	found, err := detect.ProbeBus(cfg, record)
+	for _, f := range found {
+		fmt.Fprintln(stdout, f)
+	}
+	// ProbeBus writes the trace, failed session included, once the bus is open.
+	if record != "" && !errors.Is(err, detect.ErrNoBus) && !errors.Is(err, detect.ErrPermission) {
+		fmt.Fprintf(stdout, "recorded the session to %s: fill in its note (board, Pi model, how it lay) and see docs/hardware.md to contribute it\n", record)
+	}
+	if errors.Is(err, mpu6050.ErrInvalidOpts) || errors.Is(err, lsm9ds1.ErrInvalidOpts) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return err
+}

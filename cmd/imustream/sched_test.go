@@ -1,0 +1,55 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSchedFlagsRange(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--sim", "--rt-priority", "100"}, "100 out of range 0..99"},
+		{[]string{"run", "--sim", "--rt-priority", "-1"}, "-1 out of range 0..99"},
+		{[]string{"run", "--sim", "--rt-priority", "high"}, `"high" is not an integer`},
+		{[]string{"run", "--sim", "--cpu", "-2"}, "-2 out of range -1..1023"},
+		{[]string{"bench", "--rt-priority", "100"}, "100 out of range 0..99"},
+		{[]string{"bench", "--rate", "0"}, "--rate 0 out of range"},
+		{[]string{"bench", "--duration", "0s"}, "--duration must be > 0"},
+	} {
+		_, stderr, code := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("imustream %q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// waitLog waits for the daemon to log a line containing want.
+func waitLog(t *testing.T, p *proc, want string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stderr.String(), want); {
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon log lacks %q:\n%s", want, p.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSchedFromConfig: the real-time settings are config keys named as
+// the flags, and the daemon logs the sender thread's schedule once.
+func TestSchedFromConfig(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "imustream.conf")
+	if err := os.WriteFile(cfg, []byte("rt-priority = 0\ncpu = 0\nmlock = false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := startDaemon(t, "--config", cfg)
+	waitLog(t, d, `msg="sender thread scheduled" policy=normal mlock=false cpus=[0]`)
+	d.terminate(t)
+	if n := strings.Count(d.stderr.String(), "sender thread scheduled"); n != 1 {
+		t.Errorf("%d schedule lines, want 1:\n%s", n, d.stderr)
+	}
+}

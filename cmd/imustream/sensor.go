@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/calib"
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/lsm9ds1"
+	"github.com/imustream/imustream/sensor/mpu6050"
+	"github.com/imustream/imustream/sensor/sim"
+	"github.com/imustream/imustream/telemetry"
+)
+
+// sensorFlags choose and configure the IMU; run, probe and calibrate share
+// them, so the same names work everywhere and in the config file.
+type sensorFlags struct {
+	kind       string
+	bus        string
+	addr       addrFlag
+	accelRange int
+	gyroRange  int
+	dlpf       int
+	pressure   bool // run only
+}
+
+const sensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"
+
+func (s *sensorFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU: "+sensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
+	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C bus: 1, I2C1 or /dev/i2c-1")
+	fs.Var(&s.addr, "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
+	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale, ±g: 2, 4, 8 or 16 (default 4)")
+	fs.IntVar(&s.gyroRange, "gyro-range", 0, "gyroscope full scale, ±°/s: 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
+	fs.IntVar(&s.dlpf, "dlpf", 0, "MPU low-pass filter, Hz: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
+}
+
+// registerPressure adds run's --pressure.
+func (s *sensorFlags) registerPressure(fs *flag.FlagSet) {
+	fs.BoolVar(&s.pressure, "pressure", true, "stream the pressure of a BMP180/BMP280/BME280 at 0x76/0x77 on the IMU's bus, if there is one (56-byte records)")
+}
+
+// kindOf returns the sensor to use, "sim" or a detect kind, with --sim
+// folded in.
+func (s *sensorFlags) kindOf(simFlag bool) (string, error) {
+	k := strings.ToLower(strings.TrimSpace(s.kind))
+	switch detect.Kind(k) {
+	case detect.Auto, detect.MPU6050, detect.LSM9DS1, "sim":
+	default:
+		return "", fmt.Errorf("%w: --sensor %q: want %s", errUsage, s.kind, sensorKinds)
+	}
+	if simFlag {
+		if k != "sim" && k != string(detect.Auto) {
+			return "", fmt.Errorf("%w: --sim and --sensor %s disagree (--sim is short for --sensor sim)", errUsage, k)
+		}
+		k = "sim"
+	}
+	return k, nil
+}
+
+// detectConfig checks the settings against the chips without touching the
+// bus; a refusal lists the valid values.
+func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, error) {
+	cfg := detect.Config{
+		Kind:         detect.Kind(kind),
+		Bus:          s.bus,
+		Addr:         uint16(s.addr),
+		AccelRangeG:  s.accelRange,
+		GyroRangeDPS: s.gyroRange,
+		DLPFHz:       s.dlpf,
+		RateHz:       rateHz,
+		Pressure:     s.pressure,
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return cfg, nil
+}
+
+// newSim is the simulated sensor of run and calibrate; calibrate holds it
+// still, as a device being calibrated is.
+func newSim(seed uint64, still bool) *sim.Sim {
+	return sim.New(sim.Opts{Seed: seed, Still: still})
+}
+
+// openIMU opens the sensor kind names: the simulator, or the chip on the
+// bus. Settings the chip refuses (found only once auto knows which chip it
+// is) are usage errors like the others.
+func openIMU(s *sensorFlags, kind string, rateHz int, seed uint64, still bool, log *slog.Logger) (sensor.Sensor, error) {
+	if kind == "sim" {
+		log.Info("sensor: simulated", "seed", seed, "still", still)
+		return newSim(seed, still), nil
+	}
+	cfg, err := s.detectConfig(kind, rateHz)
+	if err != nil {
+		return nil, err
+	}
+	sens, err := detect.Open(cfg)
+	switch {
+	case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts):
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	case errors.Is(err, detect.ErrNoBus):
+		return nil, fmt.Errorf("%w; to run without hardware, pass --sim", err)
+	case err != nil:
+		return nil, err
+	}
+	if d, ok := sens.(*detect.Device); ok {
+		log.Info("sensor: found " + d.Describe())
+	}
+	return sens, nil
+}
+
+// calibFlags load a calibration file and a mounting for run.
+type calibFlags struct {
+	file  string
+	mount mountFlag
+}
+
+func (c *calibFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.file, "calibration", "", "calibration `FILE` written by imustream calibrate, applied to every sample")
+	fs.Var(&c.mount, "mount", "mounting as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix (rows = body axes in sensor coordinates); overrides the calibration file's")
+}
+
+// load reads the calibration file and the mounting; nil when neither is
+// given. It runs before the sensor is opened, so that a bad file is refused
+// without touching the bus.
+func (c *calibFlags) load() (*calib.Calibration, error) {
+	if c.file == "" && !c.mount.set {
+		return nil, nil
+	}
+	cal := calib.Calibration{Format: calib.Format}
+	if c.file != "" {
+		var err error
+		if cal, err = calib.Load(c.file); err != nil {
+			return nil, fmt.Errorf("%w: --calibration: %w", errUsage, err)
+		}
+	}
+	if c.mount.set {
+		cal.Mounting = c.mount.m
+	}
+	return &cal, nil
+}
+
+// applyCalibration wraps sens with cal, if any.
+func applyCalibration(sens sensor.Sensor, cal *calib.Calibration, file string, log *slog.Logger) (sensor.Sensor, error) {
+	if cal == nil {
+		return sens, nil
+	}
+	if cal.Sensor != "" && cal.Sensor != sens.String() {
+		log.Warn("calibration was made on another sensor", "file", file, "made_on", cal.Sensor, "sensor", sens.String())
+	}
+	out, err := calib.Apply(sens, *cal)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errUsage, err)
+	}
+	log.Info("calibration applied", "file", file, "gyro_bias_rad_s", cal.GyroBias, "accel_offset_m_s2", cal.AccelOffset, "mounting", cal.Mounting.String())
+	return out, nil
+}
+
+// addrFlag is a 7-bit I²C address, given in hex (0x68) or decimal.
+type addrFlag uint16
+
+func (a addrFlag) String() string {
+	if a == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%#02x", uint16(a))
+}
+
+func (a *addrFlag) Set(s string) error {
+	v, err := strconv.ParseUint(s, 0, 16)
+	if err != nil || v == 0 || v > 0x7f {
+		return errors.New("want a 7-bit I²C address such as 0x68")
+	}
+	*a = addrFlag(v)
+	return nil
+}
+
+// mountFlag remembers whether it was set, since "x=x,y=y,z=z" and no flag
+// are the same rotation but only one overrides the calibration file.
+type mountFlag struct {
+	m   calib.Mounting
+	set bool
+}
+
+func (f *mountFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return f.m.String()
+}
+
+func (f *mountFlag) Set(s string) error {
+	if err := f.m.Set(s); err != nil {
+		return err
+	}
+	f.set = true
+	return nil
+}
+
+// openDaemonSensor opens the sensor run's flags select, with its
+// calibration.
+func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
+	kind, err := f.sensor.kindOf(f.sim)
+	if err != nil {
+		return nil, err
+	}
+	cal, err := f.cal.load()
+	if err != nil {
+		return nil, err
+	}
+	if kind != "sim" && f.sensor.pressure && f.batch > telemetry.MaxBatchPressure {
+		// Rather than refuse to start on a board that happens to have one.
+		log.Warn("pressure not streamed: --batch leaves no room for it in 1200 bytes", "batch", f.batch, "max_batch_with_pressure", telemetry.MaxBatchPressure)
+		f.sensor.pressure = false
+	}
+	sens, err := openIMU(&f.sensor, kind, f.rate, f.seed, false, log)
+	if err != nil {
+		return nil, err
+	}
+	out, err := applyCalibration(sens, cal, f.cal.file, log)
+	if err != nil {
+		sens.Halt()
+		return nil, err
+	}
+	return out, nil
+}
+
+// hasPressure reports whether sens, or the sensor it wraps, adds a
+// barometer's pressure to its samples.
+func hasPressure(sens sensor.Sensor) bool {
+	for {
+		switch s := sens.(type) {
+		case *detect.Device:
+			return s.Baro != nil
+		case interface{ Unwrap() sensor.Sensor }:
+			sens = s.Unwrap()
+		default:
+			return false
+		}
+	}
+}
