@@ -78,12 +78,14 @@ bench: build ## measure the stream's timing vs a time.Ticker loop; writes docs/p
 
 # Each test binary runs under qemu-user on the oldest CPU of its builds:
 # the Pi Zero/1's ARM1176 (ARMv6) and the Pi 3's Cortex-A53. The race
-# detector does not exist on arm, so these run without it.
+# detector does not exist on arm, so these run without it. One package at
+# a time (-p 1): two emulated suites fighting for the CPUs would make the
+# daemon's timing-sensitive tests measure the contention.
 test-arm: qemu-user ## all tests and benchmarks once, as GOARM=6 and arm64 binaries under qemu
 	CGO_ENABLED=0 GOARCH=arm GOARM=6 $(GO) vet ./...
-	CGO_ENABLED=0 GOARCH=arm GOARM=6 QEMU_CPU=arm1176 $(GO) test -count=1 -exec qemu-arm-static -bench=. -benchtime=1x ./...
+	CGO_ENABLED=0 GOARCH=arm GOARM=6 QEMU_CPU=arm1176 $(GO) test -p 1 -count=1 -exec qemu-arm-static -bench=. -benchtime=1x ./...
 	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet ./...
-	CGO_ENABLED=0 GOARCH=arm64 QEMU_CPU=cortex-a53 $(GO) test -count=1 -exec qemu-aarch64-static -bench=. -benchtime=1x ./...
+	CGO_ENABLED=0 GOARCH=arm64 QEMU_CPU=cortex-a53 $(GO) test -p 1 -count=1 -exec qemu-aarch64-static -bench=. -benchtime=1x ./...
 
 qemu-user: # qemu-arm-static and qemu-aarch64-static, from apt when root
 	@command -v qemu-arm-static >/dev/null && command -v qemu-aarch64-static >/dev/null || \
@@ -108,6 +110,7 @@ smoke-arm64: build build-arm64 qemu-user ## arm64 daemon under qemu streams 5 s 
 # armhf carries the GOARM=6 binary: Raspberry Pi OS's armhf is ARMv6, so
 # one package serves every 32-bit Pi.
 deb: build-arm6 build-arm64 build-amd64 ## .deb packages for armhf, arm64 and amd64 in bin/ (nfpm)
+	rm -f bin/imustream_*.deb
 	@set -e; for p in armhf:linux-armv6 arm64:linux-arm64 amd64:linux-amd64; do \
 		DEB_ARCH=$${p%%:*} BINARY=bin/$${p#*:}/imustream DEB_VERSION='$(DEB_VERSION)' SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) \
 			$(NFPM) package --config deploy/pi/nfpm.yaml --packager deb --target bin/; \

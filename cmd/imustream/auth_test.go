@@ -28,7 +28,7 @@ func TestReloadKeepsCommandLine(t *testing.T) {
 	}{
 		{"file only", nil, []string{"10.0.0.0/8"}, "/etc/imustream/key", []string{"172.16.0.0/12", "127.0.0.1/32"}, "/etc/imustream/key2"},
 		{"allow on the command line", []string{"--allow", "192.168.1.0/24"}, []string{"192.168.1.0/24"}, "/etc/imustream/key", []string{"192.168.1.0/24"}, "/etc/imustream/key2"},
-		{"key on the command line", []string{"--key", "/root/k"}, []string{"10.0.0.0/8"}, "/root/k", []string{"172.16.0.0/12", "127.0.0.1/32"}, "/root/k"},
+		{"key on the command line", []string{"--key", "/home/pi/imustream.key"}, []string{"10.0.0.0/8"}, "/home/pi/imustream.key", []string{"172.16.0.0/12", "127.0.0.1/32"}, "/home/pi/imustream.key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			write("allow = 10.0.0.0/8\nkey = /etc/imustream/key\n")

@@ -33,6 +33,7 @@ type benchConfig struct {
 	Batch      int           `json:"batch"`
 	Load       int           `json:"load"`
 	FloodPPS   int           `json:"flood_pps"`
+	Commands   int           `json:"commands_pps"`
 	Baseline   bool          `json:"baseline"`
 	RTPriority int           `json:"rt_priority"`
 	CPU        int           `json:"cpu"`
@@ -47,6 +48,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
 	fs.IntVar(&c.Load, "load", 0, "CPU-bound busy processes to run during the measurement")
 	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2) during the measurement")
+	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
 	c.CPU = -1
 	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
@@ -64,8 +66,9 @@ func (c *benchConfig) check() error {
 		return fmt.Errorf("%w: --rate %d out of range 1..10000", errUsage, c.RateHz)
 	case c.Batch < 1 || c.Batch > telemetry.MaxBatch:
 		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, c.Batch, telemetry.MaxBatch)
-	case c.Load < 0 || c.Load > 64 || c.FloodPPS < 0 || c.FloodPPS > 1_000_000 || c.Cycles < 0:
-		return fmt.Errorf("%w: --load 0..64, --flood 0..1000000, --cycles ≥ 0", errUsage)
+	case c.Load < 0 || c.Load > 64 || c.FloodPPS < 0 || c.FloodPPS > 1_000_000 ||
+		c.Commands < 0 || c.Commands > 1_000_000 || c.Cycles < 0:
+		return fmt.Errorf("%w: --load 0..64, --flood and --commands 0..1000000, --cycles ≥ 0", errUsage)
 	}
 	c.Seconds, c.WarmupSecs = c.Duration.Seconds(), c.Warmup.Seconds()
 	return nil
@@ -88,6 +91,9 @@ func (c *benchConfig) args() []string {
 	}
 	if c.FloodPPS > 0 {
 		a = append(a, "--flood", strconv.Itoa(c.FloodPPS))
+	}
+	if c.Commands > 0 {
+		a = append(a, "--commands", strconv.Itoa(c.Commands))
 	}
 	if c.Baseline {
 		a = append(a, "--baseline")
@@ -136,6 +142,7 @@ type benchResult struct {
 	Baseline     *streamResult     `json:"baseline,omitempty"`
 	DaemonStatus map[string]string `json:"daemon_status"`
 	FloodSent    uint64            `json:"flood_sent"`
+	CommandsSent uint64            `json:"commands_sent"`
 	StartToFirst Summary           `json:"start_to_first"`
 	StopToEnd    Summary           `json:"stop_to_end"`
 }
@@ -262,17 +269,30 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		}()
 	}
 
-	var floodSent atomic.Uint64
+	var floodSent, commandsSent atomic.Uint64
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var floodWG sync.WaitGroup
 	defer func() { stopFlood(); floodWG.Wait() }()
-	if c.FloodPPS > 0 {
-		fc, err := net.DialUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)}, net.UDPAddrFromAddrPort(ctl))
+	for _, f := range []struct {
+		pps  int
+		from net.IP
+		msg  string
+		sent *atomic.Uint64
+	}{
+		// Hostile: a start the allow list must drop without a reply.
+		{c.FloodPPS, net.IPv4(127, 0, 0, 2), "start lease=24h\n", &floodSent},
+		// Allowed: answered, and the garbage of each reply collected.
+		{c.Commands, net.IPv4(127, 0, 0, 1), "status\n", &commandsSent},
+	} {
+		if f.pps == 0 {
+			continue
+		}
+		fc, err := net.DialUDP("udp", &net.UDPAddr{IP: f.from}, net.UDPAddrFromAddrPort(ctl))
 		if err != nil {
 			return nil, fmt.Errorf("bench: flood socket: %w", err)
 		}
 		defer fc.Close()
-		floodWG.Go(func() { flood(floodCtx, fc, c.FloodPPS, &floodSent) })
+		floodWG.Go(func() { flood(floodCtx, fc, f.pps, []byte(f.msg), f.sent) })
 	}
 	if c.Load > 0 {
 		time.Sleep(300 * time.Millisecond) // let the load processes spin up
@@ -399,7 +419,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		return nil, err
 	}
 	r.DaemonStatus = st
-	r.FloodSent = floodSent.Load()
+	r.FloodSent, r.CommandsSent = floodSent.Load(), commandsSent.Load()
 
 	first, last, err := startStopCycles(ctx, prx, ctl, c.Cycles, period)
 	if err != nil {
@@ -467,10 +487,9 @@ func (s *streamRec) finish(r *streamResult, from, to, period int64) {
 	r.timing = analyze(s.arr[i:j], period)
 }
 
-// flood sends hostile start commands at pps until ctx ends, in bursts
-// every millisecond so the rate holds whatever the sleep resolution.
-func flood(ctx context.Context, c *net.UDPConn, pps int, sent *atomic.Uint64) {
-	msg := []byte("start lease=24h\n")
+// flood sends msg at pps until ctx ends, in bursts every millisecond so
+// the rate holds whatever the sleep resolution.
+func flood(ctx context.Context, c *net.UDPConn, pps int, msg []byte, sent *atomic.Uint64) {
 	t0 := time.Now()
 	n := uint64(0)
 	for ctx.Err() == nil {
@@ -565,6 +584,9 @@ func printBench(w io.Writer, r *benchResult) {
 	flood := "off"
 	if c.FloodPPS > 0 {
 		flood = fmt.Sprintf("%d pps from 127.0.0.2 (%d sent)", c.FloodPPS, r.FloodSent)
+	}
+	if c.Commands > 0 {
+		flood += fmt.Sprintf(", %d status commands/s from 127.0.0.1 (%d sent)", c.Commands, r.CommandsSent)
 	}
 	fmt.Fprintf(w, "%s\n", r.Command)
 	fmt.Fprintf(w, "machine: %s; load average %.2f before, %.2f after; other processes used %.0f %% CPU\n",

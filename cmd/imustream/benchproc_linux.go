@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -179,6 +180,10 @@ type machineInfo struct {
 	Virtual bool   `json:"virtual"`
 	Kernel  string `json:"kernel"`
 	Build   string `json:"kernel_build"` // uname -v: says PREEMPT, PREEMPT_RT…
+	// Preempt is the kernel's preemption model: none, voluntary, full,
+	// lazy or rt, from preempt= on its command line or else its config;
+	// "" when neither says.
+	Preempt string `json:"preempt"`
 	Go      string `json:"go"`
 }
 
@@ -187,7 +192,11 @@ func (m machineInfo) String() string {
 	if m.Virtual {
 		v = " virtual machine"
 	}
-	return fmt.Sprintf("%s, %d-CPU%s, Linux %s, %s", m.CPU, m.CPUs, v, m.Kernel, m.Go)
+	p := ""
+	if m.Preempt != "" {
+		p = " (preempt=" + m.Preempt + ")"
+	}
+	return fmt.Sprintf("%s, %d-CPU%s, Linux %s%s, %s", m.CPU, m.CPUs, v, m.Kernel, p, m.Go)
 }
 
 func readMachine() machineInfo {
@@ -197,6 +206,7 @@ func readMachine() machineInfo {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])
 		m.Build = unix.ByteSliceToString(u.Version[:])
 	}
+	m.Preempt = readPreempt()
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.Lines(string(b)) {
 			k, v, _ := strings.Cut(line, ":")
@@ -210,6 +220,37 @@ func readMachine() machineInfo {
 		}
 	}
 	return m
+}
+
+// readPreempt returns the kernel's preemption model.
+func readPreempt() string {
+	if b, err := os.ReadFile("/proc/cmdline"); err == nil {
+		for _, f := range strings.Fields(string(b)) {
+			if v, ok := strings.CutPrefix(f, "preempt="); ok {
+				return v
+			}
+		}
+	}
+	f, err := os.Open("/proc/config.gz")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	z, err := gzip.NewReader(f)
+	if err != nil {
+		return ""
+	}
+	models := map[string]string{"CONFIG_PREEMPT_RT=y": "rt", "CONFIG_PREEMPT=y": "full",
+		"CONFIG_PREEMPT_LAZY=y": "lazy", "CONFIG_PREEMPT_VOLUNTARY=y": "voluntary", "CONFIG_PREEMPT_NONE=y": "none"}
+	model := ""
+	sc := bufio.NewScanner(z)
+	for sc.Scan() {
+		// PREEMPT_RT implies PREEMPT: the strongest one named wins.
+		if m, ok := models[sc.Text()]; ok && (model == "" || m == "rt") {
+			model = m
+		}
+	}
+	return model
 }
 
 // loadAvg is the 1-minute load average.
