@@ -109,6 +109,9 @@ func Dial(device string, opts *ClientOptions) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("control: client socket: %w", err)
 	}
+	// A recorder on a busy PC must ride out scheduling gaps: 2 MiB holds
+	// seconds of a 200 Hz stream (the kernel caps it at net.core.rmem_max).
+	_ = conn.SetReadBuffer(2 << 20)
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	c := &Client{
