@@ -63,7 +63,13 @@ type proc struct {
 func startDaemon(t *testing.T, args ...string) (*proc, string) {
 	t.Helper()
 	addr := freePort(t)
-	cmd := exec.Command(bin, append([]string{"run", "--sim", "--listen", addr}, args...)...)
+	return startProc(t, exec.Command(bin, append([]string{"run", "--sim", "--listen", addr}, args...)...)), addr
+}
+
+// startProc starts a daemon command line and waits for its ready log line;
+// the process is killed when the test ends.
+func startProc(t *testing.T, cmd *exec.Cmd) *proc {
+	t.Helper()
 	p := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -96,7 +102,7 @@ func startDaemon(t *testing.T, args ...string) (*proc, string) {
 	case <-time.After(10 * time.Second):
 		t.Fatalf("daemon not ready:\n%s", p.stderr)
 	}
-	return p, addr
+	return p
 }
 
 func (p *proc) terminate(t *testing.T) {

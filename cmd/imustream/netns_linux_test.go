@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
 	"net/netip"
@@ -121,38 +120,7 @@ func TestNetworkDownAndUp(t *testing.T) {
 	daemonNS, rxNS, ip := netnsPair(t)
 	const device = "10.200.0.1:7600"
 	cmd := exec.Command("ip", "netns", "exec", daemonNS, bin, "run", "--sim", "--listen", device, "--allow", "10.200.0.2/32")
-	d := &proc{cmd: cmd, stderr: &syncBuffer{}, done: make(chan error, 1)}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pw.Close()
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := false
-		for sc.Scan() {
-			d.stderr.WriteLine(sc.Text())
-			if !once && strings.Contains(sc.Text(), "imustream daemon ready") {
-				close(ready)
-				once = true
-			}
-		}
-		d.done <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-d.done
-	})
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatalf("daemon not ready:\n%s", d.stderr)
-	}
+	d := startProc(t, cmd)
 
 	rxConn, err := listenIn(rxNS, "10.200.0.2:0")
 	if err != nil {
