@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -47,7 +48,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.RateHz, "rate", 200, "sample rate in Hz (1..10000)")
 	fs.IntVar(&c.Batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
 	fs.IntVar(&c.Load, "load", 0, "CPU-bound busy processes to run during the measurement")
-	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2) during the measurement")
+	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2), every other second of the measurement")
 	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
 	c.CPU = -1
@@ -135,16 +136,23 @@ type benchResult struct {
 	// OtherCPU is the CPU used during the measurement by processes other
 	// than the bench's (itself, the daemon, the baseline, the load), in
 	// percent of one CPU: how much else was running.
-	OtherCPU     float64           `json:"other_cpu_percent"`
+	OtherCPU float64 `json:"other_cpu_percent"`
+	// StealMs is the time a hypervisor ran something else while this
+	// virtual machine's CPUs had work, summed over them: it delays ticks.
+	StealMs      float64           `json:"steal_ms"`
 	Config       benchConfig       `json:"config"`
 	Command      string            `json:"command"`
 	Product      streamResult      `json:"product"`
 	Baseline     *streamResult     `json:"baseline,omitempty"`
 	DaemonStatus map[string]string `json:"daemon_status"`
 	FloodSent    uint64            `json:"flood_sent"`
-	CommandsSent uint64            `json:"commands_sent"`
-	StartToFirst Summary           `json:"start_to_first"`
-	StopToEnd    Summary           `json:"stop_to_end"`
+	// FloodOn and FloodOff split the daemon's timing between the seconds
+	// with and without the hostile flood, which alternate.
+	FloodOn      *floodPhase `json:"flood_on,omitempty"`
+	FloodOff     *floodPhase `json:"flood_off,omitempty"`
+	CommandsSent uint64      `json:"commands_sent"`
+	StartToFirst Summary     `json:"start_to_first"`
+	StopToEnd    Summary     `json:"stop_to_end"`
 }
 
 // runBench is the bench command.
@@ -270,6 +278,11 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	}
 
 	var floodSent, commandsSent atomic.Uint64
+	// The hostile flood alternates a second on, a second off, so that its
+	// effect is measured against quiet seconds of the same run: two runs
+	// on a shared machine differ by more than a flood does.
+	phase0 := time.Now()
+	floodOn := func(t time.Time) bool { return t.Sub(phase0)/time.Second%2 == 0 }
 	floodCtx, stopFlood := context.WithCancel(ctx)
 	var floodWG sync.WaitGroup
 	defer func() { stopFlood(); floodWG.Wait() }()
@@ -278,11 +291,12 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		from net.IP
 		msg  string
 		sent *atomic.Uint64
+		on   func(time.Time) bool
 	}{
 		// Hostile: a start the allow list must drop without a reply.
-		{c.FloodPPS, net.IPv4(127, 0, 0, 2), "start lease=24h\n", &floodSent},
+		{c.FloodPPS, net.IPv4(127, 0, 0, 2), "start lease=24h\n", &floodSent, floodOn},
 		// Allowed: answered, and the garbage of each reply collected.
-		{c.Commands, net.IPv4(127, 0, 0, 1), "status\n", &commandsSent},
+		{c.Commands, net.IPv4(127, 0, 0, 1), "status\n", &commandsSent, nil},
 	} {
 		if f.pps == 0 {
 			continue
@@ -292,7 +306,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 			return nil, fmt.Errorf("bench: flood socket: %w", err)
 		}
 		defer fc.Close()
-		floodWG.Go(func() { flood(floodCtx, fc, f.pps, []byte(f.msg), f.sent) })
+		floodWG.Go(func() { flood(floodCtx, fc, f.pps, []byte(f.msg), f.sent, f.on) })
 	}
 	if c.Load > 0 {
 		time.Sleep(300 * time.Millisecond) // let the load processes spin up
@@ -381,7 +395,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.OtherCPU = otherPercent(win0, win1)
+	r.OtherCPU, r.StealMs = otherPercent(win0, win1), stealMs(win0, win1)
 	r.Product = streamResult{Name: "imustream", Sched: readSched(daemon.pid()), CPUPercent: cpuPercent(cpu0d, cpu1d)}
 	r.Product.RSSKiB, r.Product.PeakRSSKiB, _ = readMem(daemon.pid())
 	if basep != nil {
@@ -431,6 +445,9 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 
 	from, to := winStart.UnixNano(), winEnd.UnixNano()
 	prod.finish(&r.Product, from, to, period)
+	if c.FloodPPS > 0 {
+		r.FloodOn, r.FloodOff = prod.phases(from, to, period, floodOn)
+	}
 	r.Product.GCCycles = daemon.gcBetween(from, to)
 	if r.Baseline != nil {
 		<-baseEnd // the reader goroutine is done with base
@@ -487,13 +504,55 @@ func (s *streamRec) finish(r *streamResult, from, to, period int64) {
 	r.timing = analyze(s.arr[i:j], period)
 }
 
-// flood sends msg at pps until ctx ends, in bursts every millisecond so
-// the rate holds whatever the sleep resolution.
-func flood(ctx context.Context, c *net.UDPConn, pps int, msg []byte, sent *atomic.Uint64) {
-	t0 := time.Now()
+// floodPhase is the daemon's timing over the seconds of one flood phase.
+type floodPhase struct {
+	Interval Summary `json:"interval_dev"`
+	Reported Summary `json:"reported_late"`
+	// Skipped counts samples flagged as following skipped ticks.
+	Skipped uint64 `json:"flagged_skipped"`
+}
+
+// phases splits the arrivals in [from, to) by whether the flood was on
+// when they arrived; pairs across a phase change are left out of the
+// intervals, as they are not consecutive in either half.
+func (s *streamRec) phases(from, to, period int64, on func(time.Time) bool) (onP, offP *floodPhase) {
+	var halves [2][]arrival
+	for _, a := range s.arr {
+		if a.rxNs < from || a.rxNs >= to {
+			continue
+		}
+		i := 0
+		if on(time.Unix(0, a.rxNs)) {
+			i = 1
+		}
+		halves[i] = append(halves[i], a)
+	}
+	ph := func(as []arrival) *floodPhase {
+		t := analyze(as, period)
+		p := &floodPhase{Interval: t.Interval, Reported: t.Reported}
+		for _, a := range as {
+			if a.flags&sensor.StatusSkipped != 0 {
+				p.Skipped++
+			}
+		}
+		return p
+	}
+	return ph(halves[1]), ph(halves[0])
+}
+
+// flood sends msg at pps while on (nil: always) until ctx ends, in bursts
+// every millisecond so the rate holds whatever the sleep resolution.
+func flood(ctx context.Context, c *net.UDPConn, pps int, msg []byte, sent *atomic.Uint64, on func(time.Time) bool) {
+	last := time.Now()
+	var onTime time.Duration
 	n := uint64(0)
 	for ctx.Err() == nil {
-		due := uint64(time.Since(t0).Seconds() * float64(pps))
+		now := time.Now()
+		if on == nil || on(now) {
+			onTime += now.Sub(last)
+		}
+		last = now
+		due := uint64(onTime.Seconds() * float64(pps))
 		for ; n < due; n++ {
 			_, _ = c.Write(msg)
 		}
@@ -589,8 +648,8 @@ func printBench(w io.Writer, r *benchResult) {
 		flood += fmt.Sprintf(", %d status commands/s from 127.0.0.1 (%d sent)", c.Commands, r.CommandsSent)
 	}
 	fmt.Fprintf(w, "%s\n", r.Command)
-	fmt.Fprintf(w, "machine: %s; load average %.2f before, %.2f after; other processes used %.0f %% CPU\n",
-		r.Machine, r.LoadBefore, r.LoadAfter, r.OtherCPU)
+	fmt.Fprintf(w, "machine: %s; load average %.2f before, %.2f after; other processes used %.0f %% CPU; steal %.0f ms\n",
+		r.Machine, r.LoadBefore, r.LoadAfter, r.OtherCPU, r.StealMs)
 	fmt.Fprintf(w, "%d Hz, batch %d, %s measured after %s warm-up, load %d, flood %s\n\n",
 		c.RateHz, c.Batch, c.Duration, c.Warmup, c.Load, flood)
 	streams := []*streamResult{&r.Product}
@@ -628,6 +687,10 @@ func printBench(w io.Writer, r *benchResult) {
 	st := r.DaemonStatus
 	fmt.Fprintf(w, "\ndaemon: ticks %s, late %s, skipped %s, max late %s µs, commands dropped (not allowed) %s\n",
 		st["ticks"], st["late"], st["skipped"], st["max_late_us"], st["drop_not_allowed"])
+	if on, off := r.FloodOn, r.FloodOff; on != nil && off != nil {
+		fmt.Fprintf(w, "flood seconds vs quiet seconds: |interval − period| p99 %.1f vs %.1f µs, max %.1f vs %.1f µs; skipped %d vs %d\n",
+			on.Interval.P99, off.Interval.P99, on.Interval.Max, off.Interval.Max, on.Skipped, off.Skipped)
+	}
 	if r.StartToFirst.N > 0 {
 		fmt.Fprintf(w, "start → first datagram µs p50/p99/max: %.1f / %.1f / %.1f (%d cycles)\n",
 			r.StartToFirst.P50, r.StartToFirst.P99, r.StartToFirst.Max, r.StartToFirst.N)

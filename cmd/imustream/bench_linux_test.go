@@ -122,13 +122,14 @@ func TestBenchJSON(t *testing.T) {
 		t.Fatalf("not one JSON object: %v\n%s", err, stdout)
 	}
 	for _, path := range []string{
-		"machine.cpu", "machine.cpus", "machine.kernel", "loadavg_before", "other_cpu_percent", "config.duration_s", "config.rate_hz", "command",
+		"machine.cpu", "machine.cpus", "machine.kernel", "loadavg_before", "other_cpu_percent", "steal_ms", "config.duration_s", "config.rate_hz", "command",
 		"product.sched", "product.datagrams", "product.samples", "product.lost", "product.end_seen",
 		"product.interval_dev.p50_us", "product.interval_dev.p99_us", "product.interval_dev.p99_9_us", "product.interval_dev.max_us",
 		"product.grid_lateness.p99_us", "product.reported_late.max_us", "product.one_way_latency.p50_us",
 		"product.cpu_percent", "product.rss_kib", "product.gc_cycles", "product.flagged_skipped",
 		"baseline.interval_dev.p99_us", "baseline.lost", "baseline.cpu_percent",
 		"daemon_status.skipped", "daemon_status.drop_not_allowed", "flood_sent",
+		"flood_on.interval_dev.p99_us", "flood_off.interval_dev.p99_us", "flood_on.flagged_skipped",
 		"start_to_first.n", "start_to_first.p99_us", "stop_to_end.max_us",
 	} {
 		var v any = raw

@@ -54,40 +54,39 @@ func readCPU(pid int) (cpuSample, error) {
 	return cpuSample{at: time.Now(), ticks: ut + st}, nil
 }
 
-// machineBusy returns the CPU time all CPUs spent busy (user, nice,
-// system, irq, softirq), in userHZ ticks, from /proc/stat.
-func machineBusy() (uint64, error) {
+// machineTime returns, from /proc/stat and in userHZ ticks summed over the
+// CPUs, the time they were busy (user, nice, system, irq, softirq) and the
+// time a hypervisor ran something else while they had work (steal).
+func machineTime() (busy, steal uint64, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, fmt.Errorf("bench: %w", err)
+		return 0, 0, fmt.Errorf("bench: %w", err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	if len(f) < 8 || f[0] != "cpu" {
-		return 0, fmt.Errorf("bench: /proc/stat: unexpected first line %q", line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, 0, fmt.Errorf("bench: /proc/stat: unexpected first line %q", line)
 	}
-	var busy uint64
-	for _, i := range []int{1, 2, 3, 6, 7} { // user nice system irq softirq
-		v, err := strconv.ParseUint(f[i], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("bench: /proc/stat: %w", err)
+	var v [9]uint64
+	for i := 1; i < 9; i++ {
+		if v[i], err = strconv.ParseUint(f[i], 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("bench: /proc/stat: %w", err)
 		}
-		busy += v
 	}
-	return busy, nil
+	return v[1] + v[2] + v[3] + v[6] + v[7], v[8], nil
 }
 
 // cpuWindow is the machine's busy CPU time and the part of it used by the
 // bench's own processes, at a moment.
 type cpuWindow struct {
-	at         time.Time
-	busy, ours uint64
+	at                time.Time
+	busy, steal, ours uint64
 }
 
 func sampleWindow(pids []int) (cpuWindow, error) {
 	w := cpuWindow{at: time.Now()}
 	var err error
-	if w.busy, err = machineBusy(); err != nil {
+	if w.busy, w.steal, err = machineTime(); err != nil {
 		return w, err
 	}
 	for _, pid := range pids {
@@ -110,6 +109,10 @@ func otherPercent(a, b cpuWindow) float64 {
 	}
 	return (busy - ours) / userHZ / secs * 100
 }
+
+// stealMs is the time the hypervisor took from the machine's CPUs between
+// a and b.
+func stealMs(a, b cpuWindow) float64 { return float64(b.steal-a.steal) * 1000 / userHZ }
 
 // cpuPercent is the CPU used between a and b as a percentage of one CPU.
 func cpuPercent(a, b cpuSample) float64 {
