@@ -534,6 +534,7 @@ func (s *Server) status() Reply {
 		{"late", u(st.Late)},
 		{"skipped", u(st.Skipped)},
 		{"max_late_us", strconv.FormatInt(st.MaxLateNs/1000, 10)},
+		{"covered", u(st.Covered)},
 		{"sensor_errors", u(st.SensorErrors)},
 		{"send_errors", u(st.SendErrors)},
 		{"pruned", u(st.Pruned)},

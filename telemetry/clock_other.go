@@ -8,9 +8,9 @@ import "time"
 // control PC running the daemon for development, not for a precise stream.
 type MonoClock struct{}
 
-var start = time.Now()
+var monoStart = time.Now()
 
-func monoNow() int64 { return int64(time.Since(start)) + 1 }
+func monoNow() int64 { return int64(time.Since(monoStart)) + 1 }
 
 // Now returns a monotonic time in ns.
 func (MonoClock) Now() int64 { return monoNow() }

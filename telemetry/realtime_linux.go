@@ -32,17 +32,15 @@ func setTimerSlack() error {
 	return nil
 }
 
-// pinThread restricts the calling thread to cpus.
-func pinThread(cpus []int) error {
+// pinThread restricts the calling thread to cpu.
+func pinThread(cpu int) error {
 	var set unix.CPUSet
-	for _, c := range cpus {
-		if c < 0 || c >= len(set)*64 {
-			return fmt.Errorf("telemetry: CPU %d out of range", c)
-		}
-		set.Set(c)
+	if cpu < 0 || cpu >= len(set)*64 {
+		return fmt.Errorf("telemetry: CPU %d out of range", cpu)
 	}
+	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		return fmt.Errorf("telemetry: sched_setaffinity %v: %w", cpus, err)
+		return fmt.Errorf("telemetry: sched_setaffinity CPU %d: %w", cpu, err)
 	}
 	return nil
 }

@@ -159,3 +159,119 @@ func TestRunPinnedCPU(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// twoCPUs returns two CPUs this test may run on.
+func twoCPUs(t *testing.T) []int {
+	t.Helper()
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		t.Fatal(err)
+	}
+	var cpus []int
+	for c := 0; c < 1024 && len(cpus) < 2; c++ {
+		if set.IsSet(c) {
+			cpus = append(cpus, c)
+		}
+	}
+	if len(cpus) < 2 {
+		t.Skipf("needs two CPUs, this process may use %d", len(cpus))
+	}
+	return cpus
+}
+
+// stallClock is a MonoClock on which, once armed, the first sender thread
+// to wake stays away for stall before it returns, like a thread whose CPU
+// the hypervisor took.
+type stallClock struct {
+	MonoClock
+	stall  time.Duration
+	armed  atomic.Bool
+	victim atomic.Int64 // thread id
+}
+
+func (c *stallClock) SleepUntil(deadline int64) int64 {
+	now := c.MonoClock.SleepUntil(deadline)
+	if c.armed.Load() && c.victim.CompareAndSwap(0, int64(unix.Gettid())) {
+		time.Sleep(c.stall) // the goroutine is locked: the thread waits
+		return c.Now()
+	}
+	return now
+}
+
+// TestRunTwoThreadsCoverStall: with a sender thread on each of two CPUs,
+// a thread held up for ten periods does not hold up the stream: the other
+// one keeps the ticks. The same stall with one thread skips them, which
+// shows that the test can fail.
+func TestRunTwoThreadsCoverStall(t *testing.T) {
+	cpus := twoCPUs(t)
+	const rate, periods = 50, 10
+	for _, tc := range []struct {
+		cpus     []int
+		covering bool
+	}{{cpus, true}, {cpus[:1], false}} {
+		t.Run(fmt.Sprintf("%d threads", len(tc.cpus)), func(t *testing.T) {
+			clock := &stallClock{stall: periods * time.Second / rate}
+			subs := NewSubscribers()
+			rx := newReceiver(t)
+			mustStart(t, subs, rx.addr(), 0)
+			s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RateHz: rate, CPUs: tc.cpus, Clock: clock})
+			stop := runSender(t, s)
+			rx.nextSamples()
+			clock.armed.Store(true)
+			waitFor(t, "the stall and 5 more periods", func() bool {
+				return clock.victim.Load() != 0 && s.Stats().Ticks >= periods+5+2
+			})
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			st := s.Stats()
+			if tc.covering {
+				// A loaded test machine may delay the other thread a
+				// little; only a stall-sized gap fails.
+				if st.Skipped >= periods/2 || st.Covered < 1 {
+					t.Errorf("skipped %d, covered %d: want < %d skipped and the stalled wake-up covered", st.Skipped, st.Covered, periods/2)
+				}
+			} else if st.Skipped < periods/2 {
+				t.Errorf("one thread: skipped %d, want ≥ %d", st.Skipped, periods/2)
+			}
+		})
+	}
+}
+
+// TestRunTwoThreadsOneTickEach: two sender threads never do the same tick
+// twice, nor two ticks at once (the race detector watches the buffers
+// they share): every sample arrives once, in order, one period apart on
+// the grid.
+func TestRunTwoThreadsOneTickEach(t *testing.T) {
+	cpus := twoCPUs(t)
+	subs := NewSubscribers()
+	rx := newReceiver(t)
+	mustStart(t, subs, rx.addr(), 0)
+	const rate = 2000
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RateHz: rate, CPUs: cpus})
+	stop := runSender(t, s)
+	first := rx.nextSamples()
+	prev := first.Samples[0]
+	seq := first.Seq
+	for range 1000 {
+		d := rx.nextSamples()
+		if d.Seq != seq+1 || d.Session != first.Session {
+			t.Fatalf("datagram session %#x seq %d after %d: want %#x, %d", d.Session, d.Seq, seq, first.Session, seq+1)
+		}
+		seq = d.Seq
+		cur := d.Samples[0]
+		// Deadlines (MonoNs − LateNs) are whole periods apart: a tick
+		// done twice would repeat one, two at once would break the order.
+		step := (cur.MonoNs - cur.LateNs) - (prev.MonoNs - prev.LateNs)
+		if step <= 0 || step%(int64(time.Second)/rate) != 0 {
+			t.Fatalf("seq %d: deadline %d ns after the previous one, want a positive multiple of the period", d.Seq, step)
+		}
+		prev = cur
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Ticks != uint64(st.NextSeq) {
+		t.Errorf("ticks %d, samples %d: want one sample per tick", st.Ticks, st.NextSeq)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -39,8 +40,9 @@ type Config struct {
 	// what to grant and sends at normal priority. It defaults to 0: normal
 	// priority.
 	RTPriority int
-	// CPUs pins the sender's thread to these CPUs. It defaults to none:
-	// the thread may run on any CPU.
+	// CPUs runs one sender thread pinned to each of these CPUs; the first
+	// one awake at a deadline does the tick (see Run). It defaults to none:
+	// one thread that may run on any CPU.
 	CPUs []int
 	// LockMemory makes Run lock the process's memory (mlockall) so that no
 	// tick waits for a page fault. It defaults to false.
@@ -59,7 +61,7 @@ type Sender struct {
 	period int64
 	log    *slog.Logger
 
-	// Owned by the Run goroutine.
+	// Owned by the sender thread that holds busy.
 	batch   []sensor.Sample
 	n       int
 	last    sensor.Sample
@@ -68,6 +70,12 @@ type Sender struct {
 	session uint32
 	seq     uint32
 	lastLog int64
+
+	// busy is held by the sender thread doing a tick or starting a
+	// session; next is the deadline of the next tick, 0 between sessions.
+	busy    atomic.Bool
+	next    atomic.Int64
+	started chan struct{} // waker 0 to the others: a session started
 
 	quit      atomic.Bool
 	streaming atomic.Bool
@@ -81,7 +89,7 @@ type Sender struct {
 }
 
 type counters struct {
-	ticks, datagrams, sendErrors, sensorErrors, late, skipped, pruned, expired atomic.Uint64
+	ticks, datagrams, sendErrors, sensorErrors, late, skipped, covered, pruned, expired atomic.Uint64
 }
 
 // Stats is a snapshot of the sender's state and counters.
@@ -97,6 +105,9 @@ type Stats struct {
 	SensorErrors uint64
 	Late         uint64 // ticks more than a quarter period late
 	Skipped      uint64 // ticks skipped to catch up with the grid
+	// Covered counts wake-ups more than a quarter period late whose tick
+	// another sender thread had already done on time.
+	Covered      uint64
 	Pruned       uint64 // subscribers dropped for refused sends
 	Expired      uint64 // subscribers dropped when their lease ran out
 	MaxLateNs    int64
@@ -138,13 +149,19 @@ func NewSender(cfg Config) (*Sender, error) {
 		return nil, fmt.Errorf("telemetry: RT priority %d out of range 0..99", cfg.RTPriority)
 	}
 	cfg.CPUs = slices.Clone(cfg.CPUs)
+	for i, c := range cfg.CPUs {
+		if c < 0 || slices.Contains(cfg.CPUs[:i], c) {
+			return nil, fmt.Errorf("telemetry: CPU list %v: each CPU once, none negative", cfg.CPUs)
+		}
+	}
 	return &Sender{
-		cfg:    cfg,
-		period: int64(time.Second) / int64(cfg.RateHz),
-		log:    cfg.Logger,
-		batch:  make([]sensor.Sample, cfg.Batch),
-		buf:    make([]byte, 0, max(MaxDatagramLen, MaxDatagramLenPressure)),
-		endBuf: make([]byte, 0, HeaderLen),
+		cfg:     cfg,
+		period:  int64(time.Second) / int64(cfg.RateHz),
+		log:     cfg.Logger,
+		batch:   make([]sensor.Sample, cfg.Batch),
+		buf:     make([]byte, 0, max(MaxDatagramLen, MaxDatagramLenPressure)),
+		endBuf:  make([]byte, 0, HeaderLen),
+		started: make(chan struct{}, max(1, len(cfg.CPUs))-1),
 	}, nil
 }
 
@@ -153,53 +170,128 @@ func (s *Sender) Period() int64 { return s.period }
 
 // Run streams while there are subscribers and idles otherwise, until ctx
 // ends; then it sends an end-of-stream datagram to every subscriber.
+//
+// Each tick is kept by one sender thread per CPU of Config.CPUs (one
+// unpinned thread without): all of them sleep to the same deadline and the
+// first one awake does the tick. A wake-up can be held up for
+// milliseconds by what the thread's priority cannot preempt (a
+// non-preemptible kernel section, an interrupt storm on its CPU, a
+// hypervisor running another guest on it); two CPUs are seldom held up at
+// the same moment.
 func (s *Sender) Run(ctx context.Context) error {
-	// clock_nanosleep blocks the OS thread; on one locked thread the RT
-	// priority and CPU affinity apply to this goroutine alone. A thread
-	// whose scheduling changed stays locked and ends with Run, so the
-	// runtime never runs other goroutines on it.
-	runtime.LockOSThread()
-	if !s.applySchedule() {
-		defer runtime.UnlockOSThread()
-	}
 	stop := context.AfterFunc(ctx, func() { s.quit.Store(true) })
 	defer stop()
-	for {
-		if len(s.cfg.Subs.List()) == 0 {
-			s.streaming.Store(false)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-s.cfg.Subs.Changed():
+	if s.cfg.LockMemory {
+		s.lockMemory()
+	}
+	n := max(1, len(s.cfg.CPUs))
+	sched := make([]threadSchedule, n)
+	var ready, done sync.WaitGroup
+	ready.Add(n)
+	begin := make(chan struct{})
+	for i := range n {
+		done.Go(func() { s.waker(ctx, i, &sched[i], &ready, begin) })
+	}
+	ready.Wait()
+	s.logSchedule(sched)
+	close(begin)
+	done.Wait()
+	if s.streaming.Load() {
+		s.endAll()
+		s.streaming.Store(false)
+	}
+	return nil
+}
+
+// waker is one sender thread. Waker 0 also starts each session; the
+// others join the sessions it starts.
+func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready *sync.WaitGroup, begin <-chan struct{}) {
+	// clock_nanosleep blocks the OS thread; on a locked thread the RT
+	// priority and CPU affinity apply to this goroutine alone. A thread
+	// whose scheduling changed stays locked and ends with the goroutine,
+	// so the runtime never runs other goroutines on it.
+	runtime.LockOSThread()
+	cpu := -1
+	if len(s.cfg.CPUs) > 0 {
+		cpu = s.cfg.CPUs[i]
+	}
+	if *sched = s.applySchedule(cpu); !sched.changed {
+		defer runtime.UnlockOSThread()
+	}
+	ready.Done()
+	<-begin
+	clock, p := s.cfg.Clock, s.period
+	var lost int64 // the last deadline another thread took
+	for !s.quit.Load() {
+		d := s.next.Load()
+		if d == 0 {
+			if !s.idle(ctx, i == 0) {
+				return
 			}
 			continue
 		}
-		s.stream()
-		if s.quit.Load() {
-			s.endAll()
-			s.streaming.Store(false)
-			return nil
+		d = max(d, lost+p)
+		now := clock.SleepUntil(d)
+		if s.busy.CompareAndSwap(false, true) {
+			if due := s.next.Load(); due != 0 && now >= due {
+				next := s.tick(due, now)
+				if len(s.cfg.Subs.List()) == 0 {
+					next = 0 // the last subscriber is gone: the session ends
+					s.streaming.Store(false)
+				}
+				s.next.Store(next)
+				s.busy.Store(false)
+				continue
+			}
+			s.busy.Store(false)
+		}
+		// Another thread has done, or is doing, this tick.
+		lost = d
+		if now-d > p/4 {
+			s.c.covered.Add(1)
 		}
 	}
 }
 
-// stream runs one session: from the first subscriber to the last one gone.
-func (s *Sender) stream() {
+// idle waits while there are no subscribers and reports whether to go
+// on. Waker 0 then starts a session; the others wait for it to.
+func (s *Sender) idle(ctx context.Context, first bool) bool {
+	if !first {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.started:
+			return true
+		}
+	}
+	if len(s.cfg.Subs.List()) == 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-s.cfg.Subs.Changed():
+			return true
+		}
+	}
+	if !s.busy.CompareAndSwap(false, true) {
+		// Another thread is seeing the last session's end.
+		s.cfg.Clock.SleepUntil(s.cfg.Clock.Now() + 10*int64(time.Microsecond))
+		return true
+	}
 	s.session = newSession(s.session)
 	s.seq = 0
 	s.n = 0
 	s.sessionA.Store(s.session)
 	s.nextSeq.Store(0)
 	s.streaming.Store(true)
-	clock := s.cfg.Clock
-	next := clock.Now()
-	for !s.quit.Load() {
-		now := clock.SleepUntil(next)
-		next = s.tick(next, now)
-		if len(s.cfg.Subs.List()) == 0 {
-			return
+	s.next.Store(s.cfg.Clock.Now())
+	s.busy.Store(false)
+	for range cap(s.started) {
+		select {
+		case s.started <- struct{}{}:
+		default:
 		}
 	}
+	return true
 }
 
 func newSession(prev uint32) uint32 {
@@ -359,6 +451,7 @@ func (s *Sender) Stats() Stats {
 		SensorErrors: s.c.sensorErrors.Load(),
 		Late:         s.c.late.Load(),
 		Skipped:      s.c.skipped.Load(),
+		Covered:      s.c.covered.Load(),
 		Pruned:       s.c.pruned.Load(),
 		Expired:      s.c.expired.Load(),
 		MaxLateNs:    s.maxLate.Load(),

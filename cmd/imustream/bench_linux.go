@@ -37,7 +37,7 @@ type benchConfig struct {
 	Commands   int           `json:"commands_pps"`
 	Baseline   bool          `json:"baseline"`
 	RTPriority int           `json:"rt_priority"`
-	CPU        int           `json:"cpu"`
+	CPU        cpuList       `json:"cpu"`
 	Mlock      bool          `json:"mlock"`
 	Cycles     int           `json:"cycles"`
 }
@@ -51,10 +51,10 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2), every other second of the measurement")
 	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
-	c.CPU = -1
+	c.CPU = cpuList{auto: true}
 	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
 	c.RTPriority = DefaultRTPriority
-	fs.Var(&intRange{&c.CPU, -1, 1023}, "cpu", "the daemon's --cpu (-1: any)")
+	fs.Var(&c.CPU, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
 	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
 	fs.IntVar(&c.Cycles, "cycles", 50, "start/stop cycles for the start → first datagram and stop → end latencies")
 }
@@ -102,8 +102,8 @@ func (c *benchConfig) args() []string {
 	if c.RTPriority != DefaultRTPriority {
 		a = append(a, "--rt-priority", strconv.Itoa(c.RTPriority))
 	}
-	if c.CPU >= 0 {
-		a = append(a, "--cpu", strconv.Itoa(c.CPU))
+	if !c.CPU.auto {
+		a = append(a, "--cpu", c.CPU.String())
 	}
 	if c.Mlock {
 		a = append(a, "--mlock")
@@ -126,6 +126,18 @@ type streamResult struct {
 	// GCCycles is how many garbage collections the process ran during the
 	// measurement (GODEBUG=gctrace=1).
 	GCCycles int `json:"gc_cycles"`
+	// SenderBlocks is how often the daemon's real-time sender threads
+	// blocked during the measurement, for Ticks ticks: once per tick and
+	// thread means they only ever slept to their deadlines and never
+	// waited for the rest of the process. Absent without RT priority (the
+	// threads are not found).
+	SenderBlocks *senderBlocks `json:"sender_blocks,omitempty"`
+}
+
+type senderBlocks struct {
+	Threads  int    `json:"threads"`
+	Ticks    uint64 `json:"ticks"`
+	Switches uint64 `json:"voluntary_switches"`
 }
 
 // benchResult is what one bench run measured; --json prints it.
@@ -153,6 +165,9 @@ type benchResult struct {
 	CommandsSent uint64      `json:"commands_sent"`
 	StartToFirst Summary     `json:"start_to_first"`
 	StopToEnd    Summary     `json:"stop_to_end"`
+	// CyclesResent counts the start and stop commands of the cycles that
+	// had to be sent again.
+	CyclesResent int `json:"cycles_resent"`
 }
 
 // runBench is the bench command.
@@ -201,7 +216,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 
 	dargs := []string{"run", "--sim", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1/32",
 		"--rate", strconv.Itoa(c.RateHz), "--batch", strconv.Itoa(c.Batch),
-		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", strconv.Itoa(c.CPU)}
+		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String()}
 	if c.Mlock {
 		dargs = append(dargs, "--mlock")
 	}
@@ -330,6 +345,8 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	renew := t0.Add(time.Second)
 	var cpu0d, cpu0b cpuSample
 	var win0 cpuWindow
+	var sw0 uint64
+	tids := rtThreads(daemon.pid())
 	ours := []int{os.Getpid(), daemon.pid()}
 	if basep != nil {
 		ours = append(ours, basep.pid())
@@ -346,6 +363,11 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		if !sampled && !now.Before(winStart) {
 			if win0, err = sampleWindow(ours); err != nil {
 				return nil, err
+			}
+			if len(tids) > 0 {
+				if sw0, err = voluntarySwitches(daemon.pid(), tids); err != nil {
+					return nil, err
+				}
 			}
 			if cpu0d, err = readCPU(daemon.pid()); err != nil {
 				return nil, err
@@ -396,6 +418,14 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		return nil, err
 	}
 	r.OtherCPU, r.StealMs = otherPercent(win0, win1), stealMs(win0, win1)
+	var blocks *senderBlocks
+	if len(tids) > 0 {
+		sw1, err := voluntarySwitches(daemon.pid(), tids)
+		if err != nil {
+			return nil, err
+		}
+		blocks = &senderBlocks{Threads: len(tids), Switches: sw1 - sw0}
+	}
 	r.Product = streamResult{Name: "imustream", Sched: readSched(daemon.pid()), CPUPercent: cpuPercent(cpu0d, cpu1d)}
 	r.Product.RSSKiB, r.Product.PeakRSSKiB, _ = readMem(daemon.pid())
 	if basep != nil {
@@ -408,14 +438,20 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		_ = basep.cmd.Process.Signal(syscall.SIGTERM)
 	}
 
-	// End the stream; the end-of-stream datagram tells what was sent.
-	if err := send(control.Command{Verb: control.VerbStop}); err != nil {
-		return nil, err
-	}
-	for giveUp := time.Now().Add(2 * time.Second); !prod.cnt.c.EndSeen; {
-		b, _, ts, err := prx.read(giveUp)
+	// End the stream; the end-of-stream datagram tells what was sent. The
+	// stop is repeated (same id) until it comes, in case a flood crowded
+	// it out of the daemon's socket buffer.
+	stop := control.Command{ID: "end", Verb: control.VerbStop}
+	for giveUp, next := time.Now().Add(5*time.Second), time.Now(); !prod.cnt.c.EndSeen && time.Now().Before(giveUp); {
+		if !time.Now().Before(next) {
+			if err := send(stop); err != nil {
+				return nil, err
+			}
+			next = next.Add(200 * time.Millisecond)
+		}
+		b, _, ts, err := prx.read(next)
 		if isTimeout(err) {
-			break
+			continue
 		}
 		if err != nil {
 			return nil, err
@@ -435,19 +471,23 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	r.DaemonStatus = st
 	r.FloodSent, r.CommandsSent = floodSent.Load(), commandsSent.Load()
 
-	first, last, err := startStopCycles(ctx, prx, ctl, c.Cycles, period)
+	first, last, resent, err := startStopCycles(ctx, prx, ctl, c.Cycles, period)
 	if err != nil {
 		return nil, err
 	}
-	r.StartToFirst, r.StopToEnd = summarize(first), summarize(last)
+	r.StartToFirst, r.StopToEnd, r.CyclesResent = summarize(first), summarize(last), resent
 	stopFlood()
 	floodWG.Wait()
 
 	from, to := winStart.UnixNano(), winEnd.UnixNano()
 	prod.finish(&r.Product, from, to, period)
-	if c.FloodPPS > 0 {
-		r.FloodOn, r.FloodOff = prod.phases(from, to, period, floodOn)
+	if blocks != nil {
+		blocks.Ticks = prod.samplesBetween(from, to)
+		r.Product.SenderBlocks = blocks
 	}
+	// Without a flood the same split says how much two halves of one run
+	// differ anyway.
+	r.FloodOn, r.FloodOff = prod.phases(from, to, period, floodOn)
 	r.Product.GCCycles = daemon.gcBetween(from, to)
 	if r.Baseline != nil {
 		<-baseEnd // the reader goroutine is done with base
@@ -488,6 +528,18 @@ func (s *streamRec) add(b []byte, rxNs int64) (telemetry.Type, bool) {
 		s.cnt.end(&s.dg)
 	}
 	return s.dg.Type, true
+}
+
+// samplesBetween counts the samples of the datagrams that arrived in
+// [from, to): the ticks of that time, less any lost.
+func (s *streamRec) samplesBetween(from, to int64) uint64 {
+	n := uint64(0)
+	for _, a := range s.arr {
+		if a.rxNs >= from && a.rxNs < to {
+			n += uint64(a.count)
+		}
+	}
+	return n
 }
 
 // finish fills r with the counts and with the timing of the arrivals in
@@ -583,58 +635,67 @@ func daemonStatus(ctl netip.AddrPort) (map[string]string, error) {
 
 // startStopCycles measures, n times, a start command to the kernel
 // arrival of the new stream's first datagram, and a stop command to the
-// arrival of its end-of-stream datagram.
-func startStopCycles(ctx context.Context, rx *tsConn, ctl netip.AddrPort, n int, period int64) (first, last []int64, err error) {
+// arrival of its end-of-stream datagram. A command is sent again, with
+// the same request id, every resend until its datagram comes (a flood can
+// fill the daemon's socket buffer): the time counts from the first send,
+// and resent counts the repeats.
+func startStopCycles(ctx context.Context, rx *tsConn, ctl netip.AddrPort, n int, period int64) (first, last []int64, resent int, err error) {
+	const resend, giveUp = 200 * time.Millisecond, 5 * time.Second
 	var dg telemetry.Datagram
 	var session uint32
-	// wait reads until a datagram of type typ (of a new session for
-	// samples) arrives, and returns its arrival time.
-	wait := func(typ telemetry.Type) (int64, error) {
-		for giveUp := time.Now().Add(2 * time.Second); ; {
-			b, _, ts, err := rx.read(giveUp)
-			if err != nil {
-				return 0, fmt.Errorf("bench: start/stop cycle, waiting for %v: %w", typ, err)
+	// do sends c until a datagram of type typ (of a new session for
+	// samples) arrives, and returns the time from the first send.
+	do := func(c control.Command, typ telemetry.Type) (int64, error) {
+		msg := []byte(c.String() + "\n")
+		t0 := time.Now()
+		end := t0.Add(giveUp)
+		for next := t0; ; {
+			if now := time.Now(); !now.Before(next) {
+				if now.After(end) {
+					return 0, fmt.Errorf("bench: start/stop cycle: no %v datagram %s after %s", typ, giveUp, c.Verb)
+				}
+				if next != t0 {
+					resent++
+				}
+				if _, err := rx.WriteToUDPAddrPort(msg, ctl); err != nil {
+					return 0, fmt.Errorf("bench: %w", err)
+				}
+				next = next.Add(resend)
 			}
-			if !telemetry.Is(b) || telemetry.Parse(b, &dg) != nil || dg.Type != typ {
+			b, _, ts, err := rx.read(next)
+			if isTimeout(err) {
 				continue
 			}
-			if typ == telemetry.TypeSamples && dg.Session == session {
+			if err != nil {
+				return 0, err
+			}
+			if !telemetry.Is(b) || telemetry.Parse(b, &dg) != nil || dg.Type != typ ||
+				typ == telemetry.TypeSamples && dg.Session == session {
 				continue
 			}
 			session = dg.Session
-			return ts, nil
+			return ts - t0.UnixNano(), nil
 		}
 	}
-	cmd := func(c control.Command) (int64, error) {
-		t := time.Now().UnixNano()
-		_, err := rx.WriteToUDPAddrPort([]byte(c.String()+"\n"), ctl)
-		return t, err
-	}
-	for range n {
+	for i := range n {
 		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
+			return nil, nil, 0, ctx.Err()
 		}
 		// The sender needs a tick to drop the last subscriber; a random
 		// pause also spreads the starts over the tick phase.
 		time.Sleep(time.Duration(2*period + rand.Int64N(2*period)))
-		t, err := cmd(control.Command{Verb: control.VerbStart, Lease: 5 * time.Second})
+		id := "c" + strconv.Itoa(i)
+		d, err := do(control.Command{ID: id + "a", Verb: control.VerbStart, Lease: 5 * time.Second}, telemetry.TypeSamples)
 		if err != nil {
-			return nil, nil, fmt.Errorf("bench: %w", err)
+			return nil, nil, 0, err
 		}
-		ts, err := wait(telemetry.TypeSamples)
-		if err != nil {
-			return nil, nil, err
+		first = append(first, d)
+		if d, err = do(control.Command{ID: id + "o", Verb: control.VerbStop}, telemetry.TypeEnd); err != nil {
+			return nil, nil, 0, err
 		}
-		first = append(first, ts-t)
-		if t, err = cmd(control.Command{Verb: control.VerbStop}); err != nil {
-			return nil, nil, fmt.Errorf("bench: %w", err)
-		}
-		if ts, err = wait(telemetry.TypeEnd); err != nil {
-			return nil, nil, err
-		}
-		last = append(last, ts-t)
+		last = append(last, d)
 	}
-	return first, last, nil
+	return first, last, resent, nil
 }
 
 // printBench writes a result as a table.
@@ -683,6 +744,12 @@ func printBench(w io.Writer, r *benchResult) {
 		return fmt.Sprintf("%.1f / %.1f", s.CPUPercent, float64(s.RSSKiB)/1024)
 	})
 	row("GC cycles", func(s *streamResult) string { return strconv.Itoa(s.GCCycles) })
+	row("sender threads blocked / sleeps", func(s *streamResult) string {
+		if s.SenderBlocks == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%d / %d", s.SenderBlocks.Switches, s.SenderBlocks.Ticks*uint64(s.SenderBlocks.Threads))
+	})
 	tw.Flush()
 	st := r.DaemonStatus
 	fmt.Fprintf(w, "\ndaemon: ticks %s, late %s, skipped %s, max late %s µs, commands dropped (not allowed) %s\n",
@@ -694,7 +761,7 @@ func printBench(w io.Writer, r *benchResult) {
 	if r.StartToFirst.N > 0 {
 		fmt.Fprintf(w, "start → first datagram µs p50/p99/max: %.1f / %.1f / %.1f (%d cycles)\n",
 			r.StartToFirst.P50, r.StartToFirst.P99, r.StartToFirst.Max, r.StartToFirst.N)
-		fmt.Fprintf(w, "stop → end of stream µs p50/p99/max:   %.1f / %.1f / %.1f\n",
-			r.StopToEnd.P50, r.StopToEnd.P99, r.StopToEnd.Max)
+		fmt.Fprintf(w, "stop → end of stream µs p50/p99/max:   %.1f / %.1f / %.1f (%d commands sent again)\n",
+			r.StopToEnd.P50, r.StopToEnd.P99, r.StopToEnd.Max, r.CyclesResent)
 	}
 }

@@ -176,6 +176,45 @@ func readSched(pid int) string {
 	return fmt.Sprintf("%s %d (%d of %d threads)", name, best, n, len(tasks))
 }
 
+// rtThreads returns the ids of pid's SCHED_FIFO threads: the daemon's
+// sender threads.
+func rtThreads(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	var tids []int
+	for _, t := range tasks {
+		f, err := statFields(t)
+		if err == nil && len(f) > 38 && f[38] == strconv.Itoa(unix.SCHED_FIFO) {
+			tid, _ := strconv.Atoi(filepath.Base(filepath.Dir(t)))
+			tids = append(tids, tid)
+		}
+	}
+	return tids
+}
+
+// voluntarySwitches returns how often the threads tids of pid have
+// blocked, together.
+func voluntarySwitches(pid int, tids []int) (uint64, error) {
+	sum := uint64(0)
+	for _, tid := range tids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/status", pid, tid))
+		if err != nil {
+			return 0, fmt.Errorf("bench: %w", err)
+		}
+		v, ok := "", false
+		for line := range strings.Lines(string(b)) {
+			if v, ok = strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				break
+			}
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if !ok || err != nil {
+			return 0, fmt.Errorf("bench: no voluntary_ctxt_switches for thread %d", tid)
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
 // machineInfo names the machine a result was measured on.
 type machineInfo struct {
 	CPU     string `json:"cpu"`

@@ -137,10 +137,15 @@ func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Log
 		return fmt.Errorf("control socket: %w", err)
 	}
 	defer conn.Close()
+	cpus, err := f.sched.cpus()
+	if err != nil {
+		return err
+	}
+	reserveProcs(len(cpus))
 	subs := telemetry.NewSubscribers()
 	sender, err := telemetry.NewSender(telemetry.Config{
 		Sensor: sens, Subs: subs, RateHz: f.rate, Batch: f.batch, Logger: log,
-		RTPriority: f.sched.rtPriority, CPUs: f.sched.cpus(), LockMemory: f.sched.mlock,
+		RTPriority: f.sched.rtPriority, CPUs: cpus, LockMemory: f.sched.mlock,
 		Pressure: hasPressure(sens),
 	})
 	if err != nil {

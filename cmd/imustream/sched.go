@@ -3,7 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"runtime"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // DefaultRTPriority is the sender thread's SCHED_FIFO priority unless
@@ -12,27 +15,95 @@ import (
 // which the stream's network and I²C traffic depend on.
 const DefaultRTPriority = 50
 
-// schedFlags are the daemon's real-time settings for the sender thread.
+// schedFlags are the daemon's real-time settings for the sender threads.
 type schedFlags struct {
 	rtPriority int
-	cpu        int
+	cpu        cpuList
 	mlock      bool
 }
 
 func (s *schedFlags) register(fs *flag.FlagSet) {
-	s.rtPriority, s.cpu = DefaultRTPriority, -1
+	s.rtPriority, s.cpu = DefaultRTPriority, cpuList{auto: true}
 	fs.Var(&intRange{&s.rtPriority, 0, 99}, "rt-priority",
-		"SCHED_FIFO priority of the sender thread, 1..99; 0: normal priority. Falls back to normal priority, with a warning, when not permitted (needs CAP_SYS_NICE or LimitRTPRIO)")
-	fs.Var(&intRange{&s.cpu, -1, 1023}, "cpu", "pin the sender thread to this CPU; -1: any CPU")
+		"SCHED_FIFO priority of the sender threads, 1..99; 0: normal priority. Falls back to normal priority, with a warning, when not permitted (needs CAP_SYS_NICE or LimitRTPRIO)")
+	fs.Var(&s.cpu, "cpu", "CPUs for the sender: one thread pinned to each, the first awake at a deadline does the tick, so one CPU held up does not delay the stream; "+
+		"a list like 2,3, auto (the last two CPUs the daemon may use, if it may use two) or none (one thread on any CPU)")
 	fs.BoolVar(&s.mlock, "mlock", false, "lock the daemon's memory (mlockall) so no tick waits for paging; needs CAP_IPC_LOCK or LimitMEMLOCK=infinity")
 }
 
-// cpus is the sender's CPU set: none for -1.
-func (s *schedFlags) cpus() []int {
-	if s.cpu < 0 {
+// cpus is the sender's CPU list: none for one unpinned thread.
+func (s *schedFlags) cpus() ([]int, error) {
+	if !s.cpu.auto {
+		return s.cpu.list, nil
+	}
+	last, err := lastCPUs(2)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu auto: %w", err)
+	}
+	if len(last) < 2 {
+		return nil, nil
+	}
+	return last, nil
+}
+
+// reserveProcs gives each sender thread a P of its own beyond the CPUs'
+// worth: a thread waking from its sleep then never waits for the Go
+// scheduler, whose other threads run at normal priority and may be
+// preempted by any busy process. The sender threads hold their P only for
+// a tick's few microseconds, so the rest of the daemon still runs on about
+// a P per CPU.
+func reserveProcs(senderThreads int) {
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + max(1, senderThreads))
+}
+
+// cpuList is the --cpu flag.
+type cpuList struct {
+	auto bool
+	list []int
+}
+
+func (c cpuList) String() string {
+	switch {
+	case c.auto:
+		return "auto"
+	case len(c.list) == 0:
+		return "none"
+	}
+	s := make([]string, len(c.list))
+	for i, n := range c.list {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
+}
+
+// MarshalText and UnmarshalText write and read the list as the flag
+// takes it, for bench --json.
+func (c cpuList) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
+
+func (c *cpuList) UnmarshalText(b []byte) error { return c.Set(string(b)) }
+
+func (c *cpuList) Set(v string) error {
+	switch v = strings.TrimSpace(v); v {
+	case "auto":
+		*c = cpuList{auto: true}
+		return nil
+	case "none", "-1":
+		*c = cpuList{}
 		return nil
 	}
-	return []int{s.cpu}
+	var list []int
+	for f := range strings.SplitSeq(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || n > 1023 {
+			return fmt.Errorf("%q is not auto, none or a list of CPU numbers 0..1023", v)
+		}
+		if slices.Contains(list, n) {
+			return fmt.Errorf("CPU %d twice in %q", n, v)
+		}
+		list = append(list, n)
+	}
+	*c = cpuList{list: list}
+	return nil
 }
 
 // intRange is an int flag that rejects values outside [min, max].

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +17,9 @@ func TestSchedFlagsRange(t *testing.T) {
 		{[]string{"run", "--sim", "--rt-priority", "100"}, "100 out of range 0..99"},
 		{[]string{"run", "--sim", "--rt-priority", "-1"}, "-1 out of range 0..99"},
 		{[]string{"run", "--sim", "--rt-priority", "high"}, `"high" is not an integer`},
-		{[]string{"run", "--sim", "--cpu", "-2"}, "-2 out of range -1..1023"},
+		{[]string{"run", "--sim", "--cpu", "-2"}, `"-2" is not auto, none or a list of CPU numbers`},
+		{[]string{"run", "--sim", "--cpu", "1,1"}, `CPU 1 twice in "1,1"`},
+		{[]string{"run", "--sim", "--cpu", "0,x"}, `"0,x" is not auto`},
 		{[]string{"bench", "--rt-priority", "100"}, "100 out of range 0..99"},
 		{[]string{"bench", "--rate", "0"}, "--rate 0 out of range"},
 		{[]string{"bench", "--duration", "0s"}, "--duration must be > 0"},
@@ -51,5 +54,26 @@ func TestSchedFromConfig(t *testing.T) {
 	d.terminate(t)
 	if n := strings.Count(d.stderr.String(), "sender thread scheduled"); n != 1 {
 		t.Errorf("%d schedule lines, want 1:\n%s", n, d.stderr)
+	}
+}
+
+// TestSchedAutoCPUs: by default the daemon runs a sender thread on each of
+// the last two CPUs it may use; --cpu none runs one thread on any CPU.
+func TestSchedAutoCPUs(t *testing.T) {
+	last, err := lastCPUs(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(last) < 2 {
+		t.Skipf("needs two CPUs, this process may use %d", len(last))
+	}
+	d, _ := startDaemon(t)
+	waitLog(t, d, fmt.Sprintf(`cpus="[%d %d]" threads=2`, last[0], last[1]))
+	d.terminate(t)
+	d, _ = startDaemon(t, "--cpu", "none")
+	waitLog(t, d, `msg="sender thread scheduled" policy=`)
+	d.terminate(t)
+	if strings.Contains(d.stderr.String(), "cpus=") {
+		t.Errorf("--cpu none pinned the sender:\n%s", d.stderr)
 	}
 }
