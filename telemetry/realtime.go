@@ -35,14 +35,14 @@ func (s *Sender) applySchedule(cpu int) threadSchedule {
 	if err := setTimerSlack(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
 		s.log.Debug("timer slack unchanged", "err", err)
 	}
-	if cpu >= 0 {
-		if t.pinErr = pinThread(cpu); t.pinErr == nil {
-			t.cpu, t.changed = cpu, true
+	if p := s.cfg.RTPriority; p > 0 {
+		if t.fifoErr = SetFIFO(p); t.fifoErr == nil {
+			t.fifoPrio, t.changed = p, true
 		}
 	}
-	if p := s.cfg.RTPriority; p > 0 {
-		if t.fifoErr = setFIFO(p); t.fifoErr == nil {
-			t.fifoPrio, t.changed = p, true
+	if cpu >= 0 && (t.fifoPrio > 0 || !s.cfg.PinOnlyRealtime) {
+		if t.pinErr = PinThread(cpu); t.pinErr == nil {
+			t.cpu, t.changed = cpu, true
 		}
 	}
 	return t

@@ -247,13 +247,13 @@ func TestRunTwoThreadsOneTickEach(t *testing.T) {
 	subs := NewSubscribers()
 	rx := newReceiver(t)
 	mustStart(t, subs, rx.addr(), 0)
-	const rate = 2000
+	const rate = 500
 	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RateHz: rate, CPUs: cpus})
 	stop := runSender(t, s)
 	first := rx.nextSamples()
 	prev := first.Samples[0]
 	seq := first.Seq
-	for range 1000 {
+	for range 300 {
 		d := rx.nextSamples()
 		if d.Seq != seq+1 || d.Session != first.Session {
 			t.Fatalf("datagram session %#x seq %d after %d: want %#x, %d", d.Session, d.Seq, seq, first.Session, seq+1)
@@ -273,5 +273,28 @@ func TestRunTwoThreadsOneTickEach(t *testing.T) {
 	}
 	if st := s.Stats(); st.Ticks != uint64(st.NextSeq) {
 		t.Errorf("ticks %d, samples %d: want one sample per tick", st.Ticks, st.NextSeq)
+	}
+}
+
+// TestRunPinOnlyRealtime: threads at normal priority stay unpinned when
+// the CPUs are only a default, and are pinned when the user chose them.
+func TestRunPinOnlyRealtime(t *testing.T) {
+	cpus := twoCPUs(t)
+	for _, only := range []bool{true, false} {
+		var logs logBuffer
+		subs := NewSubscribers()
+		rx := newReceiver(t)
+		mustStart(t, subs, rx.addr(), 0)
+		s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, CPUs: cpus, PinOnlyRealtime: only,
+			Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+		stop := runSender(t, s)
+		rx.nextSamples()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		pinned := strings.Contains(logs.String(), fmt.Sprintf(`cpus="[%d %d]"`, cpus[0], cpus[1]))
+		if pinned == only || !strings.Contains(logs.String(), "threads=2") {
+			t.Errorf("PinOnlyRealtime %v at normal priority: pinned %v, want %v, two threads:\n%s", only, pinned, !only, logs.String())
+		}
 	}
 }

@@ -44,6 +44,11 @@ type Config struct {
 	// one awake at a deadline does the tick (see Run). It defaults to none:
 	// one thread that may run on any CPU.
 	CPUs []int
+	// PinOnlyRealtime leaves a sender thread that did not get RTPriority
+	// unpinned: at normal priority a pinned thread waits for its CPU's
+	// busy processes, where an unpinned one takes whichever CPU frees
+	// first. For CPUs chosen by default rather than by the user.
+	PinOnlyRealtime bool
 	// LockMemory makes Run lock the process's memory (mlockall) so that no
 	// tick waits for a page fault. It defaults to false.
 	LockMemory bool

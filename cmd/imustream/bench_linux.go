@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,6 +40,7 @@ type benchConfig struct {
 	RTPriority int           `json:"rt_priority"`
 	CPU        cpuList       `json:"cpu"`
 	Mlock      bool          `json:"mlock"`
+	Floor      bool          `json:"floor"`
 	Cycles     int           `json:"cycles"`
 }
 
@@ -56,6 +58,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	c.RTPriority = DefaultRTPriority
 	fs.Var(&c.CPU, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
 	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
+	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
 	fs.IntVar(&c.Cycles, "cycles", 50, "start/stop cycles for the start → first datagram and stop → end latencies")
 }
 
@@ -107,6 +110,9 @@ func (c *benchConfig) args() []string {
 	}
 	if c.Mlock {
 		a = append(a, "--mlock")
+	}
+	if c.Floor {
+		a = append(a, "--floor")
 	}
 	if c.Cycles != 50 {
 		a = append(a, "--cycles", strconv.Itoa(c.Cycles))
@@ -168,6 +174,8 @@ type benchResult struct {
 	// CyclesResent counts the start and stop commands of the cycles that
 	// had to be sent again.
 	CyclesResent int `json:"cycles_resent"`
+	// Floor is the machine's own wake-up timing in the same run (--floor).
+	Floor *floorResult `json:"floor,omitempty"`
 }
 
 // runBench is the bench command.
@@ -346,6 +354,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 	var cpu0d, cpu0b cpuSample
 	var win0 cpuWindow
 	var sw0 uint64
+	var floor *child
 	tids := rtThreads(daemon.pid())
 	ours := []int{os.Getpid(), daemon.pid()}
 	if basep != nil {
@@ -371,6 +380,12 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 			}
 			if cpu0d, err = readCPU(daemon.pid()); err != nil {
 				return nil, err
+			}
+			if c.Floor {
+				if floor, err = startFloor(c, prod, period); err != nil {
+					return nil, err
+				}
+				defer floor.stop(syscall.SIGKILL, time.Second)
 			}
 			if basep != nil {
 				if cpu0b, err = readCPU(basep.pid()); err != nil {
@@ -418,6 +433,11 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 		return nil, err
 	}
 	r.OtherCPU, r.StealMs = otherPercent(win0, win1), stealMs(win0, win1)
+	if floor != nil {
+		if r.Floor, err = floorOutcome(floor); err != nil {
+			return nil, err
+		}
+	}
 	var blocks *senderBlocks
 	if len(tids) > 0 {
 		sw1, err := voluntarySwitches(daemon.pid(), tids)
@@ -751,6 +771,10 @@ func printBench(w io.Writer, r *benchResult) {
 		return fmt.Sprintf("%d / %d", s.SenderBlocks.Switches, s.SenderBlocks.Ticks*uint64(s.SenderBlocks.Threads))
 	})
 	tw.Flush()
+	if f := r.Floor; f != nil {
+		fmt.Fprintf(w, "\nmachine floor, same minute (%d threads like the sender's, only waking): |interval − period| µs p50/p99/p99.9/max %.1f / %.1f / %.1f / %.1f; worst wake-up per thread %v µs\n",
+			f.Threads, f.Interval.P50, f.Interval.P99, f.Interval.P999, f.Interval.Max, f.ThreadLateMax)
+	}
 	st := r.DaemonStatus
 	fmt.Fprintf(w, "\ndaemon: ticks %s, late %s, skipped %s, max late %s µs, commands dropped (not allowed) %s\n",
 		st["ticks"], st["late"], st["skipped"], st["max_late_us"], st["drop_not_allowed"])
@@ -764,4 +788,36 @@ func printBench(w io.Writer, r *benchResult) {
 		fmt.Fprintf(w, "stop → end of stream µs p50/p99/max:   %.1f / %.1f / %.1f (%d commands sent again)\n",
 			r.StopToEnd.P50, r.StopToEnd.P99, r.StopToEnd.Max, r.CyclesResent)
 	}
+}
+
+// startFloor starts the floor probe for the rest of the measurement, its
+// grid half a period off the daemon's (taken from the latest datagram).
+func startFloor(c benchConfig, prod *streamRec, period int64) (*child, error) {
+	if len(prod.arr) == 0 {
+		return nil, errors.New("bench: no datagram before the measurement: no grid for the floor")
+	}
+	grid := prod.arr[len(prod.arr)-1].deadline() + period/2
+	first := telemetry.MonoClock{}.Now() + int64(50*time.Millisecond)
+	first = grid + (first-grid+period-1)/period*period
+	ticks := int((c.Duration - 100*time.Millisecond).Nanoseconds() / period)
+	return startChild("floor", []string{"bench-floor", "--rate", strconv.Itoa(c.RateHz),
+		"--ticks", strconv.Itoa(ticks), "--start", strconv.FormatInt(first, 10),
+		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String()})
+}
+
+// floorOutcome waits for the floor probe and reads its result.
+func floorOutcome(f *child) (*floorResult, error) {
+	select {
+	case <-f.done:
+	case <-time.After(10 * time.Second):
+		return nil, fmt.Errorf("bench: floor probe still running:\n%s", f.stderrTail())
+	}
+	if f.err != nil {
+		return nil, fmt.Errorf("bench: floor probe: %w:\n%s", f.err, f.stderrTail())
+	}
+	var r floorResult
+	if err := json.Unmarshal(f.stdout.Bytes(), &r); err != nil {
+		return nil, fmt.Errorf("bench: floor probe's output: %w", err)
+	}
+	return &r, nil
 }

@@ -112,7 +112,7 @@ func TestBenchJSON(t *testing.T) {
 		t.Skip("runs the daemon for seconds")
 	}
 	stdout, stderr, code := runCmd(t, "bench", "--duration", "2s", "--warmup", "500ms", "--json",
-		"--cycles", "5", "--baseline", "--load", "1", "--flood", "1000")
+		"--cycles", "5", "--baseline", "--load", "1", "--flood", "1000", "--floor")
 	if code != 0 {
 		t.Fatalf("bench exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -131,6 +131,7 @@ func TestBenchJSON(t *testing.T) {
 		"daemon_status.skipped", "daemon_status.drop_not_allowed", "flood_sent",
 		"flood_on.interval_dev.p99_us", "flood_off.interval_dev.p99_us", "flood_on.flagged_skipped",
 		"start_to_first.n", "start_to_first.p99_us", "stop_to_end.max_us",
+		"floor.threads", "floor.interval_dev.p99_us", "floor.late.max_us", "floor.thread_late_max_us",
 	} {
 		var v any = raw
 		for _, k := range strings.Split(path, ".") {
@@ -160,6 +161,10 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if r.StartToFirst.N != 5 || r.StopToEnd.N != 5 {
 		t.Errorf("start/stop cycles: %d and %d, want 5", r.StartToFirst.N, r.StopToEnd.N)
+	}
+	// The floor ran for the measurement less 100 ms: 2 s at 200 Hz.
+	if f := r.Floor; f == nil || f.Threads < 1 || f.Late.N != 380 || f.Interval.N != 379 || len(f.ThreadLateMax) != f.Threads {
+		t.Errorf("floor %+v: want ≥ 1 thread, 380 ticks, 379 intervals, a worst wake-up per thread", f)
 	}
 	if r.FloodSent == 0 || r.DaemonStatus["drop_not_allowed"] == "0" {
 		t.Errorf("flood: %d sent, daemon dropped %s; want both > 0", r.FloodSent, r.DaemonStatus["drop_not_allowed"])

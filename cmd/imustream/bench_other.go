@@ -13,3 +13,4 @@ var errBenchLinux = errors.New("bench: needs Linux")
 func runBench(string, []string, io.Writer, io.Writer) error    { return errBenchLinux }
 func runBaseline(string, []string, io.Writer, io.Writer) error { return errBenchLinux }
 func runSpin(string, []string, io.Writer, io.Writer) error     { return errBenchLinux }
+func runFloor(string, []string, io.Writer, io.Writer) error    { return errBenchLinux }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,8 @@ type child struct {
 	done chan struct{} // closed when the process has exited and stderr is read
 	err  error         // Wait's result, once done
 
-	ready chan string // the daemon's control address, from its ready line
+	ready  chan string  // the daemon's control address, from its ready line
+	stdout bytes.Buffer // read once done
 
 	mu   sync.Mutex
 	gcAt []int64  // CLOCK_REALTIME ns at which each GODEBUG=gctrace line came
@@ -52,10 +54,11 @@ func startChild(name string, args []string, env ...string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
+	c := &child{name: name, cmd: cmd, done: make(chan struct{}), ready: make(chan string, 1)}
+	cmd.Stdout = &c.stdout
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("bench: start %s: %w", name, err)
 	}
-	c := &child{name: name, cmd: cmd, done: make(chan struct{}), ready: make(chan string, 1)}
 	go c.readStderr(stderr)
 	return c, nil
 }

@@ -41,6 +41,7 @@ func init() {
 		// Hidden (no help): child processes of bench.
 		{"bench-baseline", "", "", runBaseline},
 		{"bench-spin", "", "", runSpin},
+		{"bench-floor", "", "", runFloor},
 	}
 }
 

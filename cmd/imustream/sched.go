@@ -27,7 +27,7 @@ func (s *schedFlags) register(fs *flag.FlagSet) {
 	fs.Var(&intRange{&s.rtPriority, 0, 99}, "rt-priority",
 		"SCHED_FIFO priority of the sender threads, 1..99; 0: normal priority. Falls back to normal priority, with a warning, when not permitted (needs CAP_SYS_NICE or LimitRTPRIO)")
 	fs.Var(&s.cpu, "cpu", "CPUs for the sender: one thread pinned to each, the first awake at a deadline does the tick, so one CPU held up does not delay the stream; "+
-		"a list like 2,3, auto (the last two CPUs the daemon may use, if it may use two) or none (one thread on any CPU)")
+		"a list like 2,3, auto (the last two CPUs the daemon may use, if it may use two; threads without RT priority are then left unpinned) or none (one thread on any CPU)")
 	fs.BoolVar(&s.mlock, "mlock", false, "lock the daemon's memory (mlockall) so no tick waits for paging; needs CAP_IPC_LOCK or LimitMEMLOCK=infinity")
 }
 

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/imustream/imustream/telemetry"
+)
+
+// floorResult is what the floor probe measured: the machine's own
+// wake-up timing for threads scheduled like the daemon's sender threads,
+// with none of the daemon's work.
+type floorResult struct {
+	Threads int `json:"threads"`
+	// Interval is |interval − period| between the earliest wake-ups of
+	// consecutive ticks: the jitter figure, comparable to a stream's.
+	Interval Summary `json:"interval_dev"`
+	// Late is the earliest wake-up of each tick after its deadline.
+	Late Summary `json:"late"`
+	// ThreadLateMax is each thread's worst wake-up, µs.
+	ThreadLateMax []float64 `json:"thread_late_max_us"`
+}
+
+// runFloor is the hidden bench-floor command: it sleeps to --ticks
+// deadlines from --start (CLOCK_MONOTONIC ns) with one thread per CPU of
+// --cpu, pinned and at --rt-priority as the daemon's sender threads are,
+// records when each wakes and prints a floorResult as JSON. The bench
+// puts its grid half a period off the daemon's, so that the two do not
+// wait for each other.
+func runFloor(name string, args []string, stdout, stderr io.Writer) error {
+	var (
+		rate, prio, ticks int
+		start             int64
+		cpus              schedFlags
+	)
+	fs := newFlags(name, stderr)
+	cpus.register(fs)
+	fs.IntVar(&rate, "rate", 200, "ticks per second")
+	fs.IntVar(&ticks, "ticks", 1000, "how many ticks")
+	fs.Int64Var(&start, "start", 0, "CLOCK_MONOTONIC ns of the first deadline")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	prio = cpus.rtPriority
+	if rate < 1 || rate > 10000 || ticks < 2 {
+		return fmt.Errorf("%w: --rate 1..10000, --ticks ≥ 2", errUsage)
+	}
+	list, err := cpus.cpus()
+	if err != nil {
+		return err
+	}
+	period := int64(1e9) / int64(rate)
+	n := max(1, len(list))
+	late := make([][]int64, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		late[i] = make([]int64, ticks)
+		wg.Go(func() {
+			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			if prio > 0 {
+				if errs[i] = telemetry.SetFIFO(prio); errs[i] != nil {
+					return
+				}
+			}
+			// As the daemon: default CPUs are pinned only at RT priority.
+			if len(list) > 0 && (prio > 0 || !cpus.cpu.auto) {
+				if errs[i] = telemetry.PinThread(list[i]); errs[i] != nil {
+					return
+				}
+			}
+			clock := telemetry.MonoClock{}
+			for k := range ticks {
+				d := start + int64(k)*period
+				late[i][k] = clock.SleepUntil(d) - d
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("floor: %w", err)
+		}
+	}
+	first := make([]int64, ticks)
+	dev := make([]int64, 0, ticks-1)
+	r := floorResult{Threads: n}
+	for k := range ticks {
+		first[k] = late[0][k]
+		for i := 1; i < n; i++ {
+			first[k] = min(first[k], late[i][k])
+		}
+		if k > 0 {
+			dev = append(dev, abs(first[k]-first[k-1]))
+		}
+	}
+	for i := range n {
+		r.ThreadLateMax = append(r.ThreadLateMax, summarize(late[i]).Max)
+	}
+	r.Interval, r.Late = summarize(dev), summarize(first)
+	return json.NewEncoder(stdout).Encode(&r)
+}
