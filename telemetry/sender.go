@@ -226,6 +226,11 @@ func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready 
 	ready.Done()
 	<-begin
 	clock, p := s.cfg.Clock, s.period
+	// Thread i wakes i staggers after the deadline: two threads waking
+	// together would contend for the Go scheduler's lock on their way back
+	// from the system call, and the winner's tick would wait for it. The
+	// first thread does the tick unless it is late by more than that.
+	stagger := int64(i) * min(int64(Stagger), p/4)
 	var lost int64 // the last deadline another thread took
 	for !s.quit.Load() {
 		d := s.next.Load()
@@ -236,7 +241,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready 
 			continue
 		}
 		d = max(d, lost+p)
-		now := clock.SleepUntil(d)
+		now := clock.SleepUntil(d + stagger)
 		if s.busy.CompareAndSwap(false, true) {
 			if due := s.next.Load(); due != 0 && now >= due {
 				next := s.tick(due, now)
@@ -252,7 +257,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready 
 		}
 		// Another thread has done, or is doing, this tick.
 		lost = d
-		if now-d > p/4 {
+		if now-d-stagger > p/4 {
 			s.c.covered.Add(1)
 		}
 	}
@@ -298,6 +303,11 @@ func (s *Sender) idle(ctx context.Context, first bool) bool {
 	}
 	return true
 }
+
+// Stagger is how long after a deadline each further sender thread wakes
+// (at most a quarter period): the most a tick waits when the first
+// thread is held up, on top of the next thread's own wake-up time.
+const Stagger = 50 * time.Microsecond
 
 func newSession(prev uint32) uint32 {
 	for {

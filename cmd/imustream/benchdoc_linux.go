@@ -365,8 +365,11 @@ const benchDocMethod = `
   what that costs. The threads are reset-on-fork and never handed back to the Go scheduler, so
   no other goroutine ever runs at real-time priority.
 - ` + "`--cpu`" + ` (default ` + "`auto`" + `: the last two CPUs the daemon may use) runs one sender thread pinned to
-  each CPU listed. Both sleep to the same deadline; the first one awake takes the tick (a
-  compare-and-swap), the other finds it taken and sleeps to the next one. A wake-up can be held
+  each CPU listed. The first sleeps to the deadline, the second to 50 µs after it (a quarter
+  period at most); whichever is awake first takes the tick (a compare-and-swap), the other finds
+  it taken and sleeps to the next one. The 50 µs keep the two from coming back from their
+  system calls at the same moment, when they would wait for each other on the Go scheduler's
+  lock. A wake-up can be held
   up for milliseconds by what no priority preempts: the kernel finishing non-preemptible work
   on that CPU, an interrupt storm (on a Raspberry Pi every interrupt goes to CPU 0, so ` + "`auto`" + `
   avoids it on a 4-core Pi), a hypervisor running another guest on that virtual CPU. Two CPUs
