@@ -142,6 +142,7 @@ func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Log
 		return err
 	}
 	reserveProcs(len(cpus))
+	quietGC()
 	subs := telemetry.NewSubscribers()
 	sender, err := telemetry.NewSender(telemetry.Config{
 		Sensor: sens, Subs: subs, RateHz: f.rate, Batch: f.batch, Logger: log,

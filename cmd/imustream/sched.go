@@ -3,7 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +56,25 @@ func (s *schedFlags) cpus() ([]int, error) {
 // a P per CPU.
 func reserveProcs(senderThreads int) {
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + max(1, senderThreads))
+}
+
+// HeapLimit is the heap size at which the daemon collects garbage, unless
+// GOGC or GOMEMLIMIT in its environment say otherwise.
+const HeapLimit = 32 << 20
+
+// quietGC makes garbage collections rare: the stream allocates nothing,
+// only commands do (about 2 KB for a status), and a collection is a moment
+// at which a sender thread can wait for the runtime's normal-priority
+// threads (one tick 112 ms late was seen in a minute of 2000 status
+// commands a second and 93 collections). Collecting only at HeapLimit
+// (GOGC=off with a memory limit) instead of at 4 MB and every two minutes
+// means one collection per hours of normal control traffic, for a few tens
+// of MiB of memory.
+func quietGC() {
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(HeapLimit)
+	}
 }
 
 // cpuList is the --cpu flag.

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +77,28 @@ func TestSchedAutoCPUs(t *testing.T) {
 	d.terminate(t)
 	if strings.Contains(d.stderr.String(), "cpus=") {
 		t.Errorf("--cpu none pinned the sender:\n%s", d.stderr)
+	}
+}
+
+// TestQuietGC: without GOGC or GOMEMLIMIT in the environment the daemon
+// collects only at HeapLimit; with either set, the environment rules.
+func TestQuietGC(t *testing.T) {
+	restore := func() { debug.SetGCPercent(100); debug.SetMemoryLimit(math.MaxInt64) }
+	defer restore()
+	for _, tc := range []struct {
+		env     string
+		percent int
+		limit   int64
+	}{{"", -1, HeapLimit}, {"GOGC", 100, math.MaxInt64}, {"GOMEMLIMIT", 100, math.MaxInt64}} {
+		restore()
+		t.Setenv("GOGC", "")
+		t.Setenv("GOMEMLIMIT", "")
+		if tc.env != "" {
+			t.Setenv(tc.env, "50") // read by quietGC only; the runtime read its own at start
+		}
+		quietGC()
+		if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != tc.percent || l != tc.limit {
+			t.Errorf("%s set: GC percent %d, memory limit %d; want %d, %d", tc.env, p, l, tc.percent, tc.limit)
+		}
 	}
 }
