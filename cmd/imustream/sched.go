@@ -49,11 +49,11 @@ func (s *schedFlags) cpus() ([]int, error) {
 }
 
 // reserveProcs gives each sender thread a P of its own beyond the CPUs'
-// worth: a thread waking from its sleep then never waits for the Go
-// scheduler, whose other threads run at normal priority and may be
-// preempted by any busy process. The sender threads hold their P only for
-// a tick's few microseconds, so the rest of the daemon still runs on about
-// a P per CPU.
+// worth, so that a thread waking from its sleep finds a free P instead of
+// waiting for the Go scheduler to hand it one, from threads that run at
+// normal priority behind any busy process. The sender threads hold their P
+// only for a tick's few microseconds, so the rest of the daemon still runs
+// on about a P per CPU.
 func reserveProcs(senderThreads int) {
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + max(1, senderThreads))
 }
