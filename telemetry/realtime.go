@@ -1,19 +1,22 @@
 package telemetry
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 )
 
-// threadSchedule is what applySchedule did to one sender thread.
-type threadSchedule struct {
-	cpu      int // pinned to this CPU; -1: not pinned
-	changed  bool
-	pinErr   error
-	fifoErr  error
-	fifoPrio int
+// ThreadSchedule is what ScheduleThread did to a thread.
+type ThreadSchedule struct {
+	CPU      int // pinned to this CPU; -1: not pinned
+	FIFOPrio int // SCHED_FIFO priority; 0: normal priority
+	// Changed reports whether the thread's scheduling changed: such a
+	// thread must never go back to the runtime, which would run other
+	// goroutines on it.
+	Changed                   bool
+	SlackErr, FIFOErr, PinErr error
 }
 
 // lockMemory locks the process's memory as Config.LockMemory asks, or
@@ -26,23 +29,26 @@ func (s *Sender) lockMemory() {
 	s.memLocked.Store(true)
 }
 
-// applySchedule gives the calling thread, locked by its waker, the
-// real-time settings of the Config and the CPU (none for -1). changed
-// reports whether the thread's scheduling changed: such a thread must
-// never go back to the runtime, which would run other goroutines on it.
-func (s *Sender) applySchedule(cpu int) threadSchedule {
-	t := threadSchedule{cpu: -1}
+// ScheduleThread schedules the calling thread as a sender thread: a timer
+// slack of 1 ns, SCHED_FIFO at prio (none for 0) and pinned to cpu (none
+// for -1; with pinOnlyRealtime only if it got prio, see
+// Config.PinOnlyRealtime). The thread must be locked to its goroutine
+// (runtime.LockOSThread) and, if Changed, never unlocked. The bench's
+// floor probe schedules its threads with it too, so that they are
+// scheduled exactly as the sender's.
+func ScheduleThread(cpu, prio int, pinOnlyRealtime bool) ThreadSchedule {
+	t := ThreadSchedule{CPU: -1}
 	if err := setTimerSlack(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		s.log.Debug("timer slack unchanged", "err", err)
+		t.SlackErr = err
 	}
-	if p := s.cfg.RTPriority; p > 0 {
-		if t.fifoErr = SetFIFO(p); t.fifoErr == nil {
-			t.fifoPrio, t.changed = p, true
+	if prio > 0 {
+		if t.FIFOErr = setFIFO(prio); t.FIFOErr == nil {
+			t.FIFOPrio, t.Changed = prio, true
 		}
 	}
-	if cpu >= 0 && (t.fifoPrio > 0 || !s.cfg.PinOnlyRealtime) {
-		if t.pinErr = PinThread(cpu); t.pinErr == nil {
-			t.cpu, t.changed = cpu, true
+	if cpu >= 0 && (t.FIFOPrio > 0 || !pinOnlyRealtime) {
+		if t.PinErr = pinThread(cpu); t.PinErr == nil {
+			t.CPU, t.Changed = cpu, true
 		}
 	}
 	return t
@@ -50,25 +56,25 @@ func (s *Sender) applySchedule(cpu int) threadSchedule {
 
 // logSchedule logs, once for all sender threads, how they are scheduled
 // and what to grant when the system refused.
-func (s *Sender) logSchedule(threads []threadSchedule) {
+func (s *Sender) logSchedule(threads []ThreadSchedule) {
 	var pinned []int
 	prio := 0
-	var pinErr, fifoErr error
+	var slackErr, pinErr, fifoErr error
 	for _, t := range threads {
-		if t.cpu >= 0 {
-			pinned = append(pinned, t.cpu)
+		if t.CPU >= 0 {
+			pinned = append(pinned, t.CPU)
 		}
-		if t.pinErr != nil && pinErr == nil {
-			pinErr = t.pinErr
-		}
-		if t.fifoErr != nil && fifoErr == nil {
-			fifoErr = t.fifoErr
-		}
-		if t.fifoPrio > 0 {
-			prio = t.fifoPrio
+		slackErr = cmp.Or(slackErr, t.SlackErr)
+		pinErr = cmp.Or(pinErr, t.PinErr)
+		fifoErr = cmp.Or(fifoErr, t.FIFOErr)
+		if t.FIFOPrio > 0 {
+			prio = t.FIFOPrio
 		}
 	}
 	s.rtPrio.Store(int32(prio))
+	if slackErr != nil {
+		s.log.Debug("timer slack unchanged", "err", slackErr)
+	}
 	if pinErr != nil {
 		s.log.Warn("sender thread not pinned to its CPU", "cpus", s.cfg.CPUs, "err", pinErr)
 	}

@@ -7,12 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SetFIFO gives the calling thread, which must be locked to its goroutine
-// (runtime.LockOSThread) and never unlocked, SCHED_FIFO at prio as the
-// sender does for its threads (pid 0 in sched_setattr means the thread,
-// not the process). Reset-on-fork keeps any
+// setFIFO gives the calling thread (pid 0 in sched_setattr means the
+// thread, not the process) SCHED_FIFO at prio. Reset-on-fork keeps any
 // thread or process cloned from it at normal priority.
-func SetFIFO(prio int) error {
+func setFIFO(prio int) error {
 	attr := unix.SchedAttr{
 		Policy:   unix.SCHED_FIFO,
 		Priority: uint32(prio),
@@ -34,8 +32,8 @@ func setTimerSlack() error {
 	return nil
 }
 
-// PinThread restricts the calling thread, locked like SetFIFO's, to cpu.
-func PinThread(cpu int) error {
+// pinThread restricts the calling thread to cpu.
+func pinThread(cpu int) error {
 	var set unix.CPUSet
 	if cpu < 0 || cpu >= len(set)*64 {
 		return fmt.Errorf("telemetry: CPU %d out of range", cpu)

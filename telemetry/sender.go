@@ -190,7 +190,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		s.lockMemory()
 	}
 	n := max(1, len(s.cfg.CPUs))
-	sched := make([]threadSchedule, n)
+	sched := make([]ThreadSchedule, n)
 	var ready, done sync.WaitGroup
 	ready.Add(n)
 	begin := make(chan struct{})
@@ -210,7 +210,7 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // waker is one sender thread. Waker 0 also starts each session; the
 // others join the sessions it starts.
-func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready *sync.WaitGroup, begin <-chan struct{}) {
+func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready *sync.WaitGroup, begin <-chan struct{}) {
 	// clock_nanosleep blocks the OS thread; on a locked thread the RT
 	// priority and CPU affinity apply to this goroutine alone. A thread
 	// whose scheduling changed stays locked and ends with the goroutine,
@@ -220,7 +220,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *threadSchedule, ready 
 	if len(s.cfg.CPUs) > 0 {
 		cpu = s.cfg.CPUs[i]
 	}
-	if *sched = s.applySchedule(cpu); !sched.changed {
+	if *sched = ScheduleThread(cpu, s.cfg.RTPriority, s.cfg.PinOnlyRealtime); !sched.Changed {
 		defer runtime.UnlockOSThread()
 	}
 	ready.Done()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -68,16 +69,14 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 		late[i] = make([]int64, ticks)
 		wg.Go(func() {
 			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-			if prio > 0 {
-				if errs[i] = telemetry.SetFIFO(prio); errs[i] != nil {
-					return
-				}
+			cpu := -1
+			if len(list) > 0 {
+				cpu = list[i]
 			}
-			// As the daemon: default CPUs are pinned only at RT priority.
-			if len(list) > 0 && (prio > 0 || !cpus.cpu.auto) {
-				if errs[i] = telemetry.PinThread(list[i]); errs[i] != nil {
-					return
-				}
+			// As the daemon schedules its sender threads.
+			t := telemetry.ScheduleThread(cpu, prio, cpus.cpu.auto)
+			if errs[i] = cmp.Or(t.FIFOErr, t.PinErr); errs[i] != nil {
+				return
 			}
 			clock := telemetry.MonoClock{}
 			for k := range ticks {
