@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -52,14 +51,17 @@ type Client struct {
 	lastTS atomic.Uint64
 
 	mu      sync.Mutex
-	pending map[string]chan rawReply
+	pending map[string]*request
 	done    chan struct{}
 }
 
-// rawReply is a reply as received, for Do to check its signature.
-type rawReply struct {
-	line  []byte
-	reply Reply
+// request is a command waiting for its reply. The reader goroutine checks
+// signatures itself, so forged replies are counted and dropped there and
+// can never crowd the genuine one out of ch.
+type request struct {
+	ch       chan Reply
+	tags     []Tag // one per attempt, under Client.mu
+	unsigned int   // replies without a valid signature, under Client.mu
 }
 
 // ReplyError is a command the daemon answered with err.
@@ -119,7 +121,7 @@ func Dial(device string, opts *ClientOptions) (*Client, error) {
 		device:  dev,
 		opts:    o,
 		prefix:  hex.EncodeToString(rnd[:]),
-		pending: make(map[string]chan rawReply),
+		pending: make(map[string]*request),
 		done:    make(chan struct{}),
 	}
 	go c.read()
@@ -169,13 +171,24 @@ func (c *Client) read() {
 			continue
 		}
 		c.mu.Lock()
-		ch := c.pending[r.ID]
+		req := c.pending[r.ID]
+		var tags []Tag
+		if req != nil {
+			tags = req.tags
+		}
 		c.mu.Unlock()
-		if ch != nil {
-			select {
-			case ch <- rawReply{line: slices.Clone(b), reply: r}:
-			default: // Do has not taken the previous one yet
-			}
+		if req == nil {
+			continue
+		}
+		if c.opts.Key != nil && !c.verify(b, tags) {
+			c.mu.Lock()
+			req.unsigned++ // forged, or a daemon without the key
+			c.mu.Unlock()
+			continue
+		}
+		select {
+		case req.ch <- r:
+		default: // Do has a reply already; this is a duplicate
 		}
 	}
 }
@@ -189,9 +202,9 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 	if cmd.ID == "" {
 		cmd.ID = c.prefix + "-" + strconv.FormatUint(c.seq.Add(1), 10)
 	}
-	ch := make(chan rawReply, 4)
+	req := &request{ch: make(chan Reply, 1)}
 	c.mu.Lock()
-	c.pending[cmd.ID] = ch
+	c.pending[cmd.ID] = req
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -202,42 +215,36 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 	t := time.NewTimer(c.opts.Timeout)
 	defer t.Stop()
 	attempts := max(c.opts.Retries, 0) + 1
-	var tags []Tag
-	unsigned := 0
 	for range attempts {
 		line := []byte(cmd.String() + "\n")
 		if k := c.opts.Key; k != nil {
 			cmd.From, cmd.TS = c.opts.From, c.nextTS()
 			body := []byte(cmd.String())
 			tag := k.CommandTag(body)
-			tags = append(tags, tag)
+			c.mu.Lock()
+			req.tags = append(req.tags, tag)
+			c.mu.Unlock()
 			line = AppendSigned(nil, body, tag)
 		}
 		if _, err := c.conn.WriteToUDP(line, dst); err != nil {
 			return Reply{}, fmt.Errorf("control: send %s: %w", cmd.Verb, err)
 		}
 		t.Reset(c.opts.Timeout)
-	wait:
-		for {
-			select {
-			case raw := <-ch:
-				if c.opts.Key != nil && !c.verify(raw.line, tags) {
-					unsigned++ // forged, or a daemon without the key
-					continue
-				}
-				r := raw.reply
-				if !r.OK {
-					return r, &ReplyError{Reply: r}
-				}
-				return r, nil
-			case <-t.C:
-				break wait
-			case <-ctx.Done():
-				return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
+		select {
+		case r := <-req.ch:
+			if !r.OK {
+				return r, &ReplyError{Reply: r}
 			}
+			return r, nil
+		case <-t.C:
+		case <-ctx.Done():
+			return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
 		}
 	}
 	if c.opts.Key != nil {
+		c.mu.Lock()
+		unsigned := req.unsigned
+		c.mu.Unlock()
 		hint := "the daemon drops commands it cannot authenticate without a reply: check that it runs with the same key, and that this sender's clock did not go back"
 		if unsigned > 0 {
 			hint = fmt.Sprintf("%d replies without a valid signature ignored: does the daemon run with the same --key?", unsigned)

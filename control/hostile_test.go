@@ -277,7 +277,7 @@ func TestClientSigns(t *testing.T) {
 
 // TestClientRejectsForgedReplies: a client with a key ignores unsigned
 // replies, replies signed with another key and genuine replies to another
-// request, and takes the right one when it comes.
+// request, and takes the right one when it comes, even behind 64 forgeries.
 func TestClientRejectsForgedReplies(t *testing.T) {
 	srv, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -303,10 +303,14 @@ func TestClientRejectsForgedReplies(t *testing.T) {
 			r := []byte(control.Reply{OK: true, ID: cmd.ID, Verb: cmd.Verb, Fields: []control.Field{{"forged", "yes"}}}.String())
 			r = r[:len(r)-1]
 			send := func(b []byte) { _, _ = srv.WriteToUDPAddrPort(b, from) }
-			send(append(bytes.Clone(r), '\n'))                                    // unsigned
-			send(control.AppendSigned(nil, r, wrongKey.ReplyTag(tag, r)))         // another key
-			send(control.AppendSigned(nil, r, key.ReplyTag(otherTag, r)))         // for another request
-			send(control.AppendSigned(nil, r, key.ReplyTag(tag, append(r, '!')))) // tampered
+			// Many forgeries ahead of the genuine reply: they must not
+			// crowd it out of the client's queue.
+			for range 16 {
+				send(append(bytes.Clone(r), '\n'))                                    // unsigned
+				send(control.AppendSigned(nil, r, wrongKey.ReplyTag(tag, r)))         // another key
+				send(control.AppendSigned(nil, r, key.ReplyTag(otherTag, r)))         // for another request
+				send(control.AppendSigned(nil, r, key.ReplyTag(tag, append(r, '!')))) // tampered
+			}
 			mu.Lock()
 			h := honest
 			mu.Unlock()
