@@ -232,7 +232,9 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready 
 	// first thread does the tick unless it is late by more than that.
 	stagger := int64(i) * min(int64(Stagger), p/4)
 	var lost int64 // the last deadline another thread took
+	pace := newPacer(clock)
 	for !s.quit.Load() {
+		pace.afterWork()
 		d := s.next.Load()
 		if d == 0 {
 			if !s.idle(ctx, i == 0) {
@@ -241,7 +243,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready 
 			continue
 		}
 		d = max(d, lost+p)
-		now := clock.SleepUntil(d + stagger)
+		now := pace.sleepUntil(d + stagger)
 		if s.busy.CompareAndSwap(false, true) {
 			if due := s.next.Load(); due != 0 && now >= due {
 				next := s.tick(due, now)
@@ -352,7 +354,7 @@ func (s *Sender) tick(deadline, now int64) int64 {
 	if err := s.cfg.Sensor.Read(smp); err != nil {
 		smp.Status |= sensor.StatusSensorError
 		s.c.sensorErrors.Add(1)
-		s.logLimited(now, "sensor read failed", err)
+		s.logLimited(now, "sensor read failed", err, nil)
 	}
 	smp.Status |= timing
 	s.n++
@@ -404,7 +406,7 @@ func (s *Sender) sendAll(now int64) {
 		if err != nil {
 			sub.SendErrors.Add(1)
 			s.c.sendErrors.Add(1)
-			s.logLimited(now, "send failed", err)
+			s.logLimited(now, "send failed", err, sub)
 			// Only "port unreachable" says the receiver is gone; a network
 			// that is down now may be back in a moment.
 			if errors.Is(err, syscall.ECONNREFUSED) &&
@@ -440,12 +442,17 @@ func (s *Sender) endAll() {
 
 // logLimited logs at most once a second so a failing sensor or a flood of
 // send errors cannot fill the journal; the counters stay exact.
-func (s *Sender) logLimited(now int64, msg string, err error) {
+// sub, when not nil, names the destination of a failed send.
+func (s *Sender) logLimited(now int64, msg string, err error, sub *Subscriber) {
 	if now-s.lastLog < int64(time.Second) && s.lastLog != 0 {
 		return
 	}
 	s.lastLog = now
-	s.log.Warn(msg, "err", err, "sensor_errors", s.c.sensorErrors.Load(), "send_errors", s.c.sendErrors.Load())
+	args := []any{"err", err, "sensor_errors", s.c.sensorErrors.Load(), "send_errors", s.c.sendErrors.Load()}
+	if sub != nil {
+		args = append(args, "to", sub.Target)
+	}
+	s.log.Warn(msg, args...)
 }
 
 // LastTick returns the CLOCK_MONOTONIC ns of the latest tick, for a

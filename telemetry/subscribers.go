@@ -3,7 +3,6 @@ package telemetry
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"sync/atomic"
@@ -31,7 +30,7 @@ var (
 // an error on the next write instead of being lost.
 type Subscriber struct {
 	Target netip.AddrPort
-	conn   *net.UDPConn
+	conn   *sendConn
 
 	// expires is the CLOCK_MONOTONIC ns at which the lease ends; 0 = never.
 	expires atomic.Int64
@@ -79,7 +78,7 @@ func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
 	changed chan struct{}
-	dial    func(netip.AddrPort) (*net.UDPConn, error)
+	dial    func(netip.AddrPort) (*sendConn, error)
 }
 
 // NewSubscribers returns an empty set.
@@ -87,10 +86,6 @@ func NewSubscribers() *Subscribers {
 	s := &Subscribers{changed: make(chan struct{}, 1), dial: dialUDP}
 	s.p.Store(&[]*Subscriber{})
 	return s
-}
-
-func dialUDP(target netip.AddrPort) (*net.UDPConn, error) {
-	return net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
 }
 
 // List returns the current set; callers must not modify it.

@@ -1,0 +1,80 @@
+package telemetry
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// TestPacerYields runs a sender thread's pacing at several rates on a
+// clock that wakes exactly on time, with each tick's work taking workNs,
+// and checks what the pacing is for: the thread never goes maxRun without
+// yielding (the scheduler would preempt it at 10 ms), the yields inside a
+// wait end at least yieldGuard before its deadline, and fast rates yield
+// only every few ticks.
+func TestPacerYields(t *testing.T) {
+	const workNs = 30_000
+	for _, tc := range []struct {
+		rateHz        int
+		maxYieldsTick float64 // yields per tick, at most
+	}{
+		{1, 126}, {7, 18}, {100, 2}, {125, 1}, {200, 1}, {1000, 0.25}, {8000, 1.0 / 32},
+	} {
+		t.Run(fmt.Sprintf("%dHz", tc.rateHz), func(t *testing.T) {
+			p := int64(time.Second) / int64(tc.rateHz)
+			clk := &fakeClock{now: 1_000_000_000}
+			var yields []int64
+			pc := &pacer{clock: clk, yield: func() { yields = append(yields, clk.now) }, slices: true}
+			ticks := int(3 * time.Second / time.Duration(p)) // 3 s of ticks
+			ticks = max(ticks, 3)
+			d := clk.now
+			for range ticks {
+				clk.now += workNs
+				pc.afterWork()
+				before := len(yields)
+				d += p
+				woke := pc.sleepUntil(d)
+				if woke != d {
+					t.Fatalf("woke at %d, want the deadline %d", woke, d)
+				}
+				for _, y := range yields[before:] {
+					if d-y < yieldGuard {
+						t.Fatalf("a yield inside the wait at %d, %v before its deadline (want ≥ %v)", y, time.Duration(d-y), time.Duration(yieldGuard))
+					}
+				}
+			}
+			if len(yields) == 0 {
+				t.Fatal("no yields")
+			}
+			for i := 1; i < len(yields); i++ {
+				if gap := yields[i] - yields[i-1]; gap > maxRun+workNs {
+					t.Fatalf("yields %d and %d are %v apart, want ≤ %v", i-1, i, time.Duration(gap), time.Duration(maxRun+workNs))
+				}
+			}
+			if last := d - yields[len(yields)-1]; last > maxRun {
+				t.Errorf("last yield %v before the last deadline, want ≤ %v", time.Duration(last), time.Duration(maxRun))
+			}
+			if per := float64(len(yields)) / float64(ticks); per > tc.maxYieldsTick {
+				t.Errorf("%.3f yields per tick, want ≤ %.3f", per, tc.maxYieldsTick)
+			}
+		})
+	}
+}
+
+// TestPacerNoSlicesForFakeClocks: a clock that does not really sleep gets
+// no slices (they only matter in real time), so a test clock sees one
+// SleepUntil per deadline.
+func TestPacerNoSlicesForFakeClocks(t *testing.T) {
+	if pc := newPacer(MonoClock{}); !pc.slices {
+		t.Error("MonoClock: no slices")
+	}
+	clk := &fakeClock{}
+	pc := newPacer(clk)
+	if pc.slices {
+		t.Fatal("fakeClock: slices")
+	}
+	pc.sleepUntil(time.Second.Nanoseconds())
+	if clk.n != 1 {
+		t.Errorf("%d SleepUntil calls for one deadline a second away, want 1", clk.n)
+	}
+}
