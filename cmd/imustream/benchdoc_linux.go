@@ -179,7 +179,8 @@ func writeBenchDoc(w io.Writer, cmd string, runs []*suiteRun, when time.Time) {
 	p("one CPU (of %d), and *steal* the time the hypervisor took from the virtual CPUs while they had\n", m.CPUs)
 	p("work: both disturb the figures, and no program inside the machine can win that time back.\n")
 	p("*Floor* is the machine itself in the same minute: threads scheduled like the sender's (same\n")
-	p("CPUs, same priority) that only sleep to a grid half a period off the daemon's and wake up; its\n")
+	p("CPUs, same priority, the second 50 µs after the first) that only sleep to a grid half a period\n")
+	p("off the daemon's and wake up; its\n")
 	p("|interval − period| is taken between the earliest wake-ups of consecutive ticks. A stream cannot\n")
 	p("be steadier than its floor.\n\n")
 	p("| Run | imustream scheduling | p50 | p99 | p99.9 | max | lost | floor p99 | floor max | baseline p50 | baseline p99 | baseline max | baseline lost | p99 ratio | other CPU %% | steal ms |\n")
@@ -208,7 +209,8 @@ func writeBenchDoc(w io.Writer, cmd string, runs []*suiteRun, when time.Time) {
 	p("read to kernel receive; *start → first* is a `start` command to the new stream's first datagram,\n")
 	p("*stop → end* a `stop` to the end-of-stream datagram, which the sender sends on its next tick;\n")
 	p("*sender blocked / sleeps* counts the times the real-time sender threads blocked, against one sleep\n")
-	p("per tick and thread.\n\n")
+	p("per tick and thread; a thread also blocks once each time it yields to the Go scheduler (at\n")
+	p("200 Hz once a tick, see *How the schedule is kept*).\n\n")
 	p("| Run | grid lateness p99 / max | baseline grid lateness p99 / max | latency p50 / p99 | CPU %% | RSS MiB | baseline CPU %% | GC cycles | skipped ticks | sender blocked / sleeps | start → first p50 / p99 / max | stop → end p50 / max |\n")
 	p("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, s := range runs {
@@ -341,8 +343,9 @@ const benchDocMethod = `
   which the daemon answers: that makes it allocate.
 - **Floor** (` + "`--floor`" + `, the hidden ` + "`imustream bench-floor`" + `): a child process started when the
   measurement starts, with one thread per sender CPU, pinned and at the same priority, sleeping
-  with ` + "`clock_nanosleep`" + ` to a grid half a period off the daemon's (taken from its datagrams) and
-  recording when each thread wakes: the machine's own timing, with none of the daemon's work.
+  with ` + "`clock_nanosleep`" + ` to a grid half a period off the daemon's (taken from its datagrams), the
+  second thread 50 µs after the first as the sender's is, and recording when each thread wakes:
+  the machine's own timing, with none of the daemon's work.
 - **Start → first datagram** and **stop → end**: after the measurement, ` + "`--cycles`" + ` (50) times, a
   ` + "`start`" + ` from the receiver's socket and the kernel arrival of the new session's first datagram,
   then a ` + "`stop`" + ` and the arrival of the end-of-stream datagram, each against the time taken just
@@ -366,6 +369,15 @@ const benchDocMethod = `
   ` + "`LimitRTPRIO=50`" + ` in the systemd unit) and sends at normal priority: the *no RT priority* rows show
   what that costs. The threads are reset-on-fork and never handed back to the Go scheduler, so
   no other goroutine ever runs at real-time priority.
+- Nothing in a tick wakes another thread before the datagram is on its way. The Go scheduler
+  preempts a goroutine it has seen running for 10 ms, and a sender thread, whose sleeps are
+  system calls, looks to it as if it never stops: left alone it took the thread's P during
+  sleeps (every wake-up then woke the runtime's monitor thread on the other CPU) and preempted
+  it about 9 times a second just after a wake-up. So each sender thread yields to the scheduler
+  itself, after its work and at least every 8 ms, never within 4 ms of a deadline. The
+  subscriber sockets are plain non-blocking descriptors written with ` + "`write(2)`" + `, outside Go's
+  network poller: the poller's epoll registration made the kernel wake its thread from inside
+  every send. A full send queue drops the datagram (a send error) rather than hold up the tick.
 - ` + "`--cpu`" + ` (default ` + "`auto`" + `: the last two CPUs the daemon may use) runs one sender thread pinned to
   each CPU listed. The first sleeps to the deadline, the second to 50 µs after it (a quarter
   period at most); whichever is awake first takes the tick (a compare-and-swap), the other finds
