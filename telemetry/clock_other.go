@@ -23,5 +23,7 @@ func (MonoClock) SleepUntil(deadline int64) int64 {
 	return monoNow()
 }
 
+func sleepRaw(deadline int64) int64 { return MonoClock{}.SleepUntil(deadline) }
+
 // WallNow returns the wall-clock time in ns since the Unix epoch.
 func WallNow() int64 { return time.Now().UnixNano() }

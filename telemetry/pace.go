@@ -24,44 +24,51 @@ const (
 	yieldGuard = maxRun / 2
 )
 
-// pacer sleeps one sender thread to its deadlines, yielding as above.
-type pacer struct {
+// Pacer sleeps one thread locked to its OS thread (a sender thread, or the
+// bench's floor probe, which must be scheduled the same way) to its
+// deadlines, yielding as above.
+type Pacer struct {
 	clock   Clock
-	yield   func() // runtime.Gosched; tests record the calls
-	yielded int64  // when this thread last yielded
+	sleep   func(deadline int64) int64 // sleepRaw for MonoClock
+	yield   func()                     // runtime.Gosched; tests record the calls
+	yielded int64                      // when this thread last yielded
 	// slices is false for a clock that does not really sleep (tests): the
 	// scheduler's preemption the slices avoid needs real time to pass.
 	slices bool
 }
 
-func newPacer(clock Clock) *pacer {
-	_, real := clock.(MonoClock)
-	return &pacer{clock: clock, yield: runtime.Gosched, slices: real}
+// NewPacer returns a Pacer for one thread.
+func NewPacer(clock Clock) *Pacer {
+	p := &Pacer{clock: clock, sleep: clock.SleepUntil, yield: runtime.Gosched}
+	if _, real := clock.(MonoClock); real {
+		p.sleep, p.slices = sleepRaw, true
+	}
+	return p
 }
 
-// afterWork yields if the thread has gone yieldGuard without: often enough
+// AfterWork yields if the thread has gone yieldGuard without: often enough
 // that a wait shorter than maxRun needs no slices, and seldom enough at high
 // rates (every 4th tick at 1 kHz) that the yields cost little.
-func (p *pacer) afterWork() {
+func (p *Pacer) AfterWork() {
 	if now := p.clock.Now(); now-p.yielded >= yieldGuard {
 		p.yield()
 		p.yielded = now
 	}
 }
 
-// sleepUntil sleeps to deadline, in slices ending in a yield when the wait
+// SleepUntil sleeps to deadline, in slices ending in a yield when the wait
 // is longer than maxRun, and returns the time it woke.
-func (p *pacer) sleepUntil(deadline int64) int64 {
+func (p *Pacer) SleepUntil(deadline int64) int64 {
 	for p.slices {
 		end, ok := nextSlice(p.yielded, deadline)
 		if !ok {
 			break
 		}
-		p.clock.SleepUntil(end)
+		p.sleep(end)
 		p.yield()
 		p.yielded = p.clock.Now()
 	}
-	return p.clock.SleepUntil(deadline)
+	return p.sleep(deadline)
 }
 
 // nextSlice returns the end of the next slice of a wait for deadline by a

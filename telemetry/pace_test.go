@@ -24,16 +24,16 @@ func TestPacerYields(t *testing.T) {
 			p := int64(time.Second) / int64(tc.rateHz)
 			clk := &fakeClock{now: 1_000_000_000}
 			var yields []int64
-			pc := &pacer{clock: clk, yield: func() { yields = append(yields, clk.now) }, slices: true}
+			pc := &Pacer{clock: clk, sleep: clk.SleepUntil, yield: func() { yields = append(yields, clk.now) }, slices: true}
 			ticks := int(3 * time.Second / time.Duration(p)) // 3 s of ticks
 			ticks = max(ticks, 3)
 			d := clk.now
 			for range ticks {
 				clk.now += workNs
-				pc.afterWork()
+				pc.AfterWork()
 				before := len(yields)
 				d += p
-				woke := pc.sleepUntil(d)
+				woke := pc.SleepUntil(d)
 				if woke != d {
 					t.Fatalf("woke at %d, want the deadline %d", woke, d)
 				}
@@ -65,15 +65,15 @@ func TestPacerYields(t *testing.T) {
 // no slices (they only matter in real time), so a test clock sees one
 // SleepUntil per deadline.
 func TestPacerNoSlicesForFakeClocks(t *testing.T) {
-	if pc := newPacer(MonoClock{}); !pc.slices {
+	if pc := NewPacer(MonoClock{}); !pc.slices {
 		t.Error("MonoClock: no slices")
 	}
 	clk := &fakeClock{}
-	pc := newPacer(clk)
+	pc := NewPacer(clk)
 	if pc.slices {
 		t.Fatal("fakeClock: slices")
 	}
-	pc.sleepUntil(time.Second.Nanoseconds())
+	pc.SleepUntil(time.Second.Nanoseconds())
 	if clk.n != 1 {
 		t.Errorf("%d SleepUntil calls for one deadline a second away, want 1", clk.n)
 	}

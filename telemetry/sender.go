@@ -232,9 +232,9 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready 
 	// first thread does the tick unless it is late by more than that.
 	stagger := int64(i) * min(int64(Stagger), p/4)
 	var lost int64 // the last deadline another thread took
-	pace := newPacer(clock)
+	pace := NewPacer(clock)
 	for !s.quit.Load() {
-		pace.afterWork()
+		pace.AfterWork()
 		d := s.next.Load()
 		if d == 0 {
 			if !s.idle(ctx, i == 0) {
@@ -243,7 +243,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready 
 			continue
 		}
 		d = max(d, lost+p)
-		now := pace.sleepUntil(d + stagger)
+		now := pace.SleepUntil(d + stagger)
 		if s.busy.CompareAndSwap(false, true) {
 			if due := s.next.Load(); due != 0 && now >= due {
 				next := s.tick(due, now)

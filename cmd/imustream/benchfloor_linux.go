@@ -82,10 +82,11 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 			if errs[i] = cmp.Or(t.FIFOErr, t.PinErr); errs[i] != nil {
 				return
 			}
-			clock := telemetry.MonoClock{}
+			pace := telemetry.NewPacer(telemetry.MonoClock{})
 			for k := range ticks {
+				pace.AfterWork()
 				d := start + int64(k)*period + stagger(i)
-				late[i][k] = clock.SleepUntil(d) - d
+				late[i][k] = pace.SleepUntil(d) - d
 			}
 		})
 	}

@@ -457,7 +457,8 @@ func TestRecorderKilledPruned(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	if st := waitStatus("subscribers       1"); !strings.Contains(st, "state             streaming") {
+	// The subscriber is listed before the sender wakes to stream to it.
+	if st := waitStatus("state             streaming"); !strings.Contains(st, "subscribers       1") {
 		t.Fatalf("the recorder never subscribed:\n%s", st)
 	}
 	_ = rec.Process.Kill()
