@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -24,7 +25,7 @@ func TestPacerYields(t *testing.T) {
 			p := int64(time.Second) / int64(tc.rateHz)
 			clk := &fakeClock{now: 1_000_000_000}
 			var yields []int64
-			pc := &Pacer{clock: clk, sleep: clk.SleepUntil, yield: func() { yields = append(yields, clk.now) }, slices: true}
+			pc := &Pacer{clock: clk, sleep: clk.SleepUntil, yield: func() { yields = append(yields, clk.now) }, slices: true, turn: new(atomic.Bool)}
 			ticks := int(3 * time.Second / time.Duration(p)) // 3 s of ticks
 			ticks = max(ticks, 3)
 			d := clk.now
@@ -65,16 +66,69 @@ func TestPacerYields(t *testing.T) {
 // no slices (they only matter in real time), so a test clock sees one
 // SleepUntil per deadline.
 func TestPacerNoSlicesForFakeClocks(t *testing.T) {
-	if pc := NewPacer(MonoClock{}); !pc.slices {
+	if pc := NewPacers(MonoClock{}, 1)[0]; !pc.slices {
 		t.Error("MonoClock: no slices")
 	}
 	clk := &fakeClock{}
-	pc := NewPacer(clk)
+	pc := NewPacers(clk, 1)[0]
 	if pc.slices {
 		t.Fatal("fakeClock: slices")
 	}
 	pc.SleepUntil(time.Second.Nanoseconds())
 	if clk.n != 1 {
 		t.Errorf("%d SleepUntil calls for one deadline a second away, want 1", clk.n)
+	}
+}
+
+// TestPacersTakeTurns: while one thread of a schedule is yielding, another
+// does not yield; a slice that finds the turn taken tries again before
+// its deadline instead of giving up.
+func TestPacersTakeTurns(t *testing.T) {
+	clk := &fakeClock{now: 1_000_000_000}
+	ps := NewPacers(clk, 2)
+	a, b := ps[0], ps[1]
+	var bYields []int64
+	b.yield = func() { bYields = append(bYields, clk.now) }
+	b.slices = true
+	a.yield = func() {
+		// b's work ends while a is in the scheduler.
+		b.AfterWork()
+		if len(bYields) != 0 {
+			t.Error("b yielded while a was yielding")
+		}
+	}
+	clk.now += yieldGuard
+	a.AfterWork()
+	if a.yielded != clk.now {
+		t.Fatalf("a did not yield (yielded %d, now %d)", a.yielded, clk.now)
+	}
+	// The turn is free again: b yields after its next work.
+	b.AfterWork()
+	if len(bYields) != 1 {
+		t.Fatalf("b yields after a's turn: %d, want 1", len(bYields))
+	}
+
+	// A slice whose yield finds the turn taken retries yieldRetry later.
+	b.yielded = clk.now
+	deadline := clk.now + 2*maxRun // one slice, with room to retry
+	a.turn.Store(true)
+	held := 0
+	var slept []int64
+	b.sleep = func(d int64) int64 {
+		slept = append(slept, d)
+		if held++; held == 3 {
+			a.turn.Store(false) // a's yield ends during b's second retry
+		}
+		return clk.SleepUntil(d)
+	}
+	b.SleepUntil(deadline)
+	if len(bYields) != 2 {
+		t.Fatalf("b yielded %d times in total, want 2", len(bYields))
+	}
+	if len(slept) < 3 || slept[1]-slept[0] != yieldRetry || slept[2]-slept[1] != yieldRetry {
+		t.Errorf("sleeps %v: want the slice end, then retries %v apart", slept, time.Duration(yieldRetry))
+	}
+	if slept[len(slept)-1] != deadline {
+		t.Errorf("last sleep to %d, want the deadline %d", slept[len(slept)-1], deadline)
 	}
 }

@@ -191,11 +191,12 @@ func (s *Sender) Run(ctx context.Context) error {
 	}
 	n := max(1, len(s.cfg.CPUs))
 	sched := make([]ThreadSchedule, n)
+	pacers := NewPacers(s.cfg.Clock, n)
 	var ready, done sync.WaitGroup
 	ready.Add(n)
 	begin := make(chan struct{})
 	for i := range n {
-		done.Go(func() { s.waker(ctx, i, &sched[i], &ready, begin) })
+		done.Go(func() { s.waker(ctx, i, &sched[i], pacers[i], &ready, begin) })
 	}
 	ready.Wait()
 	s.logSchedule(sched)
@@ -210,7 +211,7 @@ func (s *Sender) Run(ctx context.Context) error {
 
 // waker is one sender thread. Waker 0 also starts each session; the
 // others join the sessions it starts.
-func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready *sync.WaitGroup, begin <-chan struct{}) {
+func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *Pacer, ready *sync.WaitGroup, begin <-chan struct{}) {
 	// clock_nanosleep blocks the OS thread; on a locked thread the RT
 	// priority and CPU affinity apply to this goroutine alone. A thread
 	// whose scheduling changed stays locked and ends with the goroutine,
@@ -225,14 +226,13 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, ready 
 	}
 	ready.Done()
 	<-begin
-	clock, p := s.cfg.Clock, s.period
+	p := s.period
 	// Thread i wakes i staggers after the deadline: two threads waking
 	// together would contend for the Go scheduler's lock on their way back
 	// from the system call, and the winner's tick would wait for it. The
 	// first thread does the tick unless it is late by more than that.
 	stagger := int64(i) * min(int64(Stagger), p/4)
 	var lost int64 // the last deadline another thread took
-	pace := NewPacer(clock)
 	for !s.quit.Load() {
 		pace.AfterWork()
 		d := s.next.Load()

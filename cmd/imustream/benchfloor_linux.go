@@ -69,6 +69,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	late := make([][]int64, n)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
+	pacers := telemetry.NewPacers(telemetry.MonoClock{}, n)
 	for i := range n {
 		late[i] = make([]int64, ticks)
 		wg.Go(func() {
@@ -82,7 +83,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 			if errs[i] = cmp.Or(t.FIFOErr, t.PinErr); errs[i] != nil {
 				return
 			}
-			pace := telemetry.NewPacer(telemetry.MonoClock{})
+			pace := pacers[i]
 			for k := range ticks {
 				pace.AfterWork()
 				d := start + int64(k)*period + stagger(i)
