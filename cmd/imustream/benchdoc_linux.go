@@ -374,16 +374,23 @@ const benchDocMethod = `
   system calls, looks to it as if it never stops: left alone it took the thread's P during
   sleeps (every wake-up then woke the runtime's monitor thread on the other CPU) and preempted
   it about 9 times a second just after a wake-up. So each sender thread yields to the scheduler
-  itself, after its work and at least every 8 ms, never within 4 ms of a deadline. The
+  itself, after its work and at least every 8 ms, never within 4 ms of a deadline, and only
+  one thread at a time (two yielding together were traced waiting 43 ms for the runtime's
+  normal-priority threads). It sleeps with a raw system call, which the scheduler does not
+  track: Go 1.26's monitor holds a thread's way out of a tracked call while it inspects it,
+  and a real-time thread waking then spins on the CPU the monitor needs (traced: 59 ms). The
   subscriber sockets are plain non-blocking descriptors written with ` + "`write(2)`" + `, outside Go's
   network poller: the poller's epoll registration made the kernel wake its thread from inside
   every send. A full send queue drops the datagram (a send error) rather than hold up the tick.
+  What is left of the runtime in the loop is the yield itself: at 1 kHz and above a yield
+  that waits milliseconds for the scheduler can still cost ticks (see the *skipped* column).
 - ` + "`--cpu`" + ` (default ` + "`auto`" + `: the last two CPUs the daemon may use) runs one sender thread pinned to
   each CPU listed. The first sleeps to the deadline, the second to 50 µs after it (a quarter
   period at most); whichever is awake first takes the tick (a compare-and-swap), the other finds
-  it taken and sleeps to the next one. The 50 µs keep the two from coming back from their
-  system calls at the same moment, when they would wait for each other on the Go scheduler's
-  lock. A wake-up can be held
+  it taken and sleeps to the next one. Both waking at the deadline measured a lower p99 (median
+  31 µs against 45 µs over 15 runs each of 20 to 30 s under load 2) but more stalls of both
+  threads at once (a max over 1 ms in 4 runs against 1), before the raw sleeps and the one
+  yield at a time; not measured again since. A wake-up can be held
   up for milliseconds by what no priority preempts: the kernel finishing non-preemptible work
   on that CPU, an interrupt storm (on a Raspberry Pi every interrupt goes to CPU 0, so ` + "`auto`" + `
   avoids it on a 4-core Pi), a hypervisor running another guest on that virtual CPU. Two CPUs
