@@ -9,8 +9,8 @@ import (
 // Why a sender thread yields to the Go scheduler on purpose.
 //
 // The scheduler preempts a goroutine it has seen running for 10 ms, and to
-// the scheduler a sender thread never stops running: its sleeps are system
-// calls. Preempting a goroutine locked to its thread hands the thread's P to
+// the scheduler a sender thread never stops running: it sleeps in the
+// kernel, never in the scheduler. Preempting a goroutine locked to its thread hands the thread's P to
 // another thread and back, through threads of normal priority, at a moment
 // the scheduler picks: most often just after a wake-up, in the middle of a
 // tick. The P taken away during the sleep also sent every wake-up through
