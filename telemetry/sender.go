@@ -227,10 +227,6 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 	ready.Done()
 	<-begin
 	p := s.period
-	// Thread i wakes i staggers after the deadline; the first thread does
-	// the tick unless it is late by more than that. Waking both at once
-	// measured a lower p99 but more stalls of both threads at once.
-	stagger := int64(i) * min(int64(Stagger), p/4)
 	var lost int64 // the last deadline another thread took
 	for !s.quit.Load() {
 		pace.AfterWork()
@@ -242,7 +238,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 			continue
 		}
 		d = max(d, lost+p)
-		now := pace.SleepUntil(d + stagger)
+		now := pace.SleepUntil(d)
 		if s.busy.CompareAndSwap(false, true) {
 			if due := s.next.Load(); due != 0 && now >= due {
 				next := s.tick(due, now)
@@ -258,7 +254,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 		}
 		// Another thread has done, or is doing, this tick.
 		lost = d
-		if now-d-stagger > p/4 {
+		if now-d > p/4 {
 			s.c.covered.Add(1)
 		}
 	}
@@ -304,11 +300,6 @@ func (s *Sender) idle(ctx context.Context, first bool) bool {
 	}
 	return true
 }
-
-// Stagger is how long after a deadline each further sender thread wakes
-// (at most a quarter period): the most a tick waits when the first
-// thread is held up, on top of the next thread's own wake-up time.
-const Stagger = 50 * time.Microsecond
 
 func newSession(prev uint32) uint32 {
 	for {

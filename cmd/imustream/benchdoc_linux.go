@@ -179,7 +179,7 @@ func writeBenchDoc(w io.Writer, cmd string, runs []*suiteRun, when time.Time) {
 	p("one CPU (of %d), and *steal* the time the hypervisor took from the virtual CPUs while they had\n", m.CPUs)
 	p("work: both disturb the figures, and no program inside the machine can win that time back.\n")
 	p("*Floor* is the machine itself in the same minute: threads scheduled like the sender's (same\n")
-	p("CPUs, same priority, the second 50 µs after the first) that only sleep to a grid half a period\n")
+	p("CPUs, same priority) that only sleep to a grid half a period\n")
 	p("off the daemon's and wake up; its\n")
 	p("|interval − period| is taken between the earliest wake-ups of consecutive ticks. A stream cannot\n")
 	p("be steadier than its floor.\n\n")
@@ -343,9 +343,8 @@ const benchDocMethod = `
   which the daemon answers: that makes it allocate.
 - **Floor** (` + "`--floor`" + `, the hidden ` + "`imustream bench-floor`" + `): a child process started when the
   measurement starts, with one thread per sender CPU, pinned and at the same priority, sleeping
-  with ` + "`clock_nanosleep`" + ` to a grid half a period off the daemon's (taken from its datagrams), the
-  second thread 50 µs after the first as the sender's is, and recording when each thread wakes:
-  the machine's own timing, with none of the daemon's work.
+  with ` + "`clock_nanosleep`" + ` to a grid half a period off the daemon's (taken from its datagrams), and
+  recording when each thread wakes: the machine's own timing, with none of the daemon's work.
 - **Start → first datagram** and **stop → end**: after the measurement, ` + "`--cycles`" + ` (50) times, a
   ` + "`start`" + ` from the receiver's socket and the kernel arrival of the new session's first datagram,
   then a ` + "`stop`" + ` and the arrival of the end-of-stream datagram, each against the time taken just
@@ -385,12 +384,11 @@ const benchDocMethod = `
   What is left of the runtime in the loop is the yield itself: at 1 kHz and above a yield
   that waits milliseconds for the scheduler can still cost ticks (see the *skipped* column).
 - ` + "`--cpu`" + ` (default ` + "`auto`" + `: the last two CPUs the daemon may use) runs one sender thread pinned to
-  each CPU listed. The first sleeps to the deadline, the second to 50 µs after it (a quarter
-  period at most); whichever is awake first takes the tick (a compare-and-swap), the other finds
-  it taken and sleeps to the next one. Both waking at the deadline measured a lower p99 (median
-  31 µs against 45 µs over 15 runs each of 20 to 30 s under load 2) but more stalls of both
-  threads at once (a max over 1 ms in 4 runs against 1), before the raw sleeps and the one
-  yield at a time; not measured again since. A wake-up can be held
+  each CPU listed. Both sleep to the deadline; whichever is awake first takes the tick (a
+  compare-and-swap), the other finds it taken and sleeps to the next one. A second thread 50 µs
+  behind the first measured a higher p99 and more stalls (paired 30 s runs under load 2, four
+  pairs: p99 47.0 / 32.6 / 47.5 / 44.9 µs against 41.1 / 27.1 / 29.1 / 37.6 µs together, max
+  1700 / 1486 / 963 / 213 µs against 496 / 939 / 517 / 829 µs). A wake-up can be held
   up for milliseconds by what no priority preempts: the kernel finishing non-preemptible work
   on that CPU, an interrupt storm (on a Raspberry Pi every interrupt goes to CPU 0, so ` + "`auto`" + `
   avoids it on a 4-core Pi), a hypervisor running another guest on that virtual CPU. Two CPUs

@@ -19,19 +19,17 @@ type floorResult struct {
 	// Interval is |interval − period| between the earliest wake-ups of
 	// consecutive ticks: the jitter figure, comparable to a stream's.
 	Interval Summary `json:"interval_dev"`
-	// Late is the earliest wake-up of each tick after its deadline, the
-	// further threads sleeping to telemetry.Stagger after it as the
-	// daemon's do: comparable to the daemon's reported late_ns.
+	// Late is the earliest wake-up of each tick after its deadline:
+	// comparable to the daemon's reported late_ns.
 	Late Summary `json:"late"`
-	// ThreadLateMax is each thread's worst wake-up after its own time, µs.
+	// ThreadLateMax is each thread's worst wake-up, µs.
 	ThreadLateMax []float64 `json:"thread_late_max_us"`
 }
 
 // runFloor is the hidden bench-floor command: it sleeps to --ticks
 // deadlines from --start (CLOCK_MONOTONIC ns) with one thread per CPU of
 // --cpu, pinned and at --rt-priority as the daemon's sender threads are,
-// records when each wakes and prints a floorResult as JSON. Thread i
-// sleeps to i staggers after each deadline, as sender thread i does. The bench
+// records when each wakes and prints a floorResult as JSON. The bench
 // puts its grid half a period off the daemon's, so that the two do not
 // wait for each other.
 func runFloor(name string, args []string, stdout, stderr io.Writer) error {
@@ -57,7 +55,6 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	period := int64(1e9) / int64(rate)
-	stagger := func(i int) int64 { return int64(i) * min(int64(telemetry.Stagger), period/4) }
 	// A start that took longer than the bench allowed for (a loaded
 	// machine) skips the deadlines already gone, keeping the grid's phase:
 	// catching up on them would count the start-up as lateness.
@@ -86,7 +83,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 			pace := pacers[i]
 			for k := range ticks {
 				pace.AfterWork()
-				d := start + int64(k)*period + stagger(i)
+				d := start + int64(k)*period
 				late[i][k] = pace.SleepUntil(d) - d
 			}
 		})
@@ -103,7 +100,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	for k := range ticks {
 		first[k] = late[0][k]
 		for i := 1; i < n; i++ {
-			first[k] = min(first[k], late[i][k]+stagger(i))
+			first[k] = min(first[k], late[i][k])
 		}
 		if k > 0 {
 			dev = append(dev, abs(first[k]-first[k-1]))
