@@ -78,12 +78,11 @@ func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
 	changed chan struct{}
-	dial    func(netip.AddrPort) (*sendConn, error)
 }
 
 // NewSubscribers returns an empty set.
 func NewSubscribers() *Subscribers {
-	s := &Subscribers{changed: make(chan struct{}, 1), dial: dialUDP}
+	s := &Subscribers{changed: make(chan struct{}, 1)}
 	s.p.Store(&[]*Subscriber{})
 	return s
 }
@@ -130,7 +129,7 @@ func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, e
 	if len(s.List()) >= MaxSubscribers {
 		return false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
-	conn, err := s.dial(target)
+	conn, err := dialUDP(target)
 	if err != nil {
 		return false, fmt.Errorf("telemetry: subscribe %s: %w", target, err)
 	}
