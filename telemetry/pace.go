@@ -10,10 +10,10 @@ import (
 //
 // The scheduler preempts a goroutine it has seen running for 10 ms, and to
 // the scheduler a sender thread never stops running: it sleeps in the
-// kernel, never in the scheduler. Preempting a goroutine locked to its thread hands the thread's P to
-// another thread and back, through threads of normal priority, at a moment
-// the scheduler picks: most often just after a wake-up, in the middle of a
-// tick. The P taken away during the sleep also sent every wake-up through
+// kernel, never in the scheduler. Preempting a goroutine locked to its
+// thread hands the thread's P to another thread and back, through threads
+// of normal priority, at a moment the scheduler picks: most often just
+// after a wake-up, in the middle of a tick. The P taken away during the sleep also sent every wake-up through
 // the runtime's slow path, which wakes its monitor thread on another CPU.
 // (Measured with the kernel's tracer, load 2 at 200 Hz: about 9 such
 // preemptions a second, 12 µs typical and 30 µs at p90 each, and a futex
