@@ -33,9 +33,10 @@ type Pacer struct {
 	sleep   func(deadline int64) int64 // sleepRaw for MonoClock
 	yield   func()                     // runtime.Gosched; tests record the calls
 	yielded int64                      // when this thread last yielded
-	// slices is false for a clock that does not really sleep (tests): the
-	// scheduler's preemption the slices avoid needs real time to pass.
-	slices bool
+	// real is false for a clock that does not really sleep (tests): the
+	// scheduler's preemption the slices avoid needs real time to pass, and
+	// such a clock does not move while a thread spins on it.
+	real bool
 	// turn is shared by the Pacers of one sender. Two threads handing
 	// their Ps back and forth through the scheduler at the same moment
 	// were traced stalling each other for 43 ms under load, so one yields
@@ -51,7 +52,7 @@ func NewPacers(clock Clock, n int) []*Pacer {
 	for i := range ps {
 		p := &Pacer{clock: clock, sleep: clock.SleepUntil, yield: runtime.Gosched, turn: turn}
 		if _, real := clock.(MonoClock); real {
-			p.sleep, p.slices = sleepRaw, true
+			p.sleep, p.real = sleepRaw, true
 		}
 		ps[i] = p
 	}
@@ -82,7 +83,7 @@ func (p *Pacer) AfterWork() {
 // SleepUntil sleeps to deadline, in slices ending in a yield when the wait
 // is longer than maxRun, and returns the time it woke.
 func (p *Pacer) SleepUntil(deadline int64) int64 {
-	for p.slices {
+	for p.real {
 		end, ok := nextSlice(p.yielded, deadline)
 		if !ok {
 			break
@@ -100,6 +101,25 @@ func (p *Pacer) SleepUntil(deadline int64) int64 {
 		}
 	}
 	return p.sleep(deadline)
+}
+
+// Spin busy-waits from now, a little before deadline, to deadline and
+// returns the time it ends. A wake-up's delay varies by tens of µs (the
+// timer interrupt, leaving a halted virtual CPU, the kernel's switch to
+// the thread); a thread that sleeps to a moment before its deadline and
+// spins the rest starts its tick on time whenever the delay was shorter
+// than that lead.
+func (p *Pacer) Spin(now, deadline int64) int64 {
+	if !p.real {
+		if now < deadline {
+			now = p.clock.SleepUntil(deadline)
+		}
+		return now
+	}
+	for now < deadline {
+		now = p.clock.Now()
+	}
+	return now
 }
 
 // yieldRetry is how long a slice waits for another thread's yield to end.

@@ -25,7 +25,7 @@ func TestPacerYields(t *testing.T) {
 			p := int64(time.Second) / int64(tc.rateHz)
 			clk := &fakeClock{now: 1_000_000_000}
 			var yields []int64
-			pc := &Pacer{clock: clk, sleep: clk.SleepUntil, yield: func() { yields = append(yields, clk.now) }, slices: true, turn: new(atomic.Bool)}
+			pc := &Pacer{clock: clk, sleep: clk.SleepUntil, yield: func() { yields = append(yields, clk.now) }, real: true, turn: new(atomic.Bool)}
 			ticks := int(3 * time.Second / time.Duration(p)) // 3 s of ticks
 			ticks = max(ticks, 3)
 			d := clk.now
@@ -66,12 +66,12 @@ func TestPacerYields(t *testing.T) {
 // no slices (they only matter in real time), so a test clock sees one
 // SleepUntil per deadline.
 func TestPacerNoSlicesForFakeClocks(t *testing.T) {
-	if pc := NewPacers(MonoClock{}, 1)[0]; !pc.slices {
+	if pc := NewPacers(MonoClock{}, 1)[0]; !pc.real {
 		t.Error("MonoClock: no slices")
 	}
 	clk := &fakeClock{}
 	pc := NewPacers(clk, 1)[0]
-	if pc.slices {
+	if pc.real {
 		t.Fatal("fakeClock: slices")
 	}
 	pc.SleepUntil(time.Second.Nanoseconds())
@@ -89,7 +89,7 @@ func TestPacersTakeTurns(t *testing.T) {
 	a, b := ps[0], ps[1]
 	var bYields []int64
 	b.yield = func() { bYields = append(bYields, clk.now) }
-	b.slices = true
+	b.real = true
 	a.yield = func() {
 		// b's work ends while a is in the scheduler.
 		b.AfterWork()

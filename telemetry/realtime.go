@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"time"
 )
 
 // ThreadSchedule is what ScheduleThread did to a thread.
@@ -98,6 +99,9 @@ func (s *Sender) logSchedule(threads []ThreadSchedule) {
 	}
 	if len(threads) > 1 {
 		attrs = append(attrs, "threads", len(threads))
+	}
+	if s.lead > 0 {
+		attrs = append(attrs, "spin", time.Duration(s.lead))
 	}
 	s.log.Log(nil, slog.LevelInfo, "sender thread scheduled", attrs...)
 }

@@ -52,6 +52,12 @@ type Config struct {
 	// LockMemory makes Run lock the process's memory (mlockall) so that no
 	// tick waits for a page fault. It defaults to false.
 	LockMemory bool
+	// Spin is how long before each deadline a sender thread wakes, to
+	// busy-wait the rest of the way (see Pacer.Spin): wake-ups delayed by
+	// less than Spin then start the tick on time, for a CPU cost of at most
+	// Spin per tick. It is capped at a tenth of the period. It defaults to
+	// 0: the thread sleeps to the deadline.
+	Spin time.Duration
 	// Pressure sends 56-byte records with the pressure field, for a sensor
 	// with a barometer; Batch is then at most MaxBatchPressure. It defaults
 	// to false: 52-byte records.
@@ -64,6 +70,7 @@ type Config struct {
 type Sender struct {
 	cfg    Config
 	period int64
+	lead   int64 // Config.Spin, capped
 	log    *slog.Logger
 
 	// Owned by the sender thread that holds busy.
@@ -150,6 +157,9 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.PruneAfter == 0 {
 		cfg.PruneAfter = 20
 	}
+	if cfg.Spin < 0 {
+		return nil, fmt.Errorf("telemetry: spin %v is negative", cfg.Spin)
+	}
 	if cfg.RTPriority < 0 || cfg.RTPriority > 99 {
 		return nil, fmt.Errorf("telemetry: RT priority %d out of range 0..99", cfg.RTPriority)
 	}
@@ -159,9 +169,11 @@ func NewSender(cfg Config) (*Sender, error) {
 			return nil, fmt.Errorf("telemetry: CPU list %v: each CPU once, none negative", cfg.CPUs)
 		}
 	}
+	period := int64(time.Second) / int64(cfg.RateHz)
 	return &Sender{
 		cfg:     cfg,
-		period:  int64(time.Second) / int64(cfg.RateHz),
+		period:  period,
+		lead:    SpinLead(cfg.Spin, period),
 		log:     cfg.Logger,
 		batch:   make([]sensor.Sample, cfg.Batch),
 		buf:     make([]byte, 0, max(MaxDatagramLen, MaxDatagramLenPressure)),
@@ -170,6 +182,10 @@ func NewSender(cfg Config) (*Sender, error) {
 	}, nil
 }
 
+// SpinLead is how long before a deadline a thread wakes to spin for Spin at
+// a period of period ns: at most a tenth of it.
+func SpinLead(spin time.Duration, period int64) int64 { return min(int64(spin), period/10) }
+
 // Period returns the tick period in ns.
 func (s *Sender) Period() int64 { return s.period }
 
@@ -177,8 +193,8 @@ func (s *Sender) Period() int64 { return s.period }
 // ends; then it sends an end-of-stream datagram to every subscriber.
 //
 // Each tick is kept by one sender thread per CPU of Config.CPUs (one
-// unpinned thread without): all of them sleep to the same deadline and the
-// first one awake does the tick. A wake-up can be held up for
+// unpinned thread without): all of them sleep to the same deadline (less
+// Config.Spin) and the first one awake does the tick. A wake-up can be held up for
 // milliseconds by what the thread's priority cannot preempt (a
 // non-preemptible kernel section, an interrupt storm on its CPU, a
 // hypervisor running another guest on it); two CPUs are seldom held up at
@@ -238,9 +254,11 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 			continue
 		}
 		d = max(d, lost+p)
-		now := pace.SleepUntil(d)
+		now := pace.SleepUntil(d - s.lead)
 		if s.busy.CompareAndSwap(false, true) {
-			if due := s.next.Load(); due != 0 && now >= due {
+			if due := s.next.Load(); due != 0 && now >= due-s.lead {
+				// Only the thread that took the tick spins.
+				now = pace.Spin(now, due)
 				next := s.tick(due, now)
 				if len(s.cfg.Subs.List()) == 0 {
 					next = 0 // the last subscriber is gone: the session ends

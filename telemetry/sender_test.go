@@ -707,3 +707,80 @@ func BenchmarkTick(b *testing.B) { benchmarkTick(b, 1) }
 
 // BenchmarkTickBatch8 is one tick with batches of 8: a send every 8th tick.
 func BenchmarkTickBatch8(b *testing.B) { benchmarkTick(b, 8) }
+
+// spinClock is a fakeClock for Config.Spin: it knows the grid, adds the
+// next of lates to each wake-up before a deadline and wakes exactly on
+// time from the spin to it.
+type spinClock struct {
+	now, origin, p, lead int64
+	lates                []int64
+	wakes, spins         int
+	offGrid              []int64 // deadlines neither on the grid nor lead before it
+	stopAfter            int
+	stop                 func()
+}
+
+func (c *spinClock) Now() int64 { return c.now }
+
+func (c *spinClock) SleepUntil(d int64) int64 {
+	c.now = max(c.now, d)
+	switch {
+	case onGrid(d+c.lead, c.origin, c.p):
+		c.now += c.lates[c.wakes%len(c.lates)]
+		if c.wakes++; c.wakes == c.stopAfter {
+			c.stop()
+		}
+	case onGrid(d, c.origin, c.p):
+		c.spins++
+	default:
+		c.offGrid = append(c.offGrid, d)
+	}
+	return c.now
+}
+
+func TestRunSpin(t *testing.T) {
+	const p = int64(5 * time.Millisecond)
+	for _, tc := range []struct {
+		spin time.Duration
+		lead int64
+	}{
+		{100 * time.Microsecond, 100_000},
+		{time.Second, p / 10}, // capped
+	} {
+		t.Run(tc.spin.String(), func(t *testing.T) {
+			lead := tc.lead
+			// Early enough to spin, just on time, late after the lead.
+			lates := []int64{0, lead / 2, lead - 1, lead, lead + 1, lead + p/8, lead + p/2}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			clk := &spinClock{now: 7_000_000_000, origin: 7_000_000_000, p: p, lead: lead, lates: lates, stopAfter: 10 * len(lates), stop: cancel}
+			subs := NewSubscribers()
+			mustStart(t, subs, newReceiver(t).addr(), 0)
+			s := newTestSender(t, Config{Sensor: &countSensor{}, Subs: subs, RateHz: 200, Clock: clk, Spin: tc.spin})
+			if err := s.Run(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if len(clk.offGrid) > 0 {
+				t.Errorf("slept to %d deadlines off the grid and its wake-ups, first at %d", len(clk.offGrid), (clk.offGrid[0]-clk.origin)%p)
+			}
+			var wantSpins int
+			var wantLate uint64
+			var wantMax int64
+			for i := range clk.wakes {
+				l := lates[i%len(lates)]
+				if i > 0 && l < lead { // the first tick is due at once: no spin
+					wantSpins++
+				}
+				if l-lead > p/4 {
+					wantLate++
+				}
+				wantMax = max(wantMax, l-lead)
+			}
+			st := s.Stats()
+			if clk.spins != wantSpins || st.Late != wantLate || st.MaxLateNs != wantMax || st.Ticks != uint64(clk.wakes) {
+				t.Errorf("spins %d, Late %d, MaxLateNs %d, Ticks %d; want %d, %d, %d, %d",
+					clk.spins, st.Late, st.MaxLateNs, st.Ticks, wantSpins, wantLate, wantMax, clk.wakes)
+			}
+		})
+	}
+}

@@ -40,6 +40,7 @@ type benchConfig struct {
 	RTPriority int           `json:"rt_priority"`
 	CPU        cpuList       `json:"cpu"`
 	Mlock      bool          `json:"mlock"`
+	Spin       time.Duration `json:"spin_ns"`
 	Floor      bool          `json:"floor"`
 	Cycles     int           `json:"cycles"`
 }
@@ -58,6 +59,7 @@ func (c *benchConfig) register(fs *flag.FlagSet) {
 	c.RTPriority = DefaultRTPriority
 	fs.Var(&c.CPU, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
 	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
+	fs.DurationVar(&c.Spin, "spin", DefaultSpin, "the daemon's --spin")
 	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
 	fs.IntVar(&c.Cycles, "cycles", 50, "start/stop cycles for the start → first datagram and stop → end latencies")
 }
@@ -70,6 +72,8 @@ func (c *benchConfig) check() error {
 		return fmt.Errorf("%w: --rate %d out of range 1..10000", errUsage, c.RateHz)
 	case c.Batch < 1 || c.Batch > telemetry.MaxBatch:
 		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, c.Batch, telemetry.MaxBatch)
+	case c.Spin < 0:
+		return fmt.Errorf("%w: --spin %v is negative", errUsage, c.Spin)
 	case c.Load < 0 || c.Load > 64 || c.FloodPPS < 0 || c.FloodPPS > 1_000_000 ||
 		c.Commands < 0 || c.Commands > 1_000_000 || c.Cycles < 0:
 		return fmt.Errorf("%w: --load 0..64, --flood and --commands 0..1000000, --cycles ≥ 0", errUsage)
@@ -110,6 +114,9 @@ func (c *benchConfig) args() []string {
 	}
 	if c.Mlock {
 		a = append(a, "--mlock")
+	}
+	if c.Spin != DefaultSpin {
+		a = append(a, "--spin", c.Spin.String())
 	}
 	if c.Floor {
 		a = append(a, "--floor")
@@ -224,7 +231,7 @@ func bench(ctx context.Context, c benchConfig) (*benchResult, error) {
 
 	dargs := []string{"run", "--sim", "--listen", "127.0.0.1:0", "--allow", "127.0.0.1/32",
 		"--rate", strconv.Itoa(c.RateHz), "--batch", strconv.Itoa(c.Batch),
-		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String()}
+		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String(), "--spin", c.Spin.String()}
 	if c.Mlock {
 		dargs = append(dargs, "--mlock")
 	}
@@ -802,7 +809,7 @@ func startFloor(c benchConfig, prod *streamRec, period int64) (*child, error) {
 	ticks := int((c.Duration - 100*time.Millisecond).Nanoseconds() / period)
 	return startChild("floor", []string{"bench-floor", "--rate", strconv.Itoa(c.RateHz),
 		"--ticks", strconv.Itoa(ticks), "--start", strconv.FormatInt(first, 10),
-		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String()})
+		"--rt-priority", strconv.Itoa(c.RTPriority), "--cpu", c.CPU.String(), "--spin", c.Spin.String()})
 }
 
 // floorOutcome waits for the floor probe and reads its result.

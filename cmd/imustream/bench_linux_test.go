@@ -165,6 +165,8 @@ func TestBenchJSON(t *testing.T) {
 	// The floor ran for the measurement less 100 ms: 2 s at 200 Hz.
 	if f := r.Floor; f == nil || f.Threads < 1 || f.Late.N != 380 || f.Interval.N != 379 || len(f.ThreadLateMax) != f.Threads {
 		t.Errorf("floor %+v: want ≥ 1 thread, 380 ticks, 379 intervals, a worst wake-up per thread", f)
+	} else if f.Late.P50 < 0 {
+		t.Errorf("floor: ticks start %.1f µs before their deadline at p50: the first thread awake must spin to it", -f.Late.P50)
 	}
 	if r.FloodSent == 0 || r.DaemonStatus["drop_not_allowed"] == "0" {
 		t.Errorf("flood: %d sent, daemon dropped %s; want both > 0", r.FloodSent, r.DaemonStatus["drop_not_allowed"])

@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/imustream/imustream/telemetry"
 )
@@ -16,11 +17,12 @@ import (
 // with none of the daemon's work.
 type floorResult struct {
 	Threads int `json:"threads"`
-	// Interval is |interval − period| between the earliest wake-ups of
-	// consecutive ticks: the jitter figure, comparable to a stream's.
+	// Interval is |interval − period| between the starts of consecutive
+	// ticks (the first thread awake, after its spin, as in the sender): the
+	// jitter figure, comparable to a stream's.
 	Interval Summary `json:"interval_dev"`
-	// Late is the earliest wake-up of each tick after its deadline:
-	// comparable to the daemon's reported late_ns.
+	// Late is each tick's start after its deadline: comparable to the
+	// daemon's reported late_ns.
 	Late Summary `json:"late"`
 	// ThreadLateMax is each thread's worst wake-up, µs.
 	ThreadLateMax []float64 `json:"thread_late_max_us"`
@@ -28,8 +30,8 @@ type floorResult struct {
 
 // runFloor is the hidden bench-floor command: it sleeps to --ticks
 // deadlines from --start (CLOCK_MONOTONIC ns) with one thread per CPU of
-// --cpu, pinned and at --rt-priority as the daemon's sender threads are,
-// records when each wakes and prints a floorResult as JSON. The bench
+// --cpu, pinned, at --rt-priority and with --spin as the daemon's sender
+// threads are, records when each tick starts and prints a floorResult as JSON. The bench
 // puts its grid half a period off the daemon's, so that the two do not
 // wait for each other.
 func runFloor(name string, args []string, stdout, stderr io.Writer) error {
@@ -64,6 +66,10 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	n := max(1, len(list))
 	late := make([][]int64, n)
+	// As the sender's threads: the first awake takes the tick and spins.
+	lead := telemetry.SpinLead(cpus.spin, period)
+	taken := make([]atomic.Bool, ticks)
+	first := make([]int64, ticks)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	pacers := telemetry.NewPacers(telemetry.MonoClock{}, n)
@@ -84,7 +90,11 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 			for k := range ticks {
 				pace.AfterWork()
 				d := start + int64(k)*period
-				late[i][k] = pace.SleepUntil(d) - d
+				woke := pace.SleepUntil(d - lead)
+				late[i][k] = woke - d
+				if taken[k].CompareAndSwap(false, true) {
+					first[k] = pace.Spin(woke, d) - d
+				}
 			}
 		})
 	}
@@ -94,14 +104,9 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("floor: %w", err)
 		}
 	}
-	first := make([]int64, ticks)
 	dev := make([]int64, 0, ticks-1)
 	r := floorResult{Threads: n}
 	for k := range ticks {
-		first[k] = late[0][k]
-		for i := 1; i < n; i++ {
-			first[k] = min(first[k], late[i][k])
-		}
 		if k > 0 {
 			dev = append(dev, abs(first[k]-first[k-1]))
 		}

@@ -147,7 +147,7 @@ func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Log
 	sender, err := telemetry.NewSender(telemetry.Config{
 		Sensor: sens, Subs: subs, RateHz: f.rate, Batch: f.batch, Logger: log,
 		RTPriority: f.sched.rtPriority, CPUs: cpus, PinOnlyRealtime: f.sched.cpu.auto, LockMemory: f.sched.mlock,
-		Pressure: hasPressure(sens),
+		Spin: f.sched.spin, Pressure: hasPressure(sens),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: %w", errUsage, err)

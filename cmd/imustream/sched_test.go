@@ -22,8 +22,11 @@ func TestSchedFlagsRange(t *testing.T) {
 		{[]string{"run", "--sim", "--cpu", "-2"}, `"-2" is not auto, none or a list of CPU numbers`},
 		{[]string{"run", "--sim", "--cpu", "1,1"}, `CPU 1 twice in "1,1"`},
 		{[]string{"run", "--sim", "--cpu", "0,x"}, `"0,x" is not auto`},
+		{[]string{"run", "--sim", "--spin", "-1ms"}, "telemetry: spin -1ms is negative"},
+		{[]string{"run", "--sim", "--spin", "fast"}, `invalid value "fast" for flag -spin`},
 		{[]string{"bench", "--rt-priority", "100"}, "100 out of range 0..99"},
 		{[]string{"bench", "--rate", "0"}, "--rate 0 out of range"},
+		{[]string{"bench", "--spin", "-5us"}, "--spin -5µs is negative"},
 		{[]string{"bench", "--duration", "0s"}, "--duration must be > 0"},
 	} {
 		_, stderr, code := runCmd(t, tc.args...)
@@ -48,11 +51,11 @@ func waitLog(t *testing.T, p *proc, want string) {
 // the flags, and the daemon logs the sender thread's schedule once.
 func TestSchedFromConfig(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "imustream.conf")
-	if err := os.WriteFile(cfg, []byte("rt-priority = 0\ncpu = 0\nmlock = false\n"), 0o644); err != nil {
+	if err := os.WriteFile(cfg, []byte("rt-priority = 0\ncpu = 0\nmlock = false\nspin = 20us\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d, _ := startDaemon(t, "--config", cfg)
-	waitLog(t, d, `msg="sender thread scheduled" policy=normal mlock=false cpus=[0]`)
+	waitLog(t, d, `msg="sender thread scheduled" policy=normal mlock=false cpus=[0] spin=20µs`)
 	d.terminate(t)
 	if n := strings.Count(d.stderr.String(), "sender thread scheduled"); n != 1 {
 		t.Errorf("%d schedule lines, want 1:\n%s", n, d.stderr)
