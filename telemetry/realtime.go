@@ -100,7 +100,7 @@ func (s *Sender) logSchedule(threads []ThreadSchedule) {
 	if len(threads) > 1 {
 		attrs = append(attrs, "threads", len(threads))
 	}
-	if s.lead > 0 {
+	if s.lead > 0 && prio > 0 {
 		attrs = append(attrs, "spin", time.Duration(s.lead))
 	}
 	s.log.Log(nil, slog.LevelInfo, "sender thread scheduled", attrs...)

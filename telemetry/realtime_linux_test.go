@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,20 +74,34 @@ func TestRunRealtimePriority(t *testing.T) {
 	subs := NewSubscribers()
 	rx := newReceiver(t)
 	mustStart(t, subs, rx.addr(), 0)
-	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RTPriority: prio,
+	// A spin of a tenth of the period (capped from 1 ms): with it a tick
+	// starts on its deadline unless the wake-up came that late.
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RTPriority: prio, Spin: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	stop := runSender(t, s)
 	rx.nextSamples()
+	late := make([]int64, 21)
+	for i := range late {
+		late[i] = rx.nextSamples().Samples[0].LateNs
+	}
+	slices.Sort(late)
 	st := s.Stats()
 	switch st.RTPriority {
 	case prio:
 		if tids := fifoThreads(t, prio); len(tids) != 1 {
 			t.Errorf("threads %v at SCHED_FIFO %d, want 1 (the sender's)", tids, prio)
 		}
-		if !strings.Contains(logs.String(), fmt.Sprintf(`policy="SCHED_FIFO %d"`, prio)) {
-			t.Errorf("log does not name the policy:\n%s", logs.String())
+		if !strings.Contains(logs.String(), fmt.Sprintf(`policy="SCHED_FIFO %d"`, prio)) || !strings.Contains(logs.String(), "spin=500µs") {
+			t.Errorf("log does not name the policy and the spin:\n%s", logs.String())
+		}
+		if med := late[len(late)/2]; med < 0 || med > 5000 {
+			t.Errorf("median late_ns %d with a 500 µs spin, want 0 to 5 µs: the tick must start on its deadline", med)
 		}
 	case 0:
+		// At normal priority the thread does not spin.
+		if strings.Contains(logs.String(), "spin=") {
+			t.Errorf("spin logged for a thread at normal priority:\n%s", logs.String())
+		}
 		// Refused here: one warning says so and, when it is a matter of
 		// permission, what to grant.
 		var warned []string

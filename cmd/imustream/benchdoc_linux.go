@@ -362,14 +362,20 @@ const benchDocMethod = `
   the Go runtime's timer wheel (woken through ` + "`epoll_wait`" + ` with millisecond resolution), decide
   when it wakes. The threads' timer slack is set to 1 ns (the default lets the kernel defer a
   normal thread's wake-up by up to 50 µs).
-- A sender thread sleeps to 50 µs before the deadline (` + "`--spin`" + `, at most a tenth of the
-  period; 0 turns it off) and busy-waits the rest, reading the clock through the vDSO. A wake-up
+- A sender thread with real-time priority sleeps to 50 µs before the deadline (` + "`--spin`" + `, at
+  most a tenth of the period; 0 turns it off) and busy-waits the rest, reading the clock through
+  the vDSO. A wake-up
   takes the timer interrupt, the virtual CPU's way out of its idle halt and the switch to the
   thread, together 20 µs at p50 and 47 µs at p99 here under load 2 (the daemon's own
   ` + "`late_ns`" + `, ` + "`reported_late`" + ` in ` + "`--json`" + `, with ` + "`--spin 0`" + `), and different every time. One that
   comes before the deadline starts the tick on it to within a microsecond: with the spin,
   ` + "`reported_late`" + ` is 0 at p99. The cost is the spin itself, at most 50 µs per tick: about
-  1 % of one CPU at 200 Hz, 5 % at 1 kHz. What is left of the jitter after that is the tick's
+  1 % of one CPU at 200 Hz, 5 % at 1 kHz. On an idle machine a wake-up takes longer here (the
+  virtual CPU sleeps in the host: 54 µs at p50 and 98 µs at p99, 20 s idle with ` + "`--spin 0`" + `);
+  ` + "`--spin 200us`" + ` covers that too (p99 36.3 µs against 74.5 µs, daemon CPU 7.3 % against 5.1 %).
+  A thread at normal priority does not spin: the kernel's fair scheduler would preempt it in
+  favour of a busy process for a time slice (under load 2: p99 2480 µs spinning, 55 µs not).
+  What is left of the jitter after that is the tick's
   work, mostly the kernel's send path (traced here: 8 µs at p50 and 25 µs at p99 from the
   ` + "`write`" + ` call to the datagram's arrival on loopback, cold caches every tick).
 - ` + "`--rt-priority N`" + ` (default 50; 0 turns it off) gives the sender threads ` + "`SCHED_FIFO`" + `, so they
