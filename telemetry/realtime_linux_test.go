@@ -225,7 +225,9 @@ func TestRunTwoThreadsCoverStall(t *testing.T) {
 		covering bool
 	}{{cpus, true}, {cpus[:1], false}} {
 		t.Run(fmt.Sprintf("%d threads", len(tc.cpus)), func(t *testing.T) {
-			clock := &stallClock{stall: periods * time.Second / rate}
+			// Ten and a half periods: the stalled thread comes back between
+			// two deadlines, not on one that the other thread is taking.
+			clock := &stallClock{stall: (2*periods + 1) * time.Second / rate / 2}
 			subs := NewSubscribers()
 			rx := newReceiver(t)
 			mustStart(t, subs, rx.addr(), 0)
