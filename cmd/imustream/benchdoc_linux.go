@@ -423,5 +423,12 @@ const benchDocMethod = `
   on that CPU to reach a preemption point (a ` + "`PREEMPT_DYNAMIC`" + ` kernel takes ` + "`preempt=full`" + ` on its
   command line), and in a virtual machine for the host to run the virtual CPU: a tick that falls
   in time the hypervisor took (*steal*) waits for it, whatever its priority. Both show in the
-  max of one thread; the second thread on another CPU is what takes them out.
+  max of one thread; the second thread on another CPU is what takes them out, unless both
+  CPUs are held, or the one doing the tick is held after it took it. Both were traced here
+  (kernel tracer, ` + "`imustream bench --duration 30s --load 2 --floor`" + `, a run with a 1567 µs max and a
+  floor max of 84 µs): a gap of 1.5 ms in which neither CPU logged any event, ended by one
+  timer interrupt waking the sender and floor threads together, and a ` + "`write(2)`" + ` of the datagram
+  that took 366 µs with no other event on its CPU. The floor only looks at the machine at its
+  own wake-ups, half a period away from the daemon's, so a stall can miss it and hit the
+  stream: in such a minute the floor's max is lower than the stream's.
 `
