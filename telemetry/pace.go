@@ -103,6 +103,18 @@ func (p *Pacer) SleepUntil(deadline int64) int64 {
 	return p.sleep(deadline)
 }
 
+// Lead returns how long before each deadline a thread scheduled as t wakes
+// to spin, for a schedule that asks for spin ns. A thread at normal
+// priority does not spin: the kernel's fair scheduler then preempts it for
+// a busy process's time slice (under load 2 that took the p99 from 55 to
+// 2480 µs).
+func (p *Pacer) Lead(t ThreadSchedule, spin int64) int64 {
+	if t.FIFOPrio == 0 && p.real {
+		return 0
+	}
+	return spin
+}
+
 // Spin busy-waits from now, a little before deadline, to deadline and
 // returns the time it ends. A wake-up's delay varies by tens of µs (the
 // timer interrupt, leaving a halted virtual CPU, the kernel's switch to

@@ -132,3 +132,20 @@ func TestPacersTakeTurns(t *testing.T) {
 		t.Errorf("last sleep to %d, want the deadline %d", slept[len(slept)-1], deadline)
 	}
 }
+
+func TestPacerLead(t *testing.T) {
+	real, fake := NewPacers(MonoClock{}, 1)[0], NewPacers(&fakeClock{}, 1)[0]
+	for _, tc := range []struct {
+		p    *Pacer
+		prio int
+		want int64
+	}{
+		{real, 50, 40_000},
+		{real, 0, 0}, // normal priority: no spin
+		{fake, 0, 40_000},
+	} {
+		if got := tc.p.Lead(ThreadSchedule{FIFOPrio: tc.prio}, 40_000); got != tc.want {
+			t.Errorf("real clock %v, FIFO %d: lead %d, want %d", tc.p.real, tc.prio, got, tc.want)
+		}
+	}
+}

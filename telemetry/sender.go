@@ -243,13 +243,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 	ready.Done()
 	<-begin
 	p := s.period
-	// A thread at normal priority does not spin: the kernel's fair
-	// scheduler then preempts it for a busy process's time slice. Under
-	// load 2 that took the p99 from 55 to 2480 µs.
-	lead := s.lead
-	if sched.FIFOPrio == 0 && pace.real {
-		lead = 0
-	}
+	lead := pace.Lead(*sched, s.lead)
 	var lost int64 // the last deadline another thread took
 	for !s.quit.Load() {
 		pace.AfterWork()
