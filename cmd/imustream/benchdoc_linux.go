@@ -248,7 +248,7 @@ func writeBenchDoc(w io.Writer, cmd string, runs []*suiteRun, when time.Time) {
 		p("run) and two reached %.0f µs (%.0f ms of steal): a tick due while the hypervisor or the kernel\n", two.Product.Interval.Max, two.StealMs)
 		p("holds one CPU is taken by the thread on the other (see [How the schedule is kept](#how-the-schedule-is-kept)).\n")
 		p("When both CPUs are held at once, nothing inside the machine runs, and the *floor* column\n")
-		p("shows it: its max is then as large as the stream's.\n")
+		p("shows it when the stall reaches one of its wake-ups: its max is then as large as the stream's.\n")
 	}
 
 	p("\n## Runs\n\n")
