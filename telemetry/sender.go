@@ -194,8 +194,8 @@ func (s *Sender) Period() int64 { return s.period }
 //
 // Each tick is kept by one sender thread per CPU of Config.CPUs (one
 // unpinned thread without): all of them sleep to the same deadline (less
-// Config.Spin) and the first one awake does the tick. A wake-up can be held up for
-// milliseconds by what the thread's priority cannot preempt (a
+// the spin) and the first one awake does the tick. A wake-up can be held
+// up for milliseconds by what the thread's priority cannot preempt (a
 // non-preemptible kernel section, an interrupt storm on its CPU, a
 // hypervisor running another guest on it); two CPUs are seldom held up at
 // the same moment.

@@ -31,9 +31,9 @@ type floorResult struct {
 // runFloor is the hidden bench-floor command: it sleeps to --ticks
 // deadlines from --start (CLOCK_MONOTONIC ns) with one thread per CPU of
 // --cpu, pinned, at --rt-priority and with --spin as the daemon's sender
-// threads are, records when each tick starts and prints a floorResult as JSON. The bench
-// puts its grid half a period off the daemon's, so that the two do not
-// wait for each other.
+// threads are, records when each tick starts and prints a floorResult as
+// JSON. The bench puts its grid half a period off the daemon's, so that
+// the two do not wait for each other.
 func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	var (
 		rate, prio, ticks int
