@@ -153,35 +153,25 @@ func (p *peer) next(wait time.Duration) (packet, bool) {
 // reply waits for the reply with id, passing telemetry to onData.
 func (p *peer) reply(id string, onData func(*telemetry.Datagram)) control.Reply {
 	p.t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) {
-		pk, ok := p.next(time.Until(deadline))
-		if !ok {
-			break
-		}
-		if pk.reply != nil && pk.reply.ID == id {
-			return *pk.reply
-		}
-		if pk.dg != nil && onData != nil {
-			onData(pk.dg)
-		}
+	r, ok := p.answered(id, 3*time.Second, onData)
+	if !ok {
+		p.t.Fatalf("no reply with id %s", id)
 	}
-	p.t.Fatalf("no reply with id %s", id)
-	return control.Reply{}
+	return r
 }
 
-// answered reports whether the reply with id arrives within wait, passing
+// answered returns the reply with id if it arrives within wait, passing
 // telemetry to onData.
-func (p *peer) answered(id string, wait time.Duration, onData func(*telemetry.Datagram)) bool {
+func (p *peer) answered(id string, wait time.Duration, onData func(*telemetry.Datagram)) (control.Reply, bool) {
 	p.t.Helper()
 	deadline := time.Now().Add(wait)
 	for {
 		pk, ok := p.next(time.Until(deadline))
 		if !ok {
-			return false
+			return control.Reply{}, false
 		}
 		if pk.reply != nil && pk.reply.ID == id {
-			return true
+			return *pk.reply, true
 		}
 		if pk.dg != nil && onData != nil {
 			onData(pk.dg)
@@ -520,7 +510,7 @@ func TestFloodLosesNoTick(t *testing.T) {
 		id := "q" + strconv.Itoa(i)
 		pc.send("id=" + id + " ping\n")
 		sent++
-		if pc.answered(id, time.Second, s.add) {
+		if _, ok := pc.answered(id, time.Second, s.add); ok {
 			break
 		}
 		if i == 10 {
