@@ -104,15 +104,15 @@ func (p *Pacer) SleepUntil(deadline int64) int64 {
 }
 
 // Lead returns how long before each deadline a thread scheduled as t wakes
-// to spin, for a schedule that asks for spin ns. A thread at normal
-// priority does not spin: the kernel's fair scheduler then preempts it for
-// a busy process's time slice (under load 2 that took the p99 from 55 to
-// 2480 µs).
-func (p *Pacer) Lead(t ThreadSchedule, spin int64) int64 {
+// to spin, for a schedule of period ns that asks for spin: at most a tenth
+// of the period. A thread at normal priority does not spin: the kernel's
+// fair scheduler then preempts it for a busy process's time slice (under
+// load 2 that took the p99 from 55 to 2480 µs).
+func (p *Pacer) Lead(t ThreadSchedule, spin time.Duration, period int64) int64 {
 	if t.FIFOPrio == 0 && p.real {
 		return 0
 	}
-	return spin
+	return min(int64(spin), period/10)
 }
 
 // Spin busy-waits from now, a little before deadline, to deadline and

@@ -144,8 +144,12 @@ func TestPacerLead(t *testing.T) {
 		{real, 0, 0}, // normal priority: no spin
 		{fake, 0, 40_000},
 	} {
-		if got := tc.p.Lead(ThreadSchedule{FIFOPrio: tc.prio}, 40_000); got != tc.want {
+		if got := tc.p.Lead(ThreadSchedule{FIFOPrio: tc.prio}, 40*time.Microsecond, 1_000_000); got != tc.want {
 			t.Errorf("real clock %v, FIFO %d: lead %d, want %d", tc.p.real, tc.prio, got, tc.want)
 		}
+	}
+	// Capped at a tenth of the period.
+	if got := real.Lead(ThreadSchedule{FIFOPrio: 50}, time.Second, 125_000); got != 12_500 {
+		t.Errorf("8 kHz, spin 1 s: lead %d, want 12500", got)
 	}
 }

@@ -57,11 +57,12 @@ func ScheduleThread(cpu, prio int, pinOnlyRealtime bool) ThreadSchedule {
 
 // logSchedule logs, once for all sender threads, how they are scheduled
 // and what to grant when the system refused.
-func (s *Sender) logSchedule(threads []ThreadSchedule) {
+func (s *Sender) logSchedule(threads []ThreadSchedule, pacers []*Pacer) {
 	var pinned []int
 	prio := 0
 	var slackErr, pinErr, fifoErr error
-	for _, t := range threads {
+	var lead int64
+	for i, t := range threads {
 		if t.CPU >= 0 {
 			pinned = append(pinned, t.CPU)
 		}
@@ -71,6 +72,7 @@ func (s *Sender) logSchedule(threads []ThreadSchedule) {
 		if t.FIFOPrio > 0 {
 			prio = t.FIFOPrio
 		}
+		lead = max(lead, pacers[i].Lead(t, s.cfg.Spin, s.period))
 	}
 	s.rtPrio.Store(int32(prio))
 	if slackErr != nil {
@@ -100,8 +102,8 @@ func (s *Sender) logSchedule(threads []ThreadSchedule) {
 	if len(threads) > 1 {
 		attrs = append(attrs, "threads", len(threads))
 	}
-	if s.lead > 0 && prio > 0 {
-		attrs = append(attrs, "spin", time.Duration(s.lead))
+	if lead > 0 {
+		attrs = append(attrs, "spin", time.Duration(lead))
 	}
 	s.log.Log(nil, slog.LevelInfo, "sender thread scheduled", attrs...)
 }

@@ -70,7 +70,6 @@ type Config struct {
 type Sender struct {
 	cfg    Config
 	period int64
-	lead   int64 // Config.Spin, capped
 	log    *slog.Logger
 
 	// Owned by the sender thread that holds busy.
@@ -169,11 +168,9 @@ func NewSender(cfg Config) (*Sender, error) {
 			return nil, fmt.Errorf("telemetry: CPU list %v: each CPU once, none negative", cfg.CPUs)
 		}
 	}
-	period := int64(time.Second) / int64(cfg.RateHz)
 	return &Sender{
 		cfg:     cfg,
-		period:  period,
-		lead:    SpinLead(cfg.Spin, period),
+		period:  int64(time.Second) / int64(cfg.RateHz),
 		log:     cfg.Logger,
 		batch:   make([]sensor.Sample, cfg.Batch),
 		buf:     make([]byte, 0, max(MaxDatagramLen, MaxDatagramLenPressure)),
@@ -181,10 +178,6 @@ func NewSender(cfg Config) (*Sender, error) {
 		started: make(chan struct{}, max(1, len(cfg.CPUs))-1),
 	}, nil
 }
-
-// SpinLead is how long before a deadline a thread wakes to spin for Spin at
-// a period of period ns: at most a tenth of it.
-func SpinLead(spin time.Duration, period int64) int64 { return min(int64(spin), period/10) }
 
 // Period returns the tick period in ns.
 func (s *Sender) Period() int64 { return s.period }
@@ -215,7 +208,7 @@ func (s *Sender) Run(ctx context.Context) error {
 		done.Go(func() { s.waker(ctx, i, &sched[i], pacers[i], &ready, begin) })
 	}
 	ready.Wait()
-	s.logSchedule(sched)
+	s.logSchedule(sched, pacers)
 	close(begin)
 	done.Wait()
 	if s.streaming.Load() {
@@ -243,7 +236,7 @@ func (s *Sender) waker(ctx context.Context, i int, sched *ThreadSchedule, pace *
 	ready.Done()
 	<-begin
 	p := s.period
-	lead := pace.Lead(*sched, s.lead)
+	lead := pace.Lead(*sched, s.cfg.Spin, p)
 	var lost int64 // the last deadline another thread took
 	for !s.quit.Load() {
 		pace.AfterWork()

@@ -67,7 +67,6 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	n := max(1, len(list))
 	late := make([][]int64, n)
 	// As the sender's threads: the first awake takes the tick and spins.
-	spin := telemetry.SpinLead(cpus.spin, period)
 	taken := make([]atomic.Bool, ticks)
 	first := make([]int64, ticks)
 	var wg sync.WaitGroup
@@ -87,7 +86,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 				return
 			}
 			pace := pacers[i]
-			lead := pace.Lead(t, spin)
+			lead := pace.Lead(t, cpus.spin, period)
 			for k := range ticks {
 				pace.AfterWork()
 				d := start + int64(k)*period
