@@ -233,7 +233,7 @@ func (k *Key) VerifyReply(req Tag, line []byte) ([]byte, error) {
 // '.', like a request id.
 func checkFrom(from string) error {
 	if from == "" || len(from) > maxFromLen || !isIDChars(from) {
-		return fmt.Errorf("%w: from must be 1 to %d letters, digits, '-', '_' or '.'", ErrBadArg, maxFromLen)
+		return badArg("from must be 1 to %d letters, digits, '-', '_' or '.'", maxFromLen)
 	}
 	return nil
 }

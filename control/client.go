@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/imustream/imustream/telemetry"
 )
 
 // ClientOptions configures a Client. Zero fields take the documented
@@ -26,9 +24,9 @@ type ClientOptions struct {
 	// Retries is how many times a command is sent again, with the same
 	// request id, when no reply came. It defaults to 3; negative sends once.
 	Retries int
-	// OnData receives every telemetry datagram that arrives from the
-	// device's host on this client's socket. It runs on the client's
-	// reader goroutine and must not keep b.
+	// OnData receives every binary datagram (telemetry) that arrives from
+	// the device's host on this client's socket; replies are text. It runs
+	// on the client's reader goroutine and must not keep b.
 	OnData func(b []byte, from netip.AddrPort)
 	// Key, when set, signs every command and accepts only replies signed
 	// with it (docs/protocol.md). It defaults to nil: unsigned.
@@ -156,7 +154,7 @@ func (c *Client) read() {
 			continue
 		}
 		b := buf[:n]
-		if telemetry.Is(b) {
+		if !IsText(b) {
 			if c.opts.OnData != nil {
 				c.opts.OnData(b, from)
 			}

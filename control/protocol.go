@@ -41,14 +41,30 @@ const (
 
 // Errors from ParseCommand and ParseReply.
 var (
-	ErrEmpty      = errors.New("control: empty command")
-	ErrNotText    = errors.New("control: not a text command")
-	ErrUnknown    = errors.New("control: unknown command")
-	ErrBadArg     = errors.New("control: bad argument")
-	ErrBadReply   = errors.New("control: malformed reply")
-	ErrTooLong    = errors.New("control: command too long")
-	errUnknownKey = errors.New("unknown option")
+	ErrEmpty    = errors.New("control: empty command")
+	ErrNotText  = errors.New("control: not a text command")
+	ErrUnknown  = errors.New("control: unknown command")
+	ErrBadArg   = errors.New("control: bad argument")
+	ErrBadReply = errors.New("control: malformed reply")
+	ErrTooLong  = errors.New("control: command too long")
 )
+
+// CommandError is a command the daemon refuses: its reply is
+// "err CODE MESSAGE" with these fields, never text taken from another
+// error. Err is the sentinel it matches with errors.Is (ErrBadArg, …).
+type CommandError struct {
+	Code    string // CodeBadRequest, CodeFull, …
+	Message string // what the reply says after the code
+	Err     error
+}
+
+func (e *CommandError) Error() string { return "control: " + e.Message }
+func (e *CommandError) Unwrap() error { return e.Err }
+
+// badArg is a bad-request refusal for an argument ParseCommand rejects.
+func badArg(format string, a ...any) *CommandError {
+	return &CommandError{Code: CodeBadRequest, Err: ErrBadArg, Message: "bad argument: " + fmt.Sprintf(format, a...)}
+}
 
 // Command is one parsed command line.
 type Command struct {
@@ -77,14 +93,14 @@ type Command struct {
 func ParseCommand(b []byte) (Command, error) {
 	var c Command
 	if len(b) > MaxCommandLen {
-		return c, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(b), MaxCommandLen)
+		return c, &CommandError{Code: CodeBadRequest, Err: ErrTooLong, Message: fmt.Sprintf("command too long: %d bytes, at most %d", len(b), MaxCommandLen)}
 	}
 	if !IsText(b) {
-		return c, ErrNotText
+		return c, &CommandError{Code: CodeBadRequest, Err: ErrNotText, Message: "not a text command"}
 	}
 	fields := strings.Fields(string(b))
 	if len(fields) == 0 {
-		return c, ErrEmpty
+		return c, &CommandError{Code: CodeBadRequest, Err: ErrEmpty, Message: "empty command"}
 	}
 	var positional []string
 	for _, f := range fields {
@@ -113,38 +129,38 @@ func ParseCommand(b []byte) (Command, error) {
 		case "ts":
 			ts, err := strconv.ParseUint(v, 10, 64)
 			if err != nil || ts == 0 {
-				return c, fmt.Errorf("%w: ts %q is not a counter 1..2^64-1", ErrBadArg, v)
+				return c, badArg("ts %q is not a counter 1..2^64-1", v)
 			}
 			c.TS = ts
 		default:
-			return c, fmt.Errorf("%w: %w %q", ErrBadArg, errUnknownKey, k)
+			return c, badArg("unknown option %q", k)
 		}
 	}
 	if len(positional) == 0 {
-		return c, fmt.Errorf("%w: no command, only options", ErrEmpty)
+		return c, &CommandError{Code: CodeBadRequest, Err: ErrEmpty, Message: "empty command: no command, only options"}
 	}
 	c.Verb = strings.ToLower(positional[0])
 	args := positional[1:]
 	switch c.Verb {
 	case VerbStart, VerbStop:
 		if len(args) > 1 {
-			return c, fmt.Errorf("%w: %s takes at most one target, got %q", ErrBadArg, c.Verb, args)
+			return c, badArg("%s takes at most one target, got %q", c.Verb, args)
 		}
 		if len(args) == 1 {
 			c.Target = args[0]
 		}
 		if c.Verb == VerbStop && c.Lease != 0 {
-			return c, fmt.Errorf("%w: stop takes no lease", ErrBadArg)
+			return c, badArg("stop takes no lease")
 		}
 		if c.Verb == VerbStart && c.Target == "all" {
-			return c, fmt.Errorf("%w: start needs a HOST:PORT or :PORT target, not all", ErrBadArg)
+			return c, badArg("start needs a HOST:PORT or :PORT target, not all")
 		}
 	case VerbStatus, VerbPing:
 		if len(args) > 0 || c.Lease != 0 {
-			return c, fmt.Errorf("%w: %s takes no arguments", ErrBadArg, c.Verb)
+			return c, badArg("%s takes no arguments", c.Verb)
 		}
 	default:
-		return c, fmt.Errorf("%w %q (want start, stop, status or ping)", ErrUnknown, positional[0])
+		return c, &CommandError{Code: CodeUnknownCommand, Err: ErrUnknown, Message: fmt.Sprintf("unknown command %q (want start, stop, status or ping)", positional[0])}
 	}
 	return c, nil
 }
@@ -162,10 +178,10 @@ func IsText(b []byte) bool {
 
 func checkID(id string) error {
 	if id == "" || len(id) > maxIDLen {
-		return fmt.Errorf("%w: id must be 1 to %d characters", ErrBadArg, maxIDLen)
+		return badArg("id must be 1 to %d characters", maxIDLen)
 	}
 	if !isIDChars(id) {
-		return fmt.Errorf("%w: id %q may hold only letters, digits, '-', '_' and '.'", ErrBadArg, id)
+		return badArg("id %q may hold only letters, digits, '-', '_' and '.'", id)
 	}
 	return nil
 }
@@ -185,12 +201,12 @@ func parseLease(v string) (time.Duration, error) {
 	if err != nil {
 		secs, ferr := strconv.ParseFloat(v, 64)
 		if ferr != nil {
-			return 0, fmt.Errorf("%w: lease %q is not a duration like 5s or 1500ms", ErrBadArg, v)
+			return 0, badArg("lease %q is not a duration like 5s or 1500ms", v)
 		}
 		d = time.Duration(secs * float64(time.Second))
 	}
 	if d < MinLease || d > MaxLease {
-		return 0, fmt.Errorf("%w: lease %s outside %s..%s", ErrBadArg, v, MinLease, MaxLease)
+		return 0, badArg("lease %s outside %s..%s", v, MinLease, MaxLease)
 	}
 	return d, nil
 }

@@ -43,11 +43,12 @@ const (
 // window is one sender name's replay window.
 type window struct {
 	last uint64 // highest ts accepted, in this run or before a restart
-	// The ts and the daemon's CLOCK_MONOTONIC (ns) of the latest command
-	// accepted in this run; anchorMono is 0 until there is one (the clock
-	// of a restarted daemon says nothing about the earlier run).
+	// The ts and the server's monotonic time (ns) of the latest command
+	// accepted in this run; anchored is false until there is one (the
+	// clock of a restarted daemon says nothing about the earlier run).
 	anchorTS   uint64
 	anchorMono int64
+	anchored   bool
 }
 
 // ReplayState holds the replay windows. With a path it persists every
@@ -159,7 +160,7 @@ func (s *ReplayState) check(name string, ts uint64, now int64) verdict {
 	if ts <= w.last {
 		return replayed
 	}
-	if w.anchorMono != 0 {
+	if w.anchored {
 		daemonUs := uint64(max(now-w.anchorMono, 0) / 1000)
 		clientUs := ts - w.anchorTS // ts > last ≥ anchorTS
 		window := s.StaleAfter
@@ -183,7 +184,7 @@ func (s *ReplayState) accept(name string, ts uint64, now int64) (verdict, error)
 		w = &window{}
 		s.w[name] = w
 	}
-	w.last, w.anchorTS, w.anchorMono = ts, ts, now
+	w.last, w.anchorTS, w.anchorMono, w.anchored = ts, ts, now, true
 	if s.path == "" {
 		return fresh, nil
 	}

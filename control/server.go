@@ -10,10 +10,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/imustream/imustream/telemetry"
 )
 
 // DefaultAllow is the allow list when none is configured: this machine only.
@@ -22,18 +21,38 @@ var DefaultAllow = []netip.Prefix{
 	netip.MustParsePrefix("::1/128"),
 }
 
+// Stream is what commands change: the set of destinations the daemon
+// streams to. The control package declares it and the daemon adapts its
+// sender to it, so this package knows nothing of the telemetry. Its methods
+// must be safe for concurrent use (SetAllow runs on the reload goroutine).
+//
+// An error from Start or Stop that is a *CommandError is answered with its
+// code and message; any other is logged and answered as a bad target.
+type Stream interface {
+	// Start subscribes target, or refreshes its lease if it is subscribed
+	// already; lease 0 means none. It reports whether the subscriber is new.
+	Start(target netip.AddrPort, lease time.Duration) (created bool, err error)
+	// Stop ends target's stream.
+	Stop(target netip.AddrPort) error
+	// StopAll ends every stream and reports how many there were.
+	StopAll() int
+	// Targets lists the destinations streamed to.
+	Targets() []netip.AddrPort
+}
+
 // ServerConfig configures the command goroutine. Zero fields take the
 // documented defaults.
 type ServerConfig struct {
-	Conn   *net.UDPConn           // the control socket; required
-	Subs   *telemetry.Subscribers // required
-	Sender *telemetry.Sender      // required, for status
+	Stream Stream // required
+	// Status returns the fields the status reply starts with (the state of
+	// the stream and the sensor); the server appends its own counters. It
+	// defaults to none.
+	Status func() []Field
 	// Allow lists the networks commands are accepted from, and that
 	// streams may go to. It defaults to DefaultAllow.
 	Allow []netip.Prefix
 	// DefaultLease applies to a start without lease=; 0 means none.
 	DefaultLease time.Duration
-	Sensor       string // named in status replies
 	Version      string // named in status and ping replies
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -74,6 +93,10 @@ type Counters struct {
 // socket and changes the stream only through the subscriber set's atomics.
 type Server struct {
 	cfg    ServerConfig
+	mu     sync.Mutex     // guards conn for Shutdown
+	conn   net.PacketConn // set by Serve
+	done   chan struct{}  // closed when Serve returns
+	closed atomic.Bool    // Shutdown was called or Serve's ctx ended
 	allow  atomic.Pointer[[]netip.Prefix]
 	key    atomic.Pointer[Key]
 	replay *ReplayState
@@ -89,8 +112,8 @@ type Server struct {
 
 // NewServer checks cfg.
 func NewServer(cfg ServerConfig) (*Server, error) {
-	if cfg.Conn == nil || cfg.Subs == nil || cfg.Sender == nil {
-		return nil, errors.New("control: server needs a socket, a subscriber set and a sender")
+	if cfg.Stream == nil {
+		return nil, errors.New("control: server needs a stream")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -103,7 +126,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Replay == nil {
 		cfg.Replay = NewReplayState()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: cfg.Replay,
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: cfg.Replay, done: make(chan struct{}),
 		dropLog: rateLimit{burst: 1}, failLog: rateLimit{burst: 1}, infoLog: rateLimit{burst: 20}}
 	s.SetAllow(cfg.Allow)
 	s.SetKey(cfg.Key)
@@ -122,9 +145,9 @@ func (s *Server) SetAllow(p []netip.Prefix) []netip.AddrPort {
 	// A start racing this finds the new list when it checks again after
 	// subscribing (see execute), so no stream outside it survives.
 	var ended []netip.AddrPort
-	for _, sub := range s.cfg.Subs.List() {
-		if !s.allowed(sub.Target.Addr()) && s.cfg.Subs.Stop(sub.Target) == nil {
-			ended = append(ended, sub.Target)
+	for _, t := range s.cfg.Stream.Targets() {
+		if !s.allowed(t.Addr()) && s.cfg.Stream.Stop(t) == nil {
+			ended = append(ended, t)
 		}
 	}
 	return ended
@@ -174,16 +197,47 @@ func (s *Server) Counters() Counters {
 	}
 }
 
-// Serve reads commands until the socket is closed, then returns nil.
-// Errors that mean a bad packet are counted and skipped; only a broken
-// socket ends the loop.
-func (s *Server) Serve() error {
+// ErrServerClosed is what Serve returns after Shutdown or the end of its
+// context.
+var ErrServerClosed = errors.New("control: server closed")
+
+// Serve reads commands from conn and answers them, until ctx ends or
+// Shutdown is called; it then returns ErrServerClosed. Errors that mean a
+// bad packet are counted and skipped; only a broken socket ends the loop
+// early, with that error. Serve does not close conn: the caller owns it
+// (it may come from systemd's socket activation). A Server serves once.
+func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
+	s.mu.Lock()
+	if s.conn != nil {
+		s.mu.Unlock()
+		return errors.New("control: Serve called twice")
+	}
+	s.conn = conn
+	s.mu.Unlock()
+	defer close(s.done)
+	stop := context.AfterFunc(ctx, s.unblock)
+	defer stop()
+	udp, _ := conn.(*net.UDPConn)        // reads without allocating
 	buf := make([]byte, MaxCommandLen+1) // one more byte detects oversize
 	for {
-		n, from, err := s.cfg.Conn.ReadFromUDPAddrPort(buf)
+		var n int
+		var from netip.AddrPort
+		var err error
+		if udp != nil {
+			n, from, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			var a net.Addr
+			n, a, err = conn.ReadFrom(buf)
+			if ua, ok := a.(*net.UDPAddr); ok {
+				from = ua.AddrPort()
+			}
+		}
+		if s.closed.Load() {
+			return ErrServerClosed
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return nil
+				return ErrServerClosed
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -192,6 +246,38 @@ func (s *Server) Serve() error {
 			return fmt.Errorf("control: read: %w", err)
 		}
 		s.handle(buf[:n], from)
+	}
+}
+
+// unblock makes Serve return: a read deadline in the past wakes ReadFrom.
+func (s *Server) unblock() {
+	s.closed.Store(true)
+	s.mu.Lock()
+	c := s.conn
+	s.mu.Unlock()
+	if c != nil {
+		_ = c.SetReadDeadline(time.Now())
+	}
+}
+
+// Shutdown stops Serve: the command being handled, if any, is finished
+// and answered, no further command is read, and Shutdown waits for Serve
+// to return. It returns ctx.Err() if ctx ends first, nil otherwise. The
+// streams are left as they are: ending them is the sender's job. The
+// socket stays open for its owner to close.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.unblock()
+	s.mu.Lock()
+	served := s.conn != nil
+	s.mu.Unlock()
+	if !served {
+		return nil
+	}
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -222,11 +308,12 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 	cmd, err := ParseCommand(body)
 	if err != nil {
 		s.malformed.Add(1)
-		code := CodeBadRequest
-		if errors.Is(err, ErrUnknown) {
-			code = CodeUnknownCommand
+		r := Reply{ID: cmd.ID, Verb: CodeBadRequest}
+		var ce *CommandError
+		if errors.As(err, &ce) {
+			r.Verb, r.Message = ce.Code, ce.Message
 		}
-		s.replyMalformed(from, sg, Reply{ID: cmd.ID, Verb: code, Message: strings.TrimPrefix(err.Error(), "control: ")}, len(pkt))
+		s.replyMalformed(from, sg, r, len(pkt))
 		return
 	}
 	name := ""
@@ -277,7 +364,7 @@ func (s *Server) authenticate(key *Key, pkt []byte, from netip.AddrPort) *signer
 		s.drop(&s.badSig, "signed command without a valid from= and ts= dropped", from)
 		return nil
 	}
-	now := telemetry.MonoClock{}.Now()
+	now := s.mono()
 	switch s.replay.check(name, ts, now) {
 	case replayed:
 		s.drop(&s.replayed, "replayed command dropped", from)
@@ -368,7 +455,7 @@ func (s *Server) send(to netip.AddrPort, body string, sg *signer) {
 	} else {
 		b = append([]byte(body), '\n')
 	}
-	if _, err := s.cfg.Conn.WriteToUDPAddrPort(b, to); err != nil && s.failLog.allow(time.Now()) {
+	if _, err := s.conn.WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil && s.failLog.allow(time.Now()) {
 		s.log.Warn("control: reply failed", "to", to, "err", err)
 	}
 }
@@ -396,8 +483,26 @@ func (l *rateLimit) allow(now time.Time) bool {
 	return true
 }
 
-func errReply(verb, code string, err error) Reply {
-	return Reply{Verb: code, Message: verb + ": " + strings.TrimPrefix(err.Error(), "telemetry: ")}
+// mono is the time since the server started, ns: the replay windows'
+// clock.
+func (s *Server) mono() int64 { return int64(time.Since(s.start)) }
+
+// refusal answers a command that failed with err: a *CommandError with its
+// code and message, anything else (the Stream's own failure) as a bad
+// target, logged.
+func (s *Server) refusal(verb string, err error) Reply {
+	var ce *CommandError
+	if errors.As(err, &ce) {
+		return Reply{Verb: ce.Code, Message: verb + ": " + ce.Message}
+	}
+	if s.failLog.allow(time.Now()) {
+		s.log.Warn("control: command failed", "verb", verb, "err", err)
+	}
+	return Reply{Verb: CodeBadTarget, Message: verb + ": failed"}
+}
+
+func notAllowed(to netip.AddrPort) Reply {
+	return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
 }
 
 func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
@@ -405,32 +510,24 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 	case VerbStart:
 		to, err := s.target(cmd.Target, from)
 		if err != nil {
-			return errReply(cmd.Verb, CodeBadTarget, err)
+			return s.refusal(cmd.Verb, err)
 		}
 		if !s.allowed(to.Addr()) {
-			return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
+			return notAllowed(to)
 		}
 		lease := cmd.Lease
 		if lease == 0 {
 			lease = s.cfg.DefaultLease
 		}
-		var expires int64
-		if lease > 0 {
-			expires = telemetry.MonoClock{}.Now() + int64(lease)
-		}
-		created, err := s.cfg.Subs.Start(to, expires)
+		created, err := s.cfg.Stream.Start(to, lease)
 		if err != nil {
-			code := CodeBadTarget
-			if errors.Is(err, telemetry.ErrFull) {
-				code = CodeFull
-			}
-			return errReply(cmd.Verb, code, err)
+			return s.refusal(cmd.Verb, err)
 		}
 		// The allow list may have changed since the check above (SIGHUP);
 		// SetAllow ends what it finds, this ends what it could not see.
 		if !s.allowed(to.Addr()) {
-			_ = s.cfg.Subs.Stop(to)
-			return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
+			_ = s.cfg.Stream.Stop(to)
+			return notAllowed(to)
 		}
 		if created && s.infoLog.allow(time.Now()) {
 			s.log.Info("stream started", "to", to, "by", from, "lease", lease)
@@ -441,11 +538,11 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		}
 		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{
 			{"to", to.String()}, {"lease", leaseStr}, {"new", strconv.FormatBool(created)},
-			{"subscribers", strconv.Itoa(len(s.cfg.Subs.List()))},
+			{"subscribers", strconv.Itoa(len(s.cfg.Stream.Targets()))},
 		}}
 	case VerbStop:
 		if cmd.Target == "all" {
-			n := s.cfg.Subs.StopAll()
+			n := s.cfg.Stream.StopAll()
 			if s.infoLog.allow(time.Now()) {
 				s.log.Info("all streams stopped", "by", from, "count", n)
 			}
@@ -453,10 +550,10 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		}
 		to, err := s.target(cmd.Target, from)
 		if err != nil {
-			return errReply(cmd.Verb, CodeBadTarget, err)
+			return s.refusal(cmd.Verb, err)
 		}
-		if err := s.cfg.Subs.Stop(to); err != nil {
-			return errReply(cmd.Verb, CodeNotSubscribed, err)
+		if err := s.cfg.Stream.Stop(to); err != nil {
+			return s.refusal(cmd.Verb, err)
 		}
 		if s.infoLog.allow(time.Now()) {
 			s.log.Info("stream stopped", "to", to, "by", from)
@@ -476,11 +573,13 @@ func (s *Server) target(t string, from netip.AddrPort) (netip.AddrPort, error) {
 	}
 	host, portStr, err := net.SplitHostPort(t)
 	if err != nil {
-		return netip.AddrPort{}, fmt.Errorf("target %q is not HOST:PORT or :PORT: %w", t, err)
+		return netip.AddrPort{}, &CommandError{Code: CodeBadTarget, Err: ErrBadArg,
+			Message: fmt.Sprintf("target %q is not HOST:PORT or :PORT", t)}
 	}
 	port, err := strconv.ParseUint(portStr, 10, 16)
 	if err != nil || port == 0 {
-		return netip.AddrPort{}, fmt.Errorf("target %q: port must be 1..65535", t)
+		return netip.AddrPort{}, &CommandError{Code: CodeBadTarget, Err: ErrBadArg,
+			Message: fmt.Sprintf("target %q: port must be 1..65535", t)}
 	}
 	if host == "" {
 		return netip.AddrPortFrom(from.Addr(), uint16(port)), nil
@@ -492,7 +591,8 @@ func (s *Server) target(t string, from netip.AddrPort) (netip.AddrPort, error) {
 	defer cancel()
 	addrs, err := s.cfg.Resolve(ctx, host)
 	if err != nil || len(addrs) == 0 {
-		return netip.AddrPort{}, fmt.Errorf("target host %q does not resolve: %v", host, err)
+		return netip.AddrPort{}, &CommandError{Code: CodeBadTarget, Err: ErrBadArg,
+			Message: fmt.Sprintf("target host %q does not resolve", host)}
 	}
 	// Prefer an address the allow list admits, so a dual-stack name works.
 	for _, a := range addrs {
@@ -504,57 +604,34 @@ func (s *Server) target(t string, from netip.AddrPort) (netip.AddrPort, error) {
 }
 
 func (s *Server) status() Reply {
-	st := s.cfg.Sender.Stats()
+	var fields []Field
+	if s.cfg.Status != nil {
+		fields = s.cfg.Status()
+	}
 	c := s.Counters()
-	state := "idle"
-	if st.Streaming {
-		state = "streaming"
-	}
-	subs := s.cfg.Subs.List()
-	targets := make([]string, 0, len(subs))
-	for _, sub := range subs {
-		targets = append(targets, sub.Target.String())
-	}
 	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
 	auth := "none"
 	if s.Authenticated() {
 		auth = "hmac-sha256"
 	}
-	return Reply{OK: true, Verb: VerbStatus, Fields: []Field{
-		{"state", state},
-		{"subscribers", strconv.Itoa(len(subs))},
-		{"to", strings.Join(targets, ",")},
-		{"session", fmt.Sprintf("%08x", st.Session)},
-		{"seq", strconv.FormatUint(uint64(st.NextSeq), 10)},
-		{"rate", strconv.Itoa(st.RateHz)},
-		{"batch", strconv.Itoa(st.Batch)},
-		{"sensor", s.cfg.Sensor},
-		{"ticks", u(st.Ticks)},
-		{"datagrams", u(st.Datagrams)},
-		{"late", u(st.Late)},
-		{"skipped", u(st.Skipped)},
-		{"max_late_us", strconv.FormatInt(st.MaxLateNs/1000, 10)},
-		{"covered", u(st.Covered)},
-		{"sensor_errors", u(st.SensorErrors)},
-		{"send_errors", u(st.SendErrors)},
-		{"pruned", u(st.Pruned)},
-		{"expired", u(st.Expired)},
-		{"cmd_accepted", u(c.Accepted)},
-		{"cmd_repeated", u(c.Repeated)},
-		{"drop_not_allowed", u(c.NotAllowed)},
-		{"drop_oversized", u(c.Oversized)},
-		{"drop_malformed", u(c.Malformed)},
-		{"auth", auth},
-		{"drop_unsigned", u(c.Unsigned)},
-		{"drop_bad_sig", u(c.BadSig)},
-		{"drop_replayed", u(c.Replayed)},
-		{"drop_stale", u(c.Stale)},
-		{"drop_sender_limit", u(c.SenderLimit)},
-		{"state_errors", u(c.StateErrors)},
-		{"goroutines", strconv.Itoa(runtime.NumGoroutine())},
-		{"uptime", time.Since(s.start).Round(time.Second).String()},
-		{"version", s.cfg.Version},
-	}}
+	fields = append(fields,
+		Field{"cmd_accepted", u(c.Accepted)},
+		Field{"cmd_repeated", u(c.Repeated)},
+		Field{"drop_not_allowed", u(c.NotAllowed)},
+		Field{"drop_oversized", u(c.Oversized)},
+		Field{"drop_malformed", u(c.Malformed)},
+		Field{"auth", auth},
+		Field{"drop_unsigned", u(c.Unsigned)},
+		Field{"drop_bad_sig", u(c.BadSig)},
+		Field{"drop_replayed", u(c.Replayed)},
+		Field{"drop_stale", u(c.Stale)},
+		Field{"drop_sender_limit", u(c.SenderLimit)},
+		Field{"state_errors", u(c.StateErrors)},
+		Field{"goroutines", strconv.Itoa(runtime.NumGoroutine())},
+		Field{"uptime", time.Since(s.start).Round(time.Second).String()},
+		Field{"version", s.cfg.Version},
+	)
+	return Reply{OK: true, Verb: VerbStatus, Fields: fields}
 }
 
 // replyCache remembers the latest replies by sender and request id, so a

@@ -6,7 +6,10 @@
 // rad/s, temperature in °C.
 package sensor
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // StandardGravity is g₀ in m/s².
 const StandardGravity = 9.80665
@@ -73,3 +76,24 @@ type Sensor interface {
 // ErrNotFound is returned (wrapped) when no sensor answers where one was
 // expected.
 var ErrNotFound = errors.New("sensor: not found")
+
+// Sample rates a sensor is read at, in Hz: the daemon's --rate, the
+// calibration and the bench all take this range.
+const (
+	MinRateHz = 1
+	MaxRateHz = 10000
+)
+
+// CheckRate says why hz is not a rate a sensor is read at, or nil.
+func CheckRate(hz int) error {
+	if hz < MinRateHz || hz > MaxRateHz {
+		return fmt.Errorf("sensor: rate %d Hz out of range %d..%d", hz, MinRateHz, MaxRateHz)
+	}
+	return nil
+}
+
+// Counted is a sensor that keeps read counters (see Recovery); the
+// daemon's status shows them.
+type Counted interface {
+	Stats() Stats
+}

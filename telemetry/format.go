@@ -4,7 +4,8 @@
 // A datagram is a 20-byte header followed by Count sample records of
 // SampleLen bytes each, all little-endian. Encoders append to the caller's
 // buffer and decoders reuse the caller's storage, so neither allocates on the
-// hot path.
+// hot path. The package does no I/O: package stream sends datagrams,
+// package receiver tracks and records them.
 package telemetry
 
 import (

@@ -2,21 +2,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/daemon"
 )
-
-// replayFile is the replay state's file name inside --state-dir.
-const replayFile = "replay-windows"
 
 // authFlags are the daemon's authentication settings.
 type authFlags struct {
@@ -39,28 +35,6 @@ func (a *authFlags) register(fs *flag.FlagSet) {
 func (a *authFlags) noteCommandLine() {
 	a.cmdline = map[string]bool{}
 	a.fs.Visit(func(f *flag.Flag) { a.cmdline[f.Name] = true })
-}
-
-// open loads the key and the replay windows.
-func (a *authFlags) open() (*control.Key, *control.ReplayState, error) {
-	var st *control.ReplayState
-	if a.stateDir != "" {
-		var err error
-		if st, err = control.OpenReplayState(filepath.Join(a.stateDir, replayFile)); err != nil {
-			return nil, nil, err
-		}
-	}
-	if a.key == "" {
-		return nil, st, nil
-	}
-	if st == nil {
-		return nil, nil, fmt.Errorf("%w: --key needs --state-dir DIR to keep its replay counters across restarts (or run under systemd with StateDirectory=)", errUsage)
-	}
-	k, err := control.LoadKey(a.key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &k, st, nil
 }
 
 // reloadable returns the allow list and key file in force after a reload:
@@ -108,50 +82,21 @@ func (f *daemonFlags) reloadable() (allow []netip.Prefix, keyPath string, err er
 // watchReload applies the allow list and key again on every SIGHUP,
 // without touching the stream. A configuration that does not load is
 // logged and the running one kept.
-func watchReload(ctx context.Context, hup <-chan os.Signal, f daemonFlags, srv *control.Server, persistent bool, log *slog.Logger) {
+func watchReload(ctx context.Context, hup <-chan os.Signal, f daemonFlags, d *daemon.Daemon, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
 		}
-		if err := reload(f, srv, persistent, log); err != nil {
+		allow, keyPath, err := f.reloadable()
+		if err == nil {
+			err = d.Reload(daemon.Reloadable{Allow: allow, KeyFile: keyPath})
+		}
+		if err != nil {
 			log.Error("reload failed; the running configuration stays", "err", err)
 		}
 	}
-}
-
-func reload(f daemonFlags, srv *control.Server, persistent bool, log *slog.Logger) error {
-	allow, keyPath, err := f.reloadable()
-	if err != nil {
-		return err
-	}
-	var key *control.Key
-	switch {
-	case keyPath != "" && !persistent:
-		return errors.New("a key needs --state-dir, given at start, for its replay counters")
-	case keyPath != "":
-		k, err := control.LoadKey(keyPath)
-		if err != nil {
-			return err
-		}
-		key = &k
-	case srv.Authenticated():
-		// Dropping authentication by a slip in a file is too easy.
-		return errors.New("the configuration names no key: turning authentication off needs a restart")
-	}
-	srv.SetKey(key)
-	ended := srv.SetAllow(allow)
-	auth := "none"
-	if key != nil {
-		auth = "hmac-sha256 (" + keyPath + ")"
-	}
-	log.Info("configuration reloaded", "allow", prefixList(srv.Allow()).String(), "auth", auth,
-		"streams_ended", len(ended), "note", "allow and key only; other settings change at the next start")
-	for _, t := range ended {
-		log.Info("stream ended: target no longer allowed", "to", t)
-	}
-	return nil
 }
 
 // runKeygen writes a new key file.
@@ -175,11 +120,4 @@ func runKeygen(name string, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "wrote a 256-bit key to %s (mode 0600)\n"+
 		"copy it to the daemon (run --key) and to each control PC (--key), over a channel you trust\n", out)
 	return nil
-}
-
-func authNote(key *control.Key, replay *control.ReplayState) string {
-	if key == nil {
-		return "none: the allow list is the only check; pass --key to require signed commands"
-	}
-	return "hmac-sha256, replay counters in " + replay.Path()
 }

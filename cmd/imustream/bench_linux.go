@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -804,7 +805,7 @@ func startFloor(c benchConfig, prod *streamRec, period int64) (*child, error) {
 		return nil, errors.New("bench: no datagram before the measurement: no grid for the floor")
 	}
 	grid := prod.arr[len(prod.arr)-1].deadline() + period/2
-	first := telemetry.MonoClock{}.Now() + int64(50*time.Millisecond)
+	first := rt.MonoClock{}.Now() + int64(50*time.Millisecond)
 	first = grid + (first-grid+period-1)/period*period
 	ticks := int((c.Duration - 100*time.Millisecond).Nanoseconds() / period)
 	return startChild("floor", []string{"bench-floor", "--rate", strconv.Itoa(c.RateHz),

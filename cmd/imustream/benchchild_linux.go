@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
@@ -180,7 +181,7 @@ func runBaseline(name string, args []string, _, stderr io.Writer) error {
 
 	var (
 		sens    sensor.Sensor = sim.New(sim.Opts{Seed: seed})
-		clock                 = telemetry.MonoClock{}
+		clock                 = rt.MonoClock{}
 		period                = int64(time.Second) / int64(rate)
 		samples               = make([]sensor.Sample, batch)
 		buf                   = make([]byte, 0, telemetry.MaxDatagramLen)
@@ -204,7 +205,7 @@ func runBaseline(name string, args []string, _, stderr io.Writer) error {
 		// The ticker's grid is origin + k × period; late_ns is the wake-up
 		// against the grid point just passed, as the daemon reports it.
 		smp := &samples[n]
-		smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, telemetry.WallNow(), (now-origin)%period, 0
+		smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, rt.WallNow(), (now-origin)%period, 0
 		if err := sens.Read(smp); err != nil {
 			smp.Status |= sensor.StatusSensorError
 		}

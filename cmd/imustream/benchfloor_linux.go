@@ -9,7 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/imustream/imustream/telemetry"
+	"github.com/imustream/imustream/internal/rt"
 )
 
 // floorResult is what the floor probe measured: the machine's own
@@ -60,7 +60,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	// A start that took longer than the bench allowed for (a loaded
 	// machine) skips the deadlines already gone, keeping the grid's phase:
 	// catching up on them would count the start-up as lateness.
-	if gone := (telemetry.MonoClock{}.Now() - start + period) / period; gone > 0 {
+	if gone := (rt.MonoClock{}.Now() - start + period) / period; gone > 0 {
 		start += gone * period
 		ticks = max(2, ticks-int(gone))
 	}
@@ -71,7 +71,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 	first := make([]int64, ticks)
 	var wg sync.WaitGroup
 	errs := make([]error, n)
-	pacers := telemetry.NewPacers(telemetry.MonoClock{}, n)
+	pacers := rt.NewPacers(rt.MonoClock{}, n)
 	for i := range n {
 		late[i] = make([]int64, ticks)
 		wg.Go(func() {
@@ -81,7 +81,7 @@ func runFloor(name string, args []string, stdout, stderr io.Writer) error {
 				cpu = list[i]
 			}
 			// As the daemon schedules its sender threads.
-			t := telemetry.ScheduleThread(cpu, prio, cpus.cpu.auto)
+			t := rt.ScheduleThread(cpu, prio, cpus.cpu.auto)
 			if errs[i] = cmp.Or(t.FIFOErr, t.PinErr); errs[i] != nil {
 				return
 			}

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -147,7 +148,7 @@ type streamCount struct {
 // counter counts a stream's datagrams as they arrive. The bench streams
 // are one session each, numbered from 0 by both senders.
 type counter struct {
-	track  telemetry.Tracker
+	track  receiver.Tracker
 	c      streamCount
 	first  uint32
 	endSeq uint32

@@ -42,8 +42,8 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if f.rate < 1 || f.rate > 10000 {
-		return fmt.Errorf("%w: --rate %d Hz out of range 1..10000", errUsage, f.rate)
+	if err := checkRate(f.rate); err != nil {
+		return err
 	}
 	if !(f.seconds > 0 && f.seconds <= 3600) {
 		return fmt.Errorf("%w: --seconds %g out of range (0, 3600]", errUsage, f.seconds)

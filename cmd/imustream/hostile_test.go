@@ -18,6 +18,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -185,7 +187,7 @@ func TestSignedCommandsCLI(t *testing.T) {
 			t.Errorf("status %s=%q, want %q", field, st[field], want)
 		}
 	}
-	state, err := os.ReadFile(filepath.Join(dir, replayFile))
+	state, err := os.ReadFile(filepath.Join(dir, daemon.ReplayFile))
 	if err != nil || !strings.Contains(string(state), "test-status ") {
 		t.Errorf("replay state file: %q, %v; want a line for test-status", state, err)
 	}
@@ -517,7 +519,7 @@ func TestRecordDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the CSV does not parse: %v", err)
 	}
-	if len(rows) < 100 || strings.Join(rows[0], ",")+"\n" != telemetry.CSVHeader {
+	if len(rows) < 100 || strings.Join(rows[0], ",")+"\n" != receiver.CSVHeader {
 		t.Fatalf("%d rows, header %q", len(rows), rows[0])
 	}
 	for i, row := range rows[1:] {

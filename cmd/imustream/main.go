@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+
+	"github.com/imustream/imustream/sensor"
 )
 
 // Set by the Makefile with -ldflags "-X main.version=… -X main.commit=…".
@@ -116,6 +118,14 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+// checkRate refuses a --rate outside the range a sensor is read at.
+func checkRate(hz int) error {
+	if sensor.CheckRate(hz) != nil {
+		return fmt.Errorf("%w: --rate %d Hz out of range %d..%d", errUsage, hz, sensor.MinRateHz, sensor.MaxRateHz)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -163,8 +164,8 @@ func TestRecordFromDaemon(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CSV unreadable: %v", err)
 	}
-	if got := strings.Join(rows[0], ","); got+"\n" != telemetry.CSVHeader {
-		t.Errorf("CSV header %q, want %q", got, telemetry.CSVHeader)
+	if got := strings.Join(rows[0], ","); got+"\n" != receiver.CSVHeader {
+		t.Errorf("CSV header %q, want %q", got, receiver.CSVHeader)
 	}
 	// 1 s at 200 Hz; the recording spans from the first to the last sample.
 	if n := len(rows) - 1; n < 150 || n > 250 {

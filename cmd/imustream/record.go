@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
-	"github.com/imustream/imustream/telemetry"
+	"github.com/imustream/imustream/receiver"
 )
 
 type recordFlags struct {
@@ -66,7 +66,7 @@ func record(ctx context.Context, f recordFlags, stdout, stderr io.Writer) error 
 	}
 	var (
 		mu    sync.Mutex
-		rec   = telemetry.NewRecorder(w)
+		rec   = receiver.NewRecorder(w)
 		ended = make(chan struct{}, 1)
 	)
 	onData := func(b []byte, _ netip.AddrPort) {
@@ -152,7 +152,7 @@ loop:
 	return nil
 }
 
-func liveLine(rec *telemetry.Recorder, elapsed time.Duration) string {
+func liveLine(rec *receiver.Recorder, elapsed time.Duration) string {
 	st, tr := rec.Stats, &rec.Track
 	rate := 0.0
 	if s := elapsed.Seconds(); s > 0 {
@@ -164,7 +164,7 @@ func liveLine(rec *telemetry.Recorder, elapsed time.Duration) string {
 
 // summary prints the recording's statistics and reports whether it passes
 // the strict check: nothing lost and the count within 1 % of rate × time.
-func summary(w io.Writer, rec *telemetry.Recorder, f recordFlags, stderr io.Writer) bool {
+func summary(w io.Writer, rec *receiver.Recorder, f recordFlags, stderr io.Writer) bool {
 	st, tr := rec.Stats, &rec.Track
 	span := time.Duration(st.LastMonoNs - st.FirstMonoNs)
 	expected := 0.0

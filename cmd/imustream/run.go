@@ -15,15 +15,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/sdnotify"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
 // DefaultListen is the daemon's control address unless --listen says
-// otherwise: loopback, so a fresh install obeys no one on the network.
-const DefaultListen = "127.0.0.1:7600"
+// otherwise.
+const DefaultListen = daemon.DefaultListen
 
 // prefixList is a repeatable --allow flag.
 type prefixList []netip.Prefix
@@ -89,7 +89,7 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	f.cal.register(fs)
 	fs.StringVar(&f.listen, "listen", DefaultListen, "control address HOST:PORT to receive commands on")
 	fs.Var(&f.allow, "allow", "CIDR or address commands are accepted from and streams may go to; repeatable (default loopback only)")
-	fs.IntVar(&f.rate, "rate", 200, "sample rate in Hz (1..10000)")
+	fs.IntVar(&f.rate, "rate", 200, fmt.Sprintf("sample rate in Hz (%d..%d)", sensor.MinRateHz, sensor.MaxRateHz))
 	fs.IntVar(&f.batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
 	f.sched.register(fs)
 	fs.DurationVar(&f.defaultLease, "default-lease", 0, "lease for a start without lease= (0: none)")
@@ -109,95 +109,72 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, f.logLevel)
 	}
-	if f.rate < 1 || f.rate > 10000 {
-		return fmt.Errorf("%w: --rate %d Hz out of range 1..10000", errUsage, f.rate)
+	if err := checkRate(f.rate); err != nil {
+		return err
 	}
 	if f.batch < 1 || f.batch > telemetry.MaxBatch {
 		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, f.batch, telemetry.MaxBatch)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	cfg, err := f.daemonConfig(log)
+	if err != nil {
+		return err
+	}
 	sens, err := openDaemonSensor(&f, log)
 	if err != nil {
 		return err
 	}
+	cfg.Sensor = sens
+	d, err := daemon.New(cfg)
+	if err != nil {
+		sens.Halt()
+		if errors.Is(err, daemon.ErrConfig) {
+			return fmt.Errorf("%w: %w", errUsage, err)
+		}
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	return serve(ctx, f, sens, log)
-}
-
-// serve runs the two goroutines until ctx ends.
-func serve(ctx context.Context, f daemonFlags, sens sensor.Sensor, log *slog.Logger) error {
-	defer sens.Halt()
-	laddr, err := net.ResolveUDPAddr("udp", f.listen)
-	if err != nil {
-		return fmt.Errorf("%w: --listen %q: %w", errUsage, f.listen, err)
-	}
-	conn, err := net.ListenUDP("udp", laddr)
-	if err != nil {
-		return fmt.Errorf("control socket: %w", err)
-	}
-	defer conn.Close()
-	cpus, err := f.sched.cpus()
-	if err != nil {
-		return err
-	}
-	reserveProcs(len(cpus))
-	quietGC()
-	subs := telemetry.NewSubscribers()
-	sender, err := telemetry.NewSender(telemetry.Config{
-		Sensor: sens, Subs: subs, RateHz: f.rate, Batch: f.batch, Logger: log,
-		RTPriority: f.sched.rtPriority, CPUs: cpus, PinOnlyRealtime: f.sched.cpu.auto, LockMemory: f.sched.mlock,
-		Spin: f.sched.spin, Pressure: hasPressure(sens),
-	})
-	if err != nil {
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	key, replay, err := f.auth.open()
-	if err != nil {
-		return err
-	}
-	srv, err := control.NewServer(control.ServerConfig{
-		Conn: conn, Subs: subs, Sender: sender, Allow: f.allow,
-		DefaultLease: f.defaultLease, Sensor: sens.String(), Version: version, Logger: log,
-		Key: key, Replay: replay,
-	})
-	if err != nil {
-		return err
-	}
-	// Before "ready": from then on a SIGHUP reloads instead of killing.
+	// Before the daemon is ready: from then on a SIGHUP reloads instead
+	// of killing.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	allowNote := "configured"
-	if len(f.allow) == 0 {
-		allowNote = "default: loopback only; pass --allow CIDR to accept a control PC"
-	}
-	log.Info("imustream daemon ready", "version", version, "listen", conn.LocalAddr().String(),
-		"sensor", sens.String(), "rate_hz", f.rate, "batch", f.batch,
-		"allow", prefixList(srv.Allow()).String(), "allow_source", allowNote, "auth", authNote(key, replay))
-
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
-	wg.Go(func() { errc <- sender.Run(ctx) })
-	wg.Go(func() { errc <- srv.Serve() })
-	wg.Go(func() { watchReload(ctx, hup, f, srv, replay != nil, log) })
-	wg.Go(func() { notifySystemd(ctx, sdnotify.FromEnv(), sender, subs, log) })
-	select {
-	case <-ctx.Done():
-	case err = <-errc:
-	}
-	// Closing the socket unblocks ReadFrom; the sender ends every stream
-	// with an end-of-stream datagram once ctx is done.
+	wg.Go(func() { watchReload(ctx, hup, f, d, log) })
+	err = d.Run(ctx)
 	cancel()
-	conn.Close()
 	wg.Wait()
-	st := sender.Stats()
-	log.Info("imustream daemon stopped", "ticks", st.Ticks, "datagrams", st.Datagrams,
-		"late", st.Late, "skipped", st.Skipped, "sensor_errors", st.SensorErrors, "send_errors", st.SendErrors)
-	if err != nil && !errors.Is(err, context.Canceled) {
-		return err
+	return err
+}
+
+// daemonConfig is the daemon's configuration from the flags, less the
+// sensor.
+func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
+	cfg := daemon.Config{
+		Reloadable:   daemon.Reloadable{Allow: f.allow, KeyFile: f.auth.key},
+		Listen:       f.listen,
+		StateDir:     f.auth.stateDir,
+		RateHz:       f.rate,
+		Batch:        f.batch,
+		DefaultLease: f.defaultLease,
+		RTPriority:   f.sched.rtPriority,
+		CPUs:         f.sched.cpu.list,
+		AutoCPUs:     f.sched.cpu.auto,
+		Spin:         f.sched.spin,
+		LockMemory:   f.sched.mlock,
+		TuneRuntime:  true,
+		Notifier:     sdnotify.FromEnv(),
+		Version:      version,
+		Logger:       log,
 	}
-	return nil
+	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
+		return cfg, fmt.Errorf("%w: --listen %q: %w", errUsage, f.listen, err)
+	}
+	if f.auth.key != "" && f.auth.stateDir == "" {
+		return cfg, fmt.Errorf("%w: --key needs --state-dir DIR to keep its replay counters across restarts (or run under systemd with StateDirectory=)", errUsage)
+	}
+	return cfg, nil
 }

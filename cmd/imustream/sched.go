@@ -3,13 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"os"
-	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imustream/imustream/internal/daemon"
 )
 
 // DefaultRTPriority is the sender thread's SCHED_FIFO priority unless
@@ -42,46 +41,8 @@ func (s *schedFlags) register(fs *flag.FlagSet) {
 
 // cpus is the sender's CPU list: none for one unpinned thread.
 func (s *schedFlags) cpus() ([]int, error) {
-	if !s.cpu.auto {
-		return s.cpu.list, nil
-	}
-	last, err := lastCPUs(2)
-	if err != nil {
-		return nil, fmt.Errorf("--cpu auto: %w", err)
-	}
-	if len(last) < 2 {
-		return nil, nil
-	}
-	return last, nil
-}
-
-// reserveProcs gives each sender thread a P of its own beyond the CPUs'
-// worth, so that a thread waking from its sleep finds a free P instead of
-// waiting for the Go scheduler to hand it one, from threads that run at
-// normal priority behind any busy process. The sender threads hold their P
-// only for a tick's few microseconds, so the rest of the daemon still runs
-// on about a P per CPU.
-func reserveProcs(senderThreads int) {
-	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + max(1, senderThreads))
-}
-
-// HeapLimit is the heap size at which the daemon collects garbage, unless
-// GOGC or GOMEMLIMIT in its environment say otherwise.
-const HeapLimit = 32 << 20
-
-// quietGC makes garbage collections rare: the stream allocates nothing,
-// only commands do (about 2 KB for a status), and a collection is a moment
-// at which a sender thread can wait for the runtime's normal-priority
-// threads (one tick 112 ms late was seen in a minute of 2000 status
-// commands a second and 93 collections). Collecting only at HeapLimit
-// (GOGC=off with a memory limit) instead of at 4 MB and every two minutes
-// means one collection per hours of normal control traffic, for a few tens
-// of MiB of memory.
-func quietGC() {
-	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(-1)
-		debug.SetMemoryLimit(HeapLimit)
-	}
+	list, _, err := daemon.SenderCPUs(s.cpu.list, s.cpu.auto)
+	return list, err
 }
 
 // cpuList is the --cpu flag.

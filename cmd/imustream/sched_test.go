@@ -2,13 +2,13 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imustream/imustream/internal/rt"
 )
 
 func TestSchedFlagsRange(t *testing.T) {
@@ -22,7 +22,7 @@ func TestSchedFlagsRange(t *testing.T) {
 		{[]string{"run", "--sim", "--cpu", "-2"}, `"-2" is not auto, none or a list of CPU numbers`},
 		{[]string{"run", "--sim", "--cpu", "1,1"}, `CPU 1 twice in "1,1"`},
 		{[]string{"run", "--sim", "--cpu", "0,x"}, `"0,x" is not auto`},
-		{[]string{"run", "--sim", "--spin", "-1ms"}, "telemetry: spin -1ms is negative"},
+		{[]string{"run", "--sim", "--spin", "-1ms"}, "stream: spin -1ms is negative"},
 		{[]string{"run", "--sim", "--spin", "fast"}, `invalid value "fast" for flag -spin`},
 		{[]string{"bench", "--rt-priority", "100"}, "100 out of range 0..99"},
 		{[]string{"bench", "--rate", "0"}, "--rate 0 out of range"},
@@ -66,7 +66,7 @@ func TestSchedFromConfig(t *testing.T) {
 // TestSchedAutoCPUs: by default the daemon runs a sender thread on each of
 // the last two CPUs it may use; --cpu none runs one thread on any CPU.
 func TestSchedAutoCPUs(t *testing.T) {
-	last, err := lastCPUs(2)
+	last, err := rt.LastCPUs(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,28 +81,5 @@ func TestSchedAutoCPUs(t *testing.T) {
 	d.terminate(t)
 	if strings.Contains(d.stderr.String(), "cpus=") {
 		t.Errorf("--cpu none pinned the sender:\n%s", d.stderr)
-	}
-}
-
-// TestQuietGC: without GOGC or GOMEMLIMIT in the environment the daemon
-// collects only at HeapLimit; with either set, the environment rules.
-func TestQuietGC(t *testing.T) {
-	restore := func() { debug.SetGCPercent(100); debug.SetMemoryLimit(math.MaxInt64) }
-	defer restore()
-	for _, tc := range []struct {
-		env     string
-		percent int
-		limit   int64
-	}{{"", -1, HeapLimit}, {"GOGC", 100, math.MaxInt64}, {"GOMEMLIMIT", 100, math.MaxInt64}} {
-		restore()
-		t.Setenv("GOGC", "")
-		t.Setenv("GOMEMLIMIT", "")
-		if tc.env != "" {
-			t.Setenv(tc.env, "50") // read by quietGC only; the runtime read its own at start
-		}
-		quietGC()
-		if p, l := debug.SetGCPercent(100), debug.SetMemoryLimit(-1); p != tc.percent || l != tc.limit {
-			t.Errorf("%s set: GC percent %d, memory limit %d; want %d, %d", tc.env, p, l, tc.percent, tc.limit)
-		}
 	}
 }

@@ -230,18 +230,3 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 	}
 	return out, nil
 }
-
-// hasPressure reports whether sens, or the sensor it wraps, adds a
-// barometer's pressure to its samples.
-func hasPressure(sens sensor.Sensor) bool {
-	for {
-		switch s := sens.(type) {
-		case *detect.Device:
-			return s.Baro != nil
-		case interface{ Unwrap() sensor.Sensor }:
-			sens = s.Unwrap()
-		default:
-			return false
-		}
-	}
-}

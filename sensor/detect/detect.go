@@ -258,23 +258,13 @@ func (d *Device) Halt() error {
 	return err
 }
 
-// Stats are the driver's counters.
-type Stats struct {
-	Reads   uint64 // good reads
-	Errors  uint64 // failed reads
-	Reinits uint64 // re-initialisations after MaxErrors failures in a row
-}
-
 // Stats returns the driver's counters; safe to call while another
 // goroutine reads.
-func (d *Device) Stats() Stats {
-	switch s := d.Sensor.(type) {
-	case *mpu6050.Dev:
-		return Stats(s.Stats())
-	case *lsm9ds1.Dev:
-		return Stats(s.Stats())
+func (d *Device) Stats() sensor.Stats {
+	if c, ok := d.Sensor.(sensor.Counted); ok {
+		return c.Stats()
 	}
-	return Stats{}
+	return sensor.Stats{}
 }
 
 // Describe says what was found and what else answered, for the log, e.g.

@@ -1,0 +1,129 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/rt"
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/stream"
+)
+
+// streamControl adapts the sender's subscriber set to control.Stream and
+// reports the stream's and the sensor's part of the status reply.
+type streamControl struct {
+	subs   *stream.Subscribers
+	sender *stream.Sender
+	clock  rt.Clock // the sender's: lease deadlines are on its time
+	sensor sensor.Sensor
+}
+
+var _ control.Stream = (*streamControl)(nil)
+
+func (s *streamControl) Start(target netip.AddrPort, lease time.Duration) (bool, error) {
+	var expires int64
+	if lease > 0 {
+		expires = s.clock.Now() + int64(lease)
+	}
+	created, err := s.subs.Start(target, expires)
+	if errors.Is(err, stream.ErrFull) {
+		return false, &control.CommandError{Code: control.CodeFull, Err: err,
+			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}
+	}
+	return created, err
+}
+
+func (s *streamControl) Stop(target netip.AddrPort) error {
+	err := s.subs.Stop(target)
+	if errors.Is(err, stream.ErrNotSubscribed) {
+		return &control.CommandError{Code: control.CodeNotSubscribed, Err: err,
+			Message: "not subscribed: " + target.String()}
+	}
+	return err
+}
+
+func (s *streamControl) StopAll() int { return s.subs.StopAll() }
+
+func (s *streamControl) Targets() []netip.AddrPort {
+	list := s.subs.List()
+	t := make([]netip.AddrPort, len(list))
+	for i, sub := range list {
+		t[i] = sub.Target
+	}
+	return t
+}
+
+// status is the first part of the status reply: the stream and the sensor.
+func (s *streamControl) status() []control.Field {
+	st := s.sender.Stats()
+	state := "idle"
+	if st.Streaming {
+		state = "streaming"
+	}
+	targets := s.Targets()
+	to := make([]string, len(targets))
+	for i, t := range targets {
+		to[i] = t.String()
+	}
+	u := func(v uint64) string { return strconv.FormatUint(v, 10) }
+	f := []control.Field{
+		{Key: "state", Value: state},
+		{Key: "subscribers", Value: strconv.Itoa(len(targets))},
+		{Key: "to", Value: strings.Join(to, ",")},
+		{Key: "session", Value: fmt.Sprintf("%08x", st.Session)},
+		{Key: "seq", Value: u(uint64(st.NextSeq))},
+		{Key: "rate", Value: strconv.Itoa(st.RateHz)},
+		{Key: "batch", Value: strconv.Itoa(st.Batch)},
+		{Key: "sensor", Value: s.sensor.String()},
+		{Key: "ticks", Value: u(st.Ticks)},
+		{Key: "datagrams", Value: u(st.Datagrams)},
+		{Key: "late", Value: u(st.Late)},
+		{Key: "skipped", Value: u(st.Skipped)},
+		{Key: "max_late_us", Value: strconv.FormatInt(st.MaxLateNs/1000, 10)},
+		{Key: "covered", Value: u(st.Covered)},
+		{Key: "sensor_errors", Value: u(st.SensorErrors)},
+	}
+	var ds sensor.Stats // zero for a sensor that keeps none (sim)
+	if c, ok := find[sensor.Counted](s.sensor); ok {
+		ds = c.Stats()
+	}
+	f = append(f, control.Field{Key: "sensor_reinits", Value: u(ds.Reinits)})
+	if dev, ok := find[*detect.Device](s.sensor); ok && dev.Baro != nil {
+		bs := dev.Baro.Stats()
+		f = append(f, control.Field{Key: "baro_reads", Value: u(bs.Reads)}, control.Field{Key: "baro_errors", Value: u(bs.Errors)})
+	}
+	return append(f,
+		control.Field{Key: "send_errors", Value: u(st.SendErrors)},
+		control.Field{Key: "pruned", Value: u(st.Pruned)},
+		control.Field{Key: "expired", Value: u(st.Expired)},
+	)
+}
+
+// find returns the first sensor of type T in the chain of wrappers (such as
+// a calibration) that sens is.
+func find[T any](sens sensor.Sensor) (T, bool) {
+	for {
+		if t, ok := sens.(T); ok {
+			return t, true
+		}
+		w, ok := sens.(interface{ Unwrap() sensor.Sensor })
+		if !ok {
+			var zero T
+			return zero, false
+		}
+		sens = w.Unwrap()
+	}
+}
+
+// HasPressure reports whether sens, or the sensor it wraps, adds a
+// barometer's pressure to its samples.
+func HasPressure(sens sensor.Sensor) bool {
+	dev, ok := find[*detect.Device](sens)
+	return ok && dev.Baro != nil
+}

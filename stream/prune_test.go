@@ -1,0 +1,58 @@
+package stream
+
+import (
+	"testing"
+	"time"
+
+	"github.com/imustream/imustream/sensor/sim"
+)
+
+// TestPruneGap: refused sends further apart than PruneGap never add up to
+// a prune (a receiver that was away for a moment keeps its stream), while
+// refusals closer together prune after PruneAfter of them, however many
+// good sends come between (see TestPruneRefused).
+func TestPruneGap(t *testing.T) {
+	const pruneAfter = 4
+	good := newReceiver(t)
+	dead := closedPort(t)
+	subs := NewSubscribers()
+	mustStart(t, subs, good.addr(), 0)
+	mustStart(t, subs, dead, 0)
+	deadSub := live(subs, dead)[0]
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, PruneAfter: pruneAfter})
+
+	// Ticks 3 s apart on the sender's clock: every other send is refused,
+	// so refusals come 6 s apart, more than PruneGap.
+	const apart = 3 * time.Second
+	deadline := start
+	ticks := 0
+	for ; ticks < 10*pruneAfter; ticks++ {
+		s.tick(deadline, deadline)
+		deadline += int64(apart)
+		if d := good.nextSamples(); d.Seq != uint32(ticks) {
+			t.Fatalf("good subscriber: seq %d, want %d", d.Seq, ticks)
+		}
+	}
+	refused := deadSub.SendErrors.Load()
+	if len(live(subs, dead)) != 1 {
+		t.Fatalf("pruned after %d refused sends %v apart (PruneGap %v)", refused, 2*apart, PruneGap)
+	}
+	if refused < 2*pruneAfter {
+		t.Fatalf("only %d refused sends in %d ticks: the port is not refusing", refused, ticks)
+	}
+	// After another gap, at 200 Hz: the count starts afresh and reaches
+	// PruneAfter.
+	deadline += int64(apart)
+	for i := 0; i < 100*pruneAfter && len(live(subs, dead)) > 0; i++ {
+		deadline = s.tick(deadline, deadline)
+	}
+	if len(live(subs, dead)) != 0 {
+		t.Fatal("not pruned once refusals came close together")
+	}
+	if got := deadSub.SendErrors.Load() - refused; got != pruneAfter {
+		t.Errorf("pruned after %d refusals close together, want %d", got, pruneAfter)
+	}
+	if st := s.Stats(); st.Pruned != 1 {
+		t.Errorf("Pruned %d, want 1", st.Pruned)
+	}
+}
