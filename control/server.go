@@ -215,6 +215,10 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	s.conn = conn
 	s.mu.Unlock()
 	defer close(s.done)
+	// Shut down before it began: unblock found no socket to wake.
+	if s.closed.Load() {
+		return ErrServerClosed
+	}
 	stop := context.AfterFunc(ctx, s.unblock)
 	defer stop()
 	udp, _ := conn.(*net.UDPConn)        // reads without allocating

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/sensor"
 )
 
@@ -41,9 +42,9 @@ func init() {
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
 		// Hidden (no help): child processes of bench.
-		{"bench-baseline", "", "", runBaseline},
-		{"bench-spin", "", "", runSpin},
-		{"bench-floor", "", "", runFloor},
+		{bench.BaselineCommand, "", "", runBaseline},
+		{bench.SpinCommand, "", "", runSpin},
+		{bench.FloorCommand, "", "", runFloor},
 	}
 }
 

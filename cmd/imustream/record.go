@@ -65,42 +65,41 @@ func record(ctx context.Context, f recordFlags, stdout, stderr io.Writer) error 
 		w = file
 	}
 	var (
-		mu    sync.Mutex
-		rec   = receiver.NewRecorder(w)
-		ended = make(chan struct{}, 1)
+		mu  sync.Mutex
+		rec = receiver.NewRecorder(w)
+		c   *control.Client // dialled below; the session sends only after that
 	)
+	sess, err := receiver.NewSession(func(ctx context.Context, cmd control.Command) error {
+		_, err := c.Do(ctx, cmd)
+		return err
+	}, "", f.lease)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
 	onData := func(b []byte, _ netip.AddrPort) {
 		mu.Lock()
-		ends := rec.Stats.Ends
 		failed := rec.Err() != nil
 		_ = rec.Add(b) // malformed datagrams are counted in rec.Stats
 		if err := rec.Err(); err != nil && !failed {
 			// Say so now, not only at the end of a long recording.
 			fmt.Fprintf(stderr, "\nrecord: %v; the file keeps the %d bytes of whole rows written so far, the statistics go on\n", err, rec.Written())
 		}
-		if rec.Stats.Ends != ends {
-			select {
-			case ended <- struct{}{}:
-			default:
-			}
-		}
 		mu.Unlock()
+		sess.Observe(b)
 	}
-	c, err := f.ctl.dial(control.ClientOptions{OnData: onData})
-	if err != nil {
+	if c, err = f.ctl.dial(control.ClientOptions{OnData: onData}); err != nil {
 		return err
 	}
 	defer c.Close()
 
-	// Keep the lease alive well inside its length; a lost refresh is
-	// covered by the next one.
 	bg := context.Background()
-	if _, err := c.Start(bg, "", f.lease); err != nil {
-		return fmt.Errorf("record: start: %w", err)
+	if err := sess.Start(bg); err != nil {
+		return fmt.Errorf("record: %w", err)
 	}
 	began := time.Now()
-	refresh := time.NewTicker(f.lease / 3)
-	defer refresh.Stop()
+	keepCtx, stopKeep := context.WithCancel(ctx)
+	defer stopKeep()
+	go sess.Keep(keepCtx, func(err error) { fmt.Fprintf(stderr, "\nrecord: lease refresh: %v\n", err) })
 	var live <-chan time.Time
 	if isTerminal(stderr) {
 		t := time.NewTicker(500 * time.Millisecond)
@@ -112,10 +111,8 @@ loop:
 		select {
 		case <-ctx.Done():
 			break loop
-		case <-refresh.C:
-			if _, err := c.Start(bg, "", f.lease); err != nil {
-				fmt.Fprintf(stderr, "\nrecord: lease refresh: %v\n", err)
-			}
+		case <-sess.Ended():
+			break loop
 		case <-live:
 			mu.Lock()
 			line := liveLine(rec, time.Since(began))
@@ -123,21 +120,16 @@ loop:
 			fmt.Fprintf(stderr, "\r%s", line)
 		}
 	}
+	stopKeep()
 	if live != nil {
 		fmt.Fprintln(stderr)
 	}
 	// Stop and wait briefly for the end-of-stream marker so the samples
 	// already in flight are recorded too.
-	stopErr := func() error {
-		if _, err := c.Stop(bg, ""); err != nil {
-			return fmt.Errorf("record: stop: %w", err)
-		}
-		select {
-		case <-ended:
-		case <-time.After(time.Second):
-		}
-		return nil
-	}()
+	stopErr := sess.Stop(bg, time.Second)
+	if errors.Is(stopErr, receiver.ErrNoEnd) {
+		stopErr = nil // the summary says "end of stream false"
+	}
 	c.Close()
 	mu.Lock()
 	defer mu.Unlock()

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"encoding/binary"
@@ -53,6 +53,7 @@ func listenTS(addr netip.AddrPort) (*tsConn, error) {
 	return &tsConn{UDPConn: c, buf: make([]byte, 65536), oob: make([]byte, 128)}, nil
 }
 
+// addr is the socket's local address.
 func (c *tsConn) addr() netip.AddrPort {
 	return c.LocalAddr().(*net.UDPAddr).AddrPort()
 }
@@ -95,6 +96,7 @@ func rxTimestamp(oob []byte) (int64, error) {
 	return 0, errNoTimestamp
 }
 
+// isTimeout says whether err is a read deadline passing.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()

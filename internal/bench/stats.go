@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"math"
@@ -64,8 +64,8 @@ type arrival struct {
 // less its lateness.
 func (a *arrival) deadline() int64 { return a.monoNs - a.lateNs }
 
-// timing is what the receiver's timestamps say about a stream.
-type timing struct {
+// Timing is what the receiver's timestamps say about a stream.
+type Timing struct {
 	// Interval is |interval − nominal| between consecutive datagrams (the
 	// nominal interval is period × batch); pairs around a lost datagram
 	// are left out.
@@ -79,10 +79,10 @@ type timing struct {
 	Latency Summary `json:"one_way_latency"`
 }
 
-// analyze computes timing from arrivals in arrival order. period is the
+// analyze computes the timing of arrivals in arrival order. period is the
 // sample period in ns.
-func analyze(as []arrival, period int64) timing {
-	var t timing
+func analyze(as []arrival, period int64) Timing {
+	var t Timing
 	if len(as) == 0 {
 		return t
 	}
@@ -128,8 +128,8 @@ func abs(x int64) int64 {
 	return x
 }
 
-// streamCount is what the receiver counted of a stream.
-type streamCount struct {
+// Counts is what the receiver counted of a stream.
+type Counts struct {
 	Datagrams uint64 `json:"datagrams"`
 	Samples   uint64 `json:"samples"`
 	// Lost counts the samples missing from the first received one to the
@@ -149,7 +149,7 @@ type streamCount struct {
 // are one session each, numbered from 0 by both senders.
 type counter struct {
 	track  receiver.Tracker
-	c      streamCount
+	c      Counts
 	first  uint32
 	endSeq uint32
 }
@@ -177,7 +177,7 @@ func (k *counter) end(d *telemetry.Datagram) {
 	}
 }
 
-func (k *counter) result() streamCount {
+func (k *counter) result() Counts {
 	c := k.c
 	t := &k.track
 	c.Samples, c.Duplicates, c.Reordered, c.Sessions = t.Received, t.Duplicates, t.Reordered, t.Sessions

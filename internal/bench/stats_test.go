@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"slices"
@@ -116,7 +116,7 @@ func TestAnalyzeBatchAndSkip(t *testing.T) {
 	if want := (Summary{N: 3, P50: 1, P99: 2495, P999: 2495, Max: 2495}); got.Lateness != want {
 		t.Errorf("Lateness = %+v, want %+v", got.Lateness, want)
 	}
-	if got := analyze(nil, p); got != (timing{}) {
+	if got := analyze(nil, p); got != (Timing{}) {
 		t.Errorf("analyze(nil) = %+v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -38,6 +38,7 @@ func statFields(path string) ([]string, error) {
 	return strings.Fields(string(b[i+1:])), nil
 }
 
+// readCPU reads pid's CPU time.
 func readCPU(pid int) (cpuSample, error) {
 	f, err := statFields(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
@@ -83,6 +84,7 @@ type cpuWindow struct {
 	busy, steal, ours uint64
 }
 
+// sampleWindow reads the machine's CPU time and that of pids.
 func sampleWindow(pids []int) (cpuWindow, error) {
 	w := cpuWindow{at: time.Now()}
 	var err error
@@ -215,34 +217,9 @@ func voluntarySwitches(pid int, tids []int) (uint64, error) {
 	return sum, nil
 }
 
-// machineInfo names the machine a result was measured on.
-type machineInfo struct {
-	CPU     string `json:"cpu"`
-	CPUs    int    `json:"cpus"`
-	Virtual bool   `json:"virtual"`
-	Kernel  string `json:"kernel"`
-	Build   string `json:"kernel_build"` // uname -v: says PREEMPT, PREEMPT_RT…
-	// Preempt is the kernel's preemption model: none, voluntary, full,
-	// lazy or rt, from preempt= on its command line or else its config;
-	// "" when neither says.
-	Preempt string `json:"preempt"`
-	Go      string `json:"go"`
-}
-
-func (m machineInfo) String() string {
-	v := ""
-	if m.Virtual {
-		v = " virtual machine"
-	}
-	p := ""
-	if m.Preempt != "" {
-		p = " (preempt=" + m.Preempt + ")"
-	}
-	return fmt.Sprintf("%s, %d-CPU%s, Linux %s%s, %s", m.CPU, m.CPUs, v, m.Kernel, p, m.Go)
-}
-
-func readMachine() machineInfo {
-	m := machineInfo{CPUs: runtime.NumCPU(), Go: runtime.Version(), CPU: runtime.GOARCH}
+// readMachine describes this machine.
+func readMachine() MachineInfo {
+	m := MachineInfo{CPUs: runtime.NumCPU(), Go: runtime.Version(), CPU: runtime.GOARCH}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		m.Kernel = unix.ByteSliceToString(u.Release[:])

@@ -2,104 +2,56 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
-	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/imustream/imustream/internal/bench"
 )
 
-// mustListenTS opens a timestamping socket, or skips the test where the
-// system has no SO_TIMESTAMPNS (qemu-user emulation, for one).
-func mustListenTS(t *testing.T) *tsConn {
+// skipWithoutTimestamps skips a test whose bench said the system has no
+// kernel receive timestamps (qemu-user emulation, for one), or that runs
+// where the bench does not.
+func skipWithoutTimestamps(t *testing.T, stderr string) {
 	t.Helper()
-	rx, err := listenTS(netip.MustParseAddrPort("127.0.0.1:0"))
-	if errors.Is(err, unix.ENOPROTOOPT) {
-		t.Skipf("no kernel receive timestamps here: %v", err)
+	if runtime.GOOS != "linux" {
+		t.Skip("the bench needs Linux")
 	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rx.Close() })
-	return rx
-}
-
-// TestTimestampReceiver checks that every datagram read on loopback comes
-// with its kernel receive time, in order, on the wall clock.
-func TestTimestampReceiver(t *testing.T) {
-	rx := mustListenTS(t)
-	tx, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(rx.addr()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Close()
-	var prev int64
-	for i := range 50 {
-		before := time.Now().UnixNano()
-		msg := fmt.Sprintf("datagram %d", i)
-		if _, err := tx.Write([]byte(msg)); err != nil {
-			t.Fatal(err)
-		}
-		b, from, ts, err := rx.read(time.Now().Add(10 * time.Second))
-		after := time.Now().UnixNano()
-		if err != nil {
-			t.Fatalf("datagram %d: %v", i, err)
-		}
-		if string(b) != msg || from != tx.LocalAddr().(*net.UDPAddr).AddrPort() {
-			t.Fatalf("datagram %d: got %q from %v", i, b, from)
-		}
-		// The stamp is taken between the send and the read, on
-		// CLOCK_REALTIME (a clock step during the test would fail it).
-		if ts < before || ts > after {
-			t.Errorf("datagram %d: stamp %d outside [%d, %d]", i, ts, before, after)
-		}
-		if ts < prev {
-			t.Errorf("datagram %d: stamp %d before the previous one %d", i, ts, prev)
-		}
-		prev = ts
+	if strings.Contains(stderr, "SO_TIMESTAMPNS: protocol not available") {
+		t.Skipf("no kernel receive timestamps here: %s", stderr)
 	}
 }
 
-// cmsg builds one control message with data.
-func cmsg(level, typ int32, data []byte) []byte {
-	b := make([]byte, unix.CmsgSpace(len(data)))
-	h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-	h.Level, h.Type = level, typ
-	h.SetLen(unix.CmsgLen(len(data)))
-	copy(b[unix.CmsgLen(0):], data)
-	return b
+// TestBenchDefaults: the bench's defaults for the daemon's flags are the
+// daemon's, so that its command lines leave out what run would default.
+func TestBenchDefaults(t *testing.T) {
+	if d := bench.DefaultConfig(); d.RTPriority != DefaultRTPriority || d.Spin != DefaultSpin {
+		t.Errorf("bench.DefaultConfig: --rt-priority %d, --spin %v; run's defaults are %d and %v",
+			d.RTPriority, d.Spin, DefaultRTPriority, DefaultSpin)
+	}
 }
 
-func TestRxTimestampParse(t *testing.T) {
-	ts := unix.Timespec{Sec: 1767225600, Nsec: 123456789}
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&ts)), unsafe.Sizeof(ts))
-	other := cmsg(unix.SOL_IP, unix.IP_TTL, []byte{64, 0, 0, 0})
-	stamp := cmsg(unix.SOL_SOCKET, unix.SCM_TIMESTAMPNS, raw)
+// TestBenchChildUsage: the hidden child commands take the command lines
+// the bench writes, and refuse others with a usage error.
+func TestBenchChildUsage(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the bench needs Linux")
+	}
 	for _, tc := range []struct {
-		name string
-		oob  []byte
-		want int64
-		err  bool
+		args []string
+		want string
 	}{
-		{"alone", stamp, 1767225600123456789, false},
-		{"after another", append(append([]byte{}, other...), stamp...), 1767225600123456789, false},
-		{"none", other, 0, true},
-		{"empty", nil, 0, true},
-		{"truncated", stamp[:len(stamp)-len(raw)/2-4], 0, true},
+		{[]string{bench.BaselineCommand, "--rate", "200"}, "--to HOST:PORT is missing"},
+		{[]string{bench.BaselineCommand, "--to", "127.0.0.1:1", "--rate", "0"}, "--rate 1..10000"},
+		{[]string{bench.FloorCommand, "--ticks", "1"}, "--ticks ≥ 2"},
+		{[]string{bench.FloorCommand, "--cpu", "x"}, `invalid value "x" for flag -cpu`},
+		{[]string{bench.SpinCommand, "now"}, `unexpected argument "now"`},
 	} {
-		got, err := rxTimestamp(tc.oob)
-		if got != tc.want || (err != nil) != tc.err {
-			t.Errorf("%s: rxTimestamp = %d, %v; want %d, error %v", tc.name, got, err, tc.want, tc.err)
+		_, stderr, code := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("imustream %q: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
 		}
-	}
-	if _, err := rxTimestamp(other); !errors.Is(err, errNoTimestamp) {
-		t.Errorf("without a stamp: %v, want errNoTimestamp", err)
 	}
 }
 
@@ -107,12 +59,12 @@ func TestRxTimestampParse(t *testing.T) {
 // report; it asserts no timing figure, only that everything was measured
 // and nothing lost.
 func TestBenchJSON(t *testing.T) {
-	mustListenTS(t) // the bench needs them
 	if testing.Short() {
 		t.Skip("runs the daemon for seconds")
 	}
 	stdout, stderr, code := runCmd(t, "bench", "--duration", "2s", "--warmup", "500ms", "--json",
 		"--cycles", "5", "--baseline", "--load", "1", "--flood", "1000", "--floor")
+	skipWithoutTimestamps(t, stderr)
 	if code != 0 {
 		t.Fatalf("bench exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -146,11 +98,11 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("JSON lacks %s", path)
 		}
 	}
-	var r benchResult
+	var r bench.Result
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*streamResult{&r.Product, r.Baseline} {
+	for _, s := range []*bench.StreamResult{&r.Product, r.Baseline} {
 		if s == nil {
 			t.Fatal("no baseline in the report")
 		}
@@ -176,11 +128,11 @@ func TestBenchJSON(t *testing.T) {
 // TestBenchLeavesNoChild checks that the load and daemon processes are
 // gone after a bench.
 func TestBenchLeavesNoChild(t *testing.T) {
-	mustListenTS(t) // the bench needs them
 	if testing.Short() {
 		t.Skip("runs the daemon for a second")
 	}
 	_, stderr, code := runCmd(t, "bench", "--duration", "500ms", "--warmup", "0s", "--cycles", "1", "--load", "2", "--baseline")
+	skipWithoutTimestamps(t, stderr)
 	if code != 0 {
 		t.Fatalf("bench exit %d\n%s", code, stderr)
 	}

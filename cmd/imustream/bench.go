@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"syscall"
+
+	"github.com/imustream/imustream/internal/bench"
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/telemetry"
+)
+
+// runBench is the bench command: its flags are a bench.Config, for one
+// run (a table, or --json) or the comparison runs (--markdown).
+func runBench(name string, args []string, stdout, stderr io.Writer) error {
+	c := bench.DefaultConfig()
+	cpu := cpuList{auto: c.CPU.Auto, list: c.CPU.List}
+	var asJSON bool
+	var markdown string
+	fs := newFlags(name, stderr)
+	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long to measure (after the warm-up)")
+	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "streaming before the measurement starts, left out of the figures")
+	fs.IntVar(&c.RateHz, "rate", c.RateHz, fmt.Sprintf("sample rate in Hz (%d..%d)", sensor.MinRateHz, sensor.MaxRateHz))
+	fs.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
+	fs.IntVar(&c.Load, "load", 0, "CPU-bound busy processes to run during the measurement")
+	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2), every other second of the measurement")
+	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
+	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
+	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
+	fs.Var(&cpu, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
+	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
+	fs.DurationVar(&c.Spin, "spin", c.Spin, "the daemon's --spin")
+	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
+	fs.IntVar(&c.Cycles, "cycles", c.Cycles, "start/stop cycles for the start → first datagram and stop → end latencies")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
+	fs.StringVar(&markdown, "markdown", "", "run the standard comparison runs (each --duration long) and write them as Markdown to FILE")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	c.CPU = bench.CPUs{Auto: cpu.auto, List: cpu.list}
+	if err := c.Check(); err != nil {
+		return benchErr(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if markdown != "" {
+		return benchErr(bench.Suite(ctx, c, markdown, stdout, stderr))
+	}
+	if !asJSON {
+		fmt.Fprintf(stderr, "imustream bench: measuring %s (+%s warm-up)…\n", c.Duration, c.Warmup)
+	}
+	r, err := bench.Run(ctx, c)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	bench.WriteTable(stdout, r)
+	return nil
+}
+
+// runBaseline, runSpin and runFloor are the bench's hidden child
+// commands; it writes and parses their flags.
+func runBaseline(_ string, args []string, _, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return benchErr(bench.Baseline(ctx, args, stderr))
+}
+
+func runSpin(_ string, args []string, _, stderr io.Writer) error {
+	return benchErr(bench.Spin(args, stderr))
+}
+
+func runFloor(_ string, args []string, stdout, stderr io.Writer) error {
+	return benchErr(bench.Floor(args, stdout, stderr))
+}
+
+// benchErr makes the bench's configuration errors usage errors: exit 2.
+func benchErr(err error) error {
+	if errors.Is(err, bench.ErrConfig) {
+		return fmt.Errorf("%w: %w", errUsage, err)
+	}
+	return err
+}

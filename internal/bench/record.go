@@ -1,0 +1,96 @@
+package bench
+
+import (
+	"time"
+
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/telemetry"
+)
+
+// streamRec collects one stream's arrivals.
+type streamRec struct {
+	arr []arrival
+	cnt counter
+	dg  telemetry.Datagram
+}
+
+// newStreamRec returns a record with room for frames arrivals.
+func newStreamRec(frames int) *streamRec {
+	return &streamRec{arr: make([]arrival, 0, frames)}
+}
+
+// add records datagram b received at rxNs and reports its type; ok is
+// false for anything that is not a telemetry datagram (command replies).
+func (s *streamRec) add(b []byte, rxNs int64) (telemetry.Type, bool) {
+	if !telemetry.Is(b) || telemetry.Parse(b, &s.dg) != nil {
+		return 0, false
+	}
+	switch s.dg.Type {
+	case telemetry.TypeSamples:
+		s.cnt.samples(&s.dg)
+		last := &s.dg.Samples[len(s.dg.Samples)-1]
+		a := arrival{rxNs: rxNs, seq: s.dg.Seq, count: s.dg.Count,
+			monoNs: last.MonoNs, wallNs: last.WallNs, lateNs: last.LateNs}
+		for i := range s.dg.Samples {
+			a.flags |= s.dg.Samples[i].Status
+		}
+		s.arr = append(s.arr, a)
+	case telemetry.TypeEnd:
+		s.cnt.end(&s.dg)
+	}
+	return s.dg.Type, true
+}
+
+// samplesBetween counts the samples of the datagrams that arrived in
+// [from, to): the ticks of that time, less any lost.
+func (s *streamRec) samplesBetween(from, to int64) uint64 {
+	n := uint64(0)
+	for _, a := range s.arr {
+		if a.rxNs >= from && a.rxNs < to {
+			n += uint64(a.count)
+		}
+	}
+	return n
+}
+
+// finish fills r with the counts and with the timing of the arrivals in
+// [from, to).
+func (s *streamRec) finish(r *StreamResult, from, to, period int64) {
+	r.Counts = s.cnt.result()
+	i, j := 0, len(s.arr)
+	for i < j && s.arr[i].rxNs < from {
+		i++
+	}
+	for j > i && s.arr[j-1].rxNs >= to {
+		j--
+	}
+	r.Timing = analyze(s.arr[i:j], period)
+}
+
+// phases splits the arrivals in [from, to) by whether the flood was on
+// when they arrived; pairs across a phase change are left out of the
+// intervals, as they are not consecutive in either half.
+func (s *streamRec) phases(from, to, period int64, on func(time.Time) bool) (onP, offP *FloodPhase) {
+	var halves [2][]arrival
+	for _, a := range s.arr {
+		if a.rxNs < from || a.rxNs >= to {
+			continue
+		}
+		i := 0
+		if on(time.Unix(0, a.rxNs)) {
+			i = 1
+		}
+		halves[i] = append(halves[i], a)
+	}
+	ph := func(as []arrival) *FloodPhase {
+		t := analyze(as, period)
+		p := &FloodPhase{Interval: t.Interval, Reported: t.Reported}
+		for _, a := range as {
+			if a.flags&sensor.StatusSkipped != 0 {
+				p.Skipped++
+			}
+		}
+		return p
+	}
+	return ph(halves[1]), ph(halves[0])
+}
