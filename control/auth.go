@@ -11,6 +11,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/imustream/imustream/internal/atomicfile"
 )
 
 // Sizes of the authentication scheme (docs/protocol.md, "Authenticated
@@ -120,25 +122,13 @@ func LoadKey(path string) (Key, error) {
 // WriteKeyFile writes k to a new file of mode 0600; it never overwrites an
 // existing file, which may be the key a deployed daemon uses.
 func WriteKeyFile(path string, k Key) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("control: key file %s already exists; remove it first if you mean to replace that key", path)
-		}
-		return fmt.Errorf("control: key file: %w", err)
-	}
 	text, _ := k.MarshalText()
 	b := append([]byte("# imustream command key (HMAC-SHA256, 256 bits)\n"), text...)
 	b = append(b, '\n')
-	_, err = f.Write(b)
-	if serr := f.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := atomicfile.WriteNew(path, b, 0o600); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("control: key file: %w; remove it first if you mean to replace that key", err)
+		}
 		return fmt.Errorf("control: key file: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -176,11 +177,14 @@ func TestKeyFile(t *testing.T) {
 	if got, err := LoadKey(path); err != nil || got != k {
 		t.Errorf("LoadKey = %x, %v; want %x", got, err, k)
 	}
-	if err := WriteKeyFile(path, Key{}); err == nil || !strings.Contains(err.Error(), "already exists") {
+	if err := WriteKeyFile(path, Key{}); !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "remove it first") {
 		t.Errorf("WriteKeyFile over an existing key: %v", err)
 	}
 	if got, _ := LoadKey(path); got != k {
 		t.Error("the existing key was overwritten")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
 	}
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
@@ -318,6 +322,9 @@ func TestReplayStateSurvivesRestart(t *testing.T) {
 		if _, err := s.accept(name, ts, 5*ms); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
 	}
 	again, err := OpenReplayState(path)
 	if err != nil {

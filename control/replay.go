@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/imustream/imustream/internal/atomicfile"
 )
 
 // Replay protection (docs/protocol.md, "Replay window").
@@ -201,33 +202,8 @@ func (s *ReplayState) save() error {
 	for name, w := range s.w {
 		last[name] = w.last
 	}
-	b := appendReplayState(nil, last)
-	dir := filepath.Dir(s.path)
-	tmp, err := os.CreateTemp(dir, ".replay-*")
-	if err != nil {
+	if err := atomicfile.Write(s.path, appendReplayState(nil, last), 0o600); err != nil {
 		return fmt.Errorf("%w: %w", ErrReplayState, err)
-	}
-	_, err = tmp.Write(b)
-	if serr := tmp.Sync(); err == nil {
-		err = serr
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), s.path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%w: %w", ErrReplayState, err)
-	}
-	// The rename is durable only once the directory is synced.
-	if d, err := os.Open(dir); err == nil {
-		err = d.Sync()
-		d.Close()
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrReplayState, err)
-		}
 	}
 	return nil
 }

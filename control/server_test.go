@@ -45,7 +45,7 @@ func (f *fakeStream) Stop(netip.AddrPort) error {
 	defer f.mu.Unlock()
 	return f.stopErr
 }
-func (f *fakeStream) StopAll() int              { return 0 }
+func (f *fakeStream) StopAll() int { return 0 }
 func (f *fakeStream) Targets() []netip.AddrPort {
 	f.mu.Lock()
 	defer f.mu.Unlock()

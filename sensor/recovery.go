@@ -1,6 +1,10 @@
 package sensor
 
-import "sync/atomic"
+import (
+	"fmt"
+	"math"
+	"sync/atomic"
+)
 
 // Stats counts what a driver's Read did.
 type Stats struct {
@@ -61,7 +65,61 @@ func (r *Recovery) Good(s *Sample, saturated bool) {
 	}
 }
 
+// GoodCounts is Good for a chip whose axes are 16-bit counts: it sets Accel
+// and Gyro to the counts times the scales (SI unit per LSB) and flags
+// saturation when an axis is at the int16 limits, where the ADC clips.
+func (r *Recovery) GoodCounts(s *Sample, accel, gyro [3]int16, accelScale, gyroScale float64) {
+	sat := false
+	for i := range 3 {
+		sat = sat || fullScale(accel[i]) || fullScale(gyro[i])
+		s.Accel[i] = float32(float64(accel[i]) * accelScale)
+		s.Gyro[i] = float32(float64(gyro[i]) * gyroScale)
+	}
+	r.Good(s, sat)
+}
+
+func fullScale(v int16) bool { return v == math.MaxInt16 || v == math.MinInt16 }
+
 // Stats returns the counters.
 func (r *Recovery) Stats() Stats {
 	return Stats{Reads: r.reads.Load(), Errors: r.errors.Load(), Reinits: r.reinits.Load()}
+}
+
+// Bus is the method of periph's i2c.Bus that Burst uses, declared here so
+// that package sensor, which the simulator uses too, needs no periph.
+type Bus interface {
+	Tx(addr uint16, w, r []byte) error
+}
+
+// Burst is the start of every chip driver's Read: re-initialise the chip
+// when Recovery says so, then read the sample's registers in one bus
+// transaction. The driver fills it in once, in New.
+type Burst struct {
+	Recovery
+	Name string // the driver's package: its errors start with it
+	Bus  Bus
+	Addr uint16
+	// Reg is the first register of the burst. An array, so that Read hands
+	// the bus no new slice: that would escape and be allocated.
+	Reg [1]byte
+	// Reinit restores the chip's configuration, quickly: it runs on the
+	// hot path.
+	Reinit func() error
+}
+
+// Read runs Reinit when it is due, then reads buf from Reg on. A failure
+// of either is counted and flags s (see Recovery.Fail), and its error says
+// which of the two failed. After a good read the driver decodes buf and
+// calls Good or GoodCounts.
+func (b *Burst) Read(s *Sample, buf []byte) error {
+	if b.Due() {
+		if err := b.Reinit(); err != nil {
+			return b.Fail(s, fmt.Errorf("%w (while re-initialising)", err))
+		}
+		b.Reinitialised()
+	}
+	if err := b.Bus.Tx(b.Addr, b.Reg[:], buf); err != nil {
+		return b.Fail(s, fmt.Errorf("%s: read at %#02x: %w", b.Name, b.Addr, err))
+	}
+	return nil
 }

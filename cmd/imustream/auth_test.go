@@ -32,40 +32,32 @@ func TestReloadKeepsCommandLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			write("allow = 10.0.0.0/8\nkey = /etc/imustream/key\n")
-			fs, f := testFlags()
-			f.auth.register(fs)
-			if err := fs.Parse(append(tc.args, "--config", cfg)); err != nil {
-				t.Fatal(err)
-			}
-			f.auth.noteCommandLine()
-			if err := loadConfig(fs, cfg, true); err != nil {
-				t.Fatal(err)
-			}
+			args := append(tc.args, "--sim", "--config", cfg)
 			check := func(wantAllow []string, wantKey string) {
 				t.Helper()
-				allow, key, err := f.reloadable()
+				r, err := reloadable("run", args)
 				if err != nil {
 					t.Fatal(err)
 				}
 				var got []string
-				for _, p := range allow {
+				for _, p := range r.Allow {
 					got = append(got, p.String())
 				}
-				if !slices.Equal(got, wantAllow) || key != wantKey {
-					t.Errorf("reload gives allow %v key %q, want %v %q", got, key, wantAllow, wantKey)
+				if !slices.Equal(got, wantAllow) || r.KeyFile != wantKey {
+					t.Errorf("reload gives allow %v key %q, want %v %q", got, r.KeyFile, wantAllow, wantKey)
 				}
 			}
 			check(tc.allow, tc.key)
 			write("allow = 172.16.0.0/12\nallow = 127.0.0.1\nkey = /etc/imustream/key2\n")
 			check(tc.nextAllow, tc.nextKey)
 			write("# nothing\n")
-			if allow, key, err := f.reloadable(); err != nil {
+			if r, err := reloadable("run", args); err != nil {
 				t.Fatal(err)
-			} else if tc.args == nil && (allow != nil || key != "") {
-				t.Errorf("an empty file gives allow %v key %q, want the defaults", allow, key)
+			} else if tc.args == nil && (r.Allow != nil || r.KeyFile != "") {
+				t.Errorf("an empty file gives allow %v key %q, want the defaults", r.Allow, r.KeyFile)
 			}
 			write("rate = 100\nbogus = 1\n")
-			if _, _, err := f.reloadable(); err == nil {
+			if _, err := reloadable("run", args); err == nil {
 				t.Error("a file with an unknown key reloads")
 			}
 		})

@@ -18,7 +18,6 @@ import (
 // run (a table, or --json) or the comparison runs (--markdown).
 func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	c := bench.DefaultConfig()
-	cpu := cpuList{auto: c.CPU.Auto, list: c.CPU.List}
 	var asJSON bool
 	var markdown string
 	fs := newFlags(name, stderr)
@@ -31,7 +30,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
 	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
-	fs.Var(&cpu, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
+	fs.Var(&c.CPU, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
 	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
 	fs.DurationVar(&c.Spin, "spin", c.Spin, "the daemon's --spin")
 	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
@@ -41,7 +40,6 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	c.CPU = bench.CPUs{Auto: cpu.auto, List: cpu.list}
 	if err := c.Check(); err != nil {
 		return benchErr(err)
 	}

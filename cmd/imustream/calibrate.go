@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 )
 
@@ -59,8 +57,11 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	sens, err := openIMU(&f.sensor, kind, f.rate, f.seed, true, log)
+	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, true, nil)
+	if err != nil {
+		return err
+	}
+	sens, err := openSensor(sc, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
@@ -70,7 +71,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
 	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)
-	acc, readErrs, err := collect(ctx, sens, n, period)
+	acc, readErrs, err := calib.Collect(ctx, sens, n, period)
 	if err != nil {
 		return err
 	}
@@ -101,31 +102,4 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "mounting      %s\n", c.Mounting)
 	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
 	return nil
-}
-
-// collect reads n samples, period apart, into an accumulator; failed reads
-// are flagged and so left out.
-func collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duration) (*calib.Accumulator, int, error) {
-	var acc calib.Accumulator
-	var s sensor.Sample
-	tick := time.NewTicker(period)
-	defer tick.Stop()
-	start := time.Now()
-	readErrs := 0
-	for range n {
-		select {
-		case <-ctx.Done():
-			return nil, readErrs, errors.New("calibration interrupted")
-		case <-tick.C:
-		}
-		// The simulator takes its time from MonoNs; the chips ignore it.
-		s.MonoNs = int64(time.Since(start))
-		s.Status = 0
-		if err := sens.Read(&s); err != nil {
-			s.Status |= sensor.StatusSensorError
-			readErrs++
-		}
-		acc.Add(&s)
-	}
-	return &acc, readErrs, nil
 }

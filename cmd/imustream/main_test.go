@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imustream/imustream/internal/leaktest"
 	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "running imustream: %v\n", err)
 		os.Exit(1)
 	}
-	code := m.Run()
+	code := leaktest.Run(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

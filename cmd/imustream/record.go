@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -115,7 +114,7 @@ loop:
 			break loop
 		case <-live:
 			mu.Lock()
-			line := liveLine(rec, time.Since(began))
+			line := rec.LiveLine(time.Since(began))
 			mu.Unlock()
 			fmt.Fprintf(stderr, "\r%s", line)
 		}
@@ -134,7 +133,7 @@ loop:
 	mu.Lock()
 	defer mu.Unlock()
 	writeErr := rec.Flush()
-	ok := summary(stdout, rec, f, stderr)
+	ok := summary(stdout, rec, f)
 	if err := errors.Join(stopErr, writeErr); err != nil {
 		return err
 	}
@@ -144,45 +143,11 @@ loop:
 	return nil
 }
 
-func liveLine(rec *receiver.Recorder, elapsed time.Duration) string {
-	st, tr := rec.Stats, &rec.Track
-	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(st.Samples) / s
-	}
-	return fmt.Sprintf("%6.1f s  %7.1f Hz  samples %d  lost %d  dup %d  reord %d  late %d  sensor_err %d ",
-		elapsed.Seconds(), rate, st.Samples, tr.Lost(), tr.Duplicates, tr.Reordered, st.Late, st.SensorErrors)
-}
-
 // summary prints the recording's statistics and reports whether it passes
-// the strict check: nothing lost and the count within 1 % of rate × time.
-func summary(w io.Writer, rec *receiver.Recorder, f recordFlags, stderr io.Writer) bool {
-	st, tr := rec.Stats, &rec.Track
-	span := time.Duration(st.LastMonoNs - st.FirstMonoNs)
-	expected := 0.0
-	if st.RateHz > 0 && st.Samples > 0 {
-		expected = span.Seconds()*float64(st.RateHz) + 1
-	}
-	off := 0.0
-	if expected > 0 {
-		off = (float64(st.Samples) - expected) / expected * 100
-	}
-	rate := 0.0
-	if span > 0 {
-		rate = float64(st.Samples-1) / span.Seconds()
-	}
-	session, _ := tr.Session()
-	fmt.Fprintf(w, "recorded %d samples over %.3f s of device time from %s\n", st.Samples, span.Seconds(), f.ctl.device)
-	fmt.Fprintf(w, "  session        %08x (%d seen)\n", session, tr.Sessions)
-	fmt.Fprintf(w, "  rate           %.2f Hz (nominal %d), count %+.2f %% vs rate × time\n", rate, st.RateHz, off)
-	fmt.Fprintf(w, "  lost           %d\n", tr.Lost())
-	fmt.Fprintf(w, "  duplicated     %d\n", tr.Duplicates)
-	fmt.Fprintf(w, "  reordered      %d\n", tr.Reordered)
-	fmt.Fprintf(w, "  late ticks     %d\n", st.Late)
-	fmt.Fprintf(w, "  skipped ticks  %d samples flagged\n", st.Skipped)
-	fmt.Fprintf(w, "  sensor errors  %d\n", st.SensorErrors)
-	fmt.Fprintf(w, "  malformed      %d datagrams\n", st.Malformed)
-	fmt.Fprintf(w, "  end of stream  %v\n", st.Ends > 0)
+// the strict check.
+func summary(w io.Writer, rec *receiver.Recorder, f recordFlags) bool {
+	sum := rec.Summary()
+	sum.WriteText(w, f.ctl.device)
 	if f.out != "" && f.out != "-" {
 		if rec.Err() != nil {
 			fmt.Fprintf(w, "  csv            %s (%d bytes of whole rows, INCOMPLETE: writing failed)\n", f.out, rec.Written())
@@ -190,15 +155,14 @@ func summary(w io.Writer, rec *receiver.Recorder, f recordFlags, stderr io.Write
 			fmt.Fprintf(w, "  csv            %s (%d bytes)\n", f.out, rec.Written())
 		}
 	}
-	ok := st.Samples > 0 && tr.Lost() == 0 && math.Abs(off) <= 1
 	if f.strict {
 		verdict := "PASS"
-		if !ok {
+		if !sum.OK() {
 			verdict = "FAIL"
 		}
 		fmt.Fprintf(w, "  strict check   %s (no loss, count within 1 %%)\n", verdict)
 	}
-	return ok
+	return sum.OK()
 }
 
 func isTerminal(w io.Writer) bool {

@@ -7,14 +7,14 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/config"
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/sdnotify"
 	"github.com/imustream/imustream/sensor"
@@ -25,45 +25,6 @@ import (
 // otherwise.
 const DefaultListen = daemon.DefaultListen
 
-// prefixList is a repeatable --allow flag.
-type prefixList []netip.Prefix
-
-func (p prefixList) String() string {
-	s := make([]string, len(p))
-	for i, v := range p {
-		s[i] = v.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func (p *prefixList) Set(v string) error {
-	for _, f := range strings.Split(v, ",") {
-		pr, err := parsePrefix(strings.TrimSpace(f))
-		if err != nil {
-			return err
-		}
-		*p = append(*p, pr)
-	}
-	return nil
-}
-
-// parsePrefix takes a CIDR or a single address.
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("%q is not a CIDR like 192.168.1.0/24 or an address", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR like 192.168.1.0/24 or an address", s)
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
 type daemonFlags struct {
 	sim          bool
 	seed         uint64
@@ -71,7 +32,7 @@ type daemonFlags struct {
 	cal          calibFlags
 	sched        schedFlags
 	listen       string
-	allow        prefixList
+	allow        control.AllowList
 	rate, batch  int
 	defaultLease time.Duration
 	logLevel     string
@@ -79,7 +40,9 @@ type daemonFlags struct {
 	auth         authFlags
 }
 
-func runDaemon(name string, args []string, _, stderr io.Writer) error {
+// parseDaemonFlags reads run's command line and then its config file,
+// which sets what the command line did not. A reload calls it again.
+func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlags, error) {
 	var f daemonFlags
 	fs := newFlags(name, stderr)
 	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
@@ -97,14 +60,22 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	fs.StringVar(&f.config, "config", "", "config file of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
-	f.auth.noteCommandLine()
 	if f.config != "" {
-		if err := loadConfig(fs, f.config, true); err != nil {
-			return fmt.Errorf("%w: %w", errUsage, err)
+		if err := config.Load(fs, f.config, true); err != nil {
+			return nil, fmt.Errorf("%w: %w", errUsage, err)
 		}
 	}
+	return &f, nil
+}
+
+func runDaemon(name string, args []string, _, stderr io.Writer) error {
+	fp, err := parseDaemonFlags(name, args, stderr)
+	if err != nil {
+		return err
+	}
+	f := *fp
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, f.logLevel)
@@ -143,7 +114,7 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Go(func() { watchReload(ctx, hup, f, d, log) })
+	wg.Go(func() { watchReload(ctx, hup, name, args, d, log) })
 	err = d.Run(ctx)
 	cancel()
 	wg.Wait()
@@ -161,8 +132,7 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 		Batch:        f.batch,
 		DefaultLease: f.defaultLease,
 		RTPriority:   f.sched.rtPriority,
-		CPUs:         f.sched.cpu.list,
-		AutoCPUs:     f.sched.cpu.auto,
+		CPUs:         f.sched.cpu,
 		Spin:         f.sched.spin,
 		LockMemory:   f.sched.mlock,
 		TuneRuntime:  true,

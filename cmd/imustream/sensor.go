@@ -8,12 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
-	"github.com/imustream/imustream/sensor/lsm9ds1"
-	"github.com/imustream/imustream/sensor/mpu6050"
-	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -82,37 +80,35 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 	return cfg, nil
 }
 
-// newSim is the simulated sensor of run and calibrate; calibrate holds it
-// still, as a device being calibrated is.
-func newSim(seed uint64, still bool) *sim.Sim {
-	return sim.New(sim.Opts{Seed: seed, Still: still})
+// sensorConfig is the daemon's sensor configuration from the flags:
+// the simulator (kind "sim") or the chip, checked without touching the
+// bus, and the calibration (nil cal: none).
+func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still bool, cal *calibFlags) (daemon.SensorConfig, error) {
+	c := daemon.SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
+	if !c.Sim {
+		var err error
+		if c.Detect, err = s.detectConfig(kind, rateHz); err != nil {
+			return c, err
+		}
+	}
+	if cal != nil {
+		var err error
+		if c.Calibration, err = cal.load(); err != nil {
+			return c, err
+		}
+		c.CalibrationFile = cal.file
+	}
+	return c, nil
 }
 
-// openIMU opens the sensor kind names: the simulator, or the chip on the
-// bus. Settings the chip refuses (found only once auto knows which chip it
-// is) are usage errors like the others.
-func openIMU(s *sensorFlags, kind string, rateHz int, seed uint64, still bool, log *slog.Logger) (sensor.Sensor, error) {
-	if kind == "sim" {
-		log.Info("sensor: simulated", "seed", seed, "still", still)
-		return newSim(seed, still), nil
-	}
-	cfg, err := s.detectConfig(kind, rateHz)
-	if err != nil {
-		return nil, err
-	}
-	sens, err := detect.Open(cfg)
-	switch {
-	case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts):
+// openSensor opens what c selects; a setting the chip refuses is a usage
+// error like the others.
+func openSensor(c daemon.SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
+	sens, err := daemon.OpenSensor(c, log)
+	if errors.Is(err, daemon.ErrConfig) {
 		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	case errors.Is(err, detect.ErrNoBus):
-		return nil, fmt.Errorf("%w; to run without hardware, pass --sim", err)
-	case err != nil:
-		return nil, err
 	}
-	if d, ok := sens.(*detect.Device); ok {
-		log.Info("sensor: found " + d.Describe())
-	}
-	return sens, nil
+	return sens, err
 }
 
 // calibFlags load a calibration file and a mounting for run.
@@ -144,22 +140,6 @@ func (c *calibFlags) load() (*calib.Calibration, error) {
 		cal.Mounting = c.mount.m
 	}
 	return &cal, nil
-}
-
-// applyCalibration wraps sens with cal, if any.
-func applyCalibration(sens sensor.Sensor, cal *calib.Calibration, file string, log *slog.Logger) (sensor.Sensor, error) {
-	if cal == nil {
-		return sens, nil
-	}
-	if cal.Sensor != "" && cal.Sensor != sens.String() {
-		log.Warn("calibration was made on another sensor", "file", file, "made_on", cal.Sensor, "sensor", sens.String())
-	}
-	out, err := calib.Apply(sens, *cal)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
-	}
-	log.Info("calibration applied", "file", file, "gyro_bias_rad_s", cal.GyroBias, "accel_offset_m_s2", cal.AccelOffset, "mounting", cal.Mounting.String())
-	return out, nil
 }
 
 // addrFlag is a 7-bit I²C address, given in hex (0x68) or decimal.
@@ -210,23 +190,14 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	cal, err := f.cal.load()
-	if err != nil {
-		return nil, err
-	}
 	if kind != "sim" && f.sensor.pressure && f.batch > telemetry.MaxBatchPressure {
 		// Rather than refuse to start on a board that happens to have one.
 		log.Warn("pressure not streamed: --batch leaves no room for it in 1200 bytes", "batch", f.batch, "max_batch_with_pressure", telemetry.MaxBatchPressure)
 		f.sensor.pressure = false
 	}
-	sens, err := openIMU(&f.sensor, kind, f.rate, f.seed, false, log)
+	c, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, &f.cal)
 	if err != nil {
 		return nil, err
 	}
-	out, err := applyCalibration(sens, cal, f.cal.file, log)
-	if err != nil {
-		sens.Halt()
-		return nil, err
-	}
-	return out, nil
+	return openSensor(c, log)
 }

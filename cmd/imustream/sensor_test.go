@@ -10,6 +10,7 @@ import (
 
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
+	"github.com/imustream/imustream/sensor/sim"
 )
 
 // noPanic fails the test if a process's stderr shows a Go panic or crash.
@@ -113,7 +114,7 @@ func TestSensorUsageErrors(t *testing.T) {
 // built with, within what its noise allows.
 func TestCalibrateSim(t *testing.T) {
 	const seed = 7
-	wantAcc, wantGyro := newSim(seed, true).Bias()
+	wantAcc, wantGyro := sim.New(sim.Opts{Seed: seed, Still: true}).Bias()
 	// 200 samples: σ of a mean is 0.039/√200 ≈ 0.003 m/s² for the
 	// accelerometer and 0.00087/√200 ≈ 6e-5 rad/s for the gyroscope.
 	const accTol, gyroTol = 0.015, 3e-4

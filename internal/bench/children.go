@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -57,7 +58,7 @@ func parseBaselineArgs(args []string, stderr io.Writer) (baselineArgs, error) {
 type floorArgs struct {
 	rateHz, ticks, rtPriority int
 	start                     int64
-	cpu                       CPUs
+	cpu                       daemon.CPUs
 	spin                      time.Duration
 }
 

@@ -3,11 +3,10 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -54,7 +53,7 @@ type Config struct {
 	// --cpu, --mlock and --spin. They default to the daemon's defaults
 	// (priority 50, CPUs auto, no mlock, spin 50 µs).
 	RTPriority int           `json:"rt_priority"`
-	CPU        CPUs          `json:"cpu"`
+	CPU        daemon.CPUs   `json:"cpu"`
 	Mlock      bool          `json:"mlock"`
 	Spin       time.Duration `json:"spin_ns"`
 	// Floor also measures the machine's floor (FloorCommand): threads
@@ -71,7 +70,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Duration: 10 * time.Second, Warmup: time.Second, RateHz: 200, Batch: 1,
-		RTPriority: 50, CPU: CPUs{Auto: true}, Spin: 50 * time.Microsecond, Cycles: 50,
+		RTPriority: 50, CPU: daemon.CPUs{Auto: true}, Spin: 50 * time.Microsecond, Cycles: 50,
 	}
 }
 
@@ -121,51 +120,4 @@ func (c *Config) Args() []string {
 	opt(c.Floor, "--floor")
 	opt(c.Cycles != d.Cycles, "--cycles", strconv.Itoa(c.Cycles))
 	return a
-}
-
-// CPUs is the daemon's --cpu: Auto, or the CPUs of List, none when empty.
-// Its text form is the flag's: auto, none or a list like 2,3.
-type CPUs struct {
-	Auto bool
-	List []int
-}
-
-func (c CPUs) String() string {
-	switch {
-	case c.Auto:
-		return "auto"
-	case len(c.List) == 0:
-		return "none"
-	}
-	s := make([]string, len(c.List))
-	for i, n := range c.List {
-		s[i] = strconv.Itoa(n)
-	}
-	return strings.Join(s, ",")
-}
-
-// MarshalText writes c as the flag takes it, for the JSON and the floor's
-// command line.
-func (c CPUs) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
-
-// UnmarshalText reads what MarshalText writes.
-func (c *CPUs) UnmarshalText(b []byte) error {
-	switch v := string(b); v {
-	case "auto":
-		*c = CPUs{Auto: true}
-		return nil
-	case "none":
-		*c = CPUs{}
-		return nil
-	}
-	var list []int
-	for f := range strings.SplitSeq(string(b), ",") {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 || slices.Contains(list, n) {
-			return fmt.Errorf("bench: %q is not auto, none or a list of distinct CPU numbers", b)
-		}
-		list = append(list, n)
-	}
-	*c = CPUs{List: list}
-	return nil
 }

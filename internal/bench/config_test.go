@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imustream/imustream/internal/daemon"
 )
 
 // TestSuiteCommands: each run of the suite is the command line the
@@ -44,7 +46,7 @@ func TestSuiteCommands(t *testing.T) {
 // TestArgsAll: every setting off its default is on the command line.
 func TestArgsAll(t *testing.T) {
 	c := Config{Duration: time.Minute, Warmup: 2 * time.Second, RateHz: 500, Batch: 4, Load: 1, FloodPPS: 10,
-		Commands: 20, Baseline: true, RTPriority: 10, CPU: CPUs{List: []int{2, 3}}, Mlock: true,
+		Commands: 20, Baseline: true, RTPriority: 10, CPU: daemon.CPUs{List: []int{2, 3}}, Mlock: true,
 		Spin: 20 * time.Microsecond, Floor: true, Cycles: 5}
 	want := "bench --duration 1m0s --warmup 2s --rate 500 --batch 4 --load 1 --flood 10 --commands 20 --baseline " +
 		"--rt-priority 10 --cpu 2,3 --mlock --spin 20µs --floor --cycles 5"
@@ -86,32 +88,6 @@ func TestCheck(t *testing.T) {
 	}
 }
 
-func TestCPUsText(t *testing.T) {
-	for _, tc := range []struct {
-		text string
-		cpus CPUs
-	}{
-		{"auto", CPUs{Auto: true}},
-		{"none", CPUs{}},
-		{"1", CPUs{List: []int{1}}},
-		{"3,2", CPUs{List: []int{3, 2}}},
-	} {
-		if got := tc.cpus.String(); got != tc.text {
-			t.Errorf("%+v: %q, want %q", tc.cpus, got, tc.text)
-		}
-		var c CPUs
-		if err := c.UnmarshalText([]byte(tc.text)); err != nil || !reflect.DeepEqual(c, tc.cpus) {
-			t.Errorf("UnmarshalText(%q) = %+v, %v; want %+v", tc.text, c, err, tc.cpus)
-		}
-	}
-	for _, bad := range []string{"", "x", "-1", "1,1", "1,", "all"} {
-		var c CPUs
-		if err := c.UnmarshalText([]byte(bad)); err == nil {
-			t.Errorf("UnmarshalText(%q) = %+v, want an error", bad, c)
-		}
-	}
-}
-
 // TestChildArgs: the children parse the command lines the bench writes
 // for them.
 func TestChildArgs(t *testing.T) {
@@ -123,7 +99,7 @@ func TestChildArgs(t *testing.T) {
 	if got, err := parseBaselineArgs(a[1:], io.Discard); err != nil || got != b {
 		t.Errorf("baseline: %q parsed as %+v, %v; want %+v", a, got, err, b)
 	}
-	f := floorArgs{rateHz: 200, ticks: 1180, rtPriority: 50, start: 123456789, cpu: CPUs{List: []int{0, 1}}, spin: 50 * time.Microsecond}
+	f := floorArgs{rateHz: 200, ticks: 1180, rtPriority: 50, start: 123456789, cpu: daemon.CPUs{List: []int{0, 1}}, spin: 50 * time.Microsecond}
 	a = f.args()
 	if a[0] != FloorCommand {
 		t.Errorf("floor command line %q", a)

@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/rt"
 )
 
@@ -25,7 +24,7 @@ func Floor(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cpus, pinOnlyRT, err := daemon.SenderCPUs(f.cpu.List, f.cpu.Auto)
+	cpus, pinOnlyRT, err := f.cpu.Resolve()
 	if err != nil {
 		return fmt.Errorf("bench: floor: %w", err)
 	}

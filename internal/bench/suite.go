@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/imustream/imustream/internal/daemon"
 )
 
 // suiteRun is one run of the comparison that Suite writes.
@@ -25,7 +27,7 @@ func suite() []*suiteRun {
 		{key: "idle", title: "200 Hz, idle, RT priority", set: func(c *Config) {}},
 		{key: "idle-nort", title: "200 Hz, idle, no RT priority", set: func(c *Config) { c.RTPriority = 0 }},
 		{key: "load", title: "200 Hz, load 2, RT priority", set: func(c *Config) { c.Load = 2 }},
-		{key: "load-1cpu", title: "200 Hz, load 2, RT priority, one sender thread", set: func(c *Config) { c.Load, c.CPU = 2, CPUs{List: []int{1}} }},
+		{key: "load-1cpu", title: "200 Hz, load 2, RT priority, one sender thread", set: func(c *Config) { c.Load, c.CPU = 2, daemon.CPUs{List: []int{1}} }},
 		{key: "flood", title: "200 Hz, load 2, RT priority, flood 10000 pps", set: func(c *Config) { c.Load, c.FloodPPS = 2, 10000 }},
 		{key: "gc", title: "200 Hz, load 2, RT priority, 2000 status commands/s", set: func(c *Config) { c.Load, c.Commands = 2, 2000 }},
 		{key: "load-nort", title: "200 Hz, load 2, no RT priority", set: func(c *Config) { c.Load, c.RTPriority = 2, 0 }},

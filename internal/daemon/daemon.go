@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -70,11 +69,9 @@ type Config struct {
 	// DefaultLease applies to a start without lease=; 0 means none.
 	DefaultLease time.Duration
 	// RTPriority, CPUs, Spin and LockMemory schedule the sender threads
-	// (stream.Config). AutoCPUs picks CPUs as --cpu auto does: the last
-	// two the process may use, pinned only at real-time priority.
+	// (stream.Config). CPUs defaults to one thread on any CPU.
 	RTPriority int
-	CPUs       []int
-	AutoCPUs   bool
+	CPUs       CPUs
 	Spin       time.Duration
 	LockMemory bool
 	// TuneRuntime lets the daemon change process-wide Go runtime settings
@@ -166,7 +163,7 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		key = &k
 	}
-	cpus, pinOnlyRT, err := SenderCPUs(cfg.CPUs, cfg.AutoCPUs)
+	cpus, pinOnlyRT, err := cfg.CPUs.Resolve()
 	if err != nil {
 		return nil, err
 	}
@@ -215,24 +212,6 @@ func New(cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
-// SenderCPUs returns the CPUs the sender threads run on: list, or with
-// auto the last two CPUs the process may use (none if it may use fewer),
-// pinned only at real-time priority (pinOnlyRT). The bench's floor probe
-// picks its CPUs with it too.
-func SenderCPUs(list []int, auto bool) (cpus []int, pinOnlyRT bool, err error) {
-	if !auto {
-		return list, false, nil
-	}
-	last, err := rt.LastCPUs(2)
-	if err != nil {
-		return nil, false, fmt.Errorf("daemon: CPUs for the sender: %w", err)
-	}
-	if len(last) < 2 {
-		return nil, true, nil
-	}
-	return last, true, nil
-}
-
 // Addr returns the control socket's address.
 func (d *Daemon) Addr() netip.AddrPort {
 	if ua, ok := d.conn.LocalAddr().(*net.UDPAddr); ok {
@@ -265,7 +244,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	log.Info("imustream daemon ready", "version", d.cfg.Version, "listen", d.conn.LocalAddr().String(),
 		"sensor", d.cfg.Sensor.String(), "rate_hz", d.sender.Stats().RateHz, "batch", d.sender.Stats().Batch,
-		"allow", PrefixString(d.srv.Allow()), "allow_source", allowNote, "auth", d.authNote())
+		"allow", control.AllowList(d.srv.Allow()).String(), "allow_source", allowNote, "auth", d.authNote())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -332,7 +311,7 @@ func (d *Daemon) Reload(r Reloadable) error {
 	if key != nil {
 		auth = "hmac-sha256 (" + r.KeyFile + ")"
 	}
-	d.log.Info("configuration reloaded", "allow", PrefixString(d.srv.Allow()), "auth", auth,
+	d.log.Info("configuration reloaded", "allow", control.AllowList(d.srv.Allow()).String(), "auth", auth,
 		"streams_ended", len(ended), "note", "allow and key only; other settings change at the next start")
 	for _, t := range ended {
 		d.log.Info("stream ended: target no longer allowed", "to", t)
@@ -345,13 +324,4 @@ func (d *Daemon) authNote() string {
 		return "none: the allow list is the only check; pass --key to require signed commands"
 	}
 	return "hmac-sha256, replay counters in " + d.replay.Path()
-}
-
-// PrefixString formats an allow list as the --allow flag takes it.
-func PrefixString(p []netip.Prefix) string {
-	s := make([]string, len(p))
-	for i, v := range p {
-		s[i] = v.String()
-	}
-	return strings.Join(s, ",")
 }

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 
+	"github.com/imustream/imustream/internal/atomicfile"
 	"github.com/imustream/imustream/sensor"
 )
 
@@ -111,22 +111,7 @@ func Save(path string, c Calibration) error {
 	if err != nil {
 		return fmt.Errorf("calib: %w", err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".calib-*.json")
-	if err != nil {
-		return fmt.Errorf("calib: %w", err)
-	}
-	_, werr := f.Write(append(b, '\n'))
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("calib: writing %s: %w", path, err)
-	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("calib: %w", err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
+	if err := atomicfile.Write(path, append(b, '\n'), 0o644); err != nil {
 		return fmt.Errorf("calib: %w", err)
 	}
 	return nil

@@ -210,6 +210,19 @@ func TestFileRoundTrip(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("temporary files left: %v", entries)
 	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("saved with mode %v, want 0644 for the daemon user to read", fi.Mode())
+	}
+	// A file in the way of the directory.
+	if err := Save(filepath.Join(path, "calib.json"), c); err == nil || !strings.HasPrefix(err.Error(), "calib: ") {
+		t.Errorf("Save under a regular file: %v", err)
+	}
 }
 
 func TestParseInvalid(t *testing.T) {

@@ -86,8 +86,13 @@ func checkBus(name string) error {
 	return nil
 }
 
-// openBus checks the host, initialises periph and opens the bus.
-func openBus(name string) (i2c.BusCloser, error) {
+// openBus validates cfg, checks the host, initialises periph and opens
+// the bus cfg names.
+func openBus(cfg *Config) (i2c.BusCloser, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	name := cfg.bus()
 	if err := checkBus(name); err != nil {
 		return nil, err
 	}
@@ -295,10 +300,7 @@ func (d *Device) Describe() string {
 //
 // On a machine without I²C it fails at once with an error wrapping ErrNoBus.
 func Open(cfg Config) (sensor.Sensor, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	bus, err := openBus(cfg.bus())
+	bus, err := openBus(&cfg)
 	if err != nil {
 		return nil, err
 	}

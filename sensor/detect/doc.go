@@ -15,7 +15,7 @@
 // information, the BMP180/BMP280/BME280 barometers of 10-DOF boards). With a
 // record path it also runs a short session (probe, init, a few reads, halt)
 // through i2ctest.Record and writes it as a trace file: see Trace for the
-// format. Traces replay in tests with Trace.Replay, which feeds the
+// format. Traces replay in tests with package detecttest, which feeds the
 // successful transactions to an i2ctest.Playback.
 //
 // Errors start with "detect: " and wrap the cause: ErrNoBus, ErrPermission,

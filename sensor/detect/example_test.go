@@ -7,6 +7,7 @@ import (
 
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/detect/detecttest"
 )
 
 // How a command opens the sensor on a Pi. Without I²C it fails at once with
@@ -29,11 +30,11 @@ func ExampleOpen() {
 
 // A recorded session stands in for the bus.
 func ExampleOpenBus() {
-	tr, err := detect.ReadTrace("testdata/gy91-synthetic.json")
+	tr, err := detecttest.ReadTrace("testdata/gy91-synthetic.json")
 	if err != nil {
 		log.Fatal(err)
 	}
-	d, err := detect.OpenBus(tr.Replay(), tr.Config)
+	d, err := detect.OpenBus(detecttest.NewReplay(tr), tr.Config)
 	if err != nil {
 		log.Fatal(err)
 	}

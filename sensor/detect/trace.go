@@ -104,22 +104,6 @@ func (h *Hex) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ReadTrace loads a trace file.
-func ReadTrace(path string) (*Trace, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("detect: %w", err)
-	}
-	var t Trace
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("detect: trace %s: %w", path, err)
-	}
-	if t.Format != TraceFormat {
-		return nil, fmt.Errorf("detect: trace %s: format %q; want %q", path, t.Format, TraceFormat)
-	}
-	return &t, nil
-}
-
 // WriteTrace stores t as JSON with one transaction, device or sample per
 // line, so that a contributed trace reads well in a review.
 func WriteTrace(path string, t *Trace) error {
@@ -242,60 +226,6 @@ func (r *Recorder) Ops() []Op {
 	return out
 }
 
-// Replay is an i2c.Bus that plays a trace back: the successful
-// transactions through Playback, which checks each against the recording,
-// and the failed ones by returning their recorded error.
-type Replay struct {
-	Playback *i2ctest.Playback
-
-	mu  sync.Mutex
-	ops []Op
-	pos int
-}
-
-// Replay returns a bus that plays t back. Playback.DontPanic is set: a
-// mismatch is an error, not a panic.
-func (t *Trace) Replay() *Replay {
-	r := &Replay{Playback: &i2ctest.Playback{DontPanic: true}, ops: t.Ops}
-	for _, op := range t.Ops {
-		if op.Err == "" {
-			r.Playback.Ops = append(r.Playback.Ops, i2ctest.IO{Addr: op.Addr, W: op.W, R: op.R})
-		}
-	}
-	return r
-}
-
-func (r *Replay) String() string { return "replay" }
-
-// Tx implements i2c.Bus.
-func (r *Replay) Tx(addr uint16, w, rd []byte) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.pos < len(r.ops) && r.ops[r.pos].Err != "" {
-		op := r.ops[r.pos]
-		if op.Addr != addr || !bytes.Equal(op.W, w) || op.RLen != len(rd) {
-			return fmt.Errorf("detect: replay op %d: got addr %#02x w % x read %d bytes; recorded failed addr %#02x w % x read %d", r.pos, addr, w, len(rd), op.Addr, []byte(op.W), op.RLen)
-		}
-		r.pos++
-		return errors.New(op.Err)
-	}
-	r.pos++
-	return r.Playback.Tx(addr, w, rd)
-}
-
-// SetSpeed implements i2c.Bus.
-func (r *Replay) SetSpeed(physic.Frequency) error { return nil }
-
-// Close reports an error unless every recorded transaction was replayed.
-func (r *Replay) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.pos != len(r.ops) {
-		return fmt.Errorf("detect: replay used %d of %d transactions", r.pos, len(r.ops))
-	}
-	return r.Playback.Close()
-}
-
 // RecordReads is how many samples ProbeBus reads into a trace.
 const RecordReads = 20
 
@@ -308,10 +238,7 @@ const RecordReads = 20
 // it, and writes all of it to recordPath as a Trace, also when the session
 // fails. That resets the chip: stop a running daemon first.
 func ProbeBus(cfg Config, recordPath string) ([]Found, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	bus, err := openBus(cfg.bus())
+	bus, err := openBus(&cfg)
 	if err != nil {
 		return nil, err
 	}

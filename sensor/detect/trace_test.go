@@ -1,4 +1,4 @@
-package detect
+package detect_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/detect/detecttest"
 )
 
 var update = flag.Bool("update", false, "regenerate the synthetic example trace in testdata")
@@ -17,23 +19,23 @@ const exampleTrace = "testdata/gy91-synthetic.json"
 
 func TestHexJSON(t *testing.T) {
 	for _, tc := range []struct {
-		in   Hex
+		in   detect.Hex
 		json string
 	}{
-		{Hex{0x3B}, `"3b"`},
-		{Hex{0x00, 0x10, 0xFF}, `"00 10 ff"`},
-		{Hex{}, `""`},
+		{detect.Hex{0x3B}, `"3b"`},
+		{detect.Hex{0x00, 0x10, 0xFF}, `"00 10 ff"`},
+		{detect.Hex{}, `""`},
 	} {
 		b, err := json.Marshal(tc.in)
 		if err != nil || string(b) != tc.json {
 			t.Errorf("Marshal(% x) = %s, %v; want %s", []byte(tc.in), b, err, tc.json)
 		}
-		var back Hex
+		var back detect.Hex
 		if err := json.Unmarshal(b, &back); err != nil || string(back) != string(tc.in) {
 			t.Errorf("round trip of %s: % x, %v", b, []byte(back), err)
 		}
 	}
-	var h Hex
+	var h detect.Hex
 	if err := json.Unmarshal([]byte(`"0010FF"`), &h); err != nil || string(h) != "\x00\x10\xff" {
 		t.Errorf("without spaces: % x %v", []byte(h), err)
 	}
@@ -45,7 +47,7 @@ func TestHexJSON(t *testing.T) {
 // A session through Recorder keeps the failed transactions in place, and
 // its trace replays to the same result.
 func TestRecordAndReplay(t *testing.T) {
-	tr, err := session(NewRecorder(gy91()), Config{}, 5, func() {})
+	tr, err := detect.Session(detect.NewRecorder(detect.GY91()), detect.Config{}, 5, func() {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestRecordAndReplay(t *testing.T) {
 	for _, op := range tr.Ops[:6] {
 		if op.Err != "" {
 			fails = append(fails, op.Addr)
-			if op.RLen != 1 || op.Err != errNACK.Error() {
+			if op.RLen != 1 || op.Err != detect.ErrNACK.Error() {
 				t.Errorf("failed op %+v", op)
 			}
 		}
@@ -66,10 +68,10 @@ func TestRecordAndReplay(t *testing.T) {
 		t.Fatalf("%d samples, found %v", len(tr.Samples), tr.Found)
 	}
 	path := filepath.Join(t.TempDir(), "t.json")
-	if err := WriteTrace(path, tr); err != nil {
+	if err := detect.WriteTrace(path, tr); err != nil {
 		t.Fatal(err)
 	}
-	back, err := ReadTrace(path)
+	back, err := detecttest.ReadTrace(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +80,11 @@ func TestRecordAndReplay(t *testing.T) {
 
 // replay runs the session of tr against tr's own transactions and checks
 // that today's code does the same transactions and gets the same samples.
-func replay(t *testing.T, tr *Trace) {
+func replay(t *testing.T, tr *detect.Trace) {
 	t.Helper()
-	bus := tr.Replay()
-	got := &Trace{Config: tr.Config, Reads: tr.Reads}
-	err := replaySession(bus, got, func() {})
+	bus := detecttest.NewReplay(tr)
+	got := &detect.Trace{Config: tr.Config, Reads: tr.Reads}
+	err := detect.ReplaySession(bus, got, func() {})
 	if (err != nil) != (tr.Error != "") {
 		t.Errorf("session error %v; recorded %q", err, tr.Error)
 	}
@@ -119,12 +121,12 @@ func close3(a, b [3]float32) bool {
 // Every trace in testdata, contributed or synthetic, replays.
 func TestTestdataTraces(t *testing.T) {
 	if *update {
-		tr, err := session(NewRecorder(gy91()), Config{}, RecordReads, func() {})
+		tr, err := detect.Session(detect.NewRecorder(detect.GY91()), detect.Config{}, detect.RecordReads, func() {})
 		if err != nil {
 			t.Fatal(err)
 		}
 		tr.Note = "synthetic: a register model of a GY-91 (MPU-9250 at 0x68, BMP280 at 0x76) lying flat, not a real chip; replace with a recording from hardware"
-		if err := WriteTrace(exampleTrace, tr); err != nil {
+		if err := detect.WriteTrace(exampleTrace, tr); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -134,7 +136,7 @@ func TestTestdataTraces(t *testing.T) {
 	}
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
-			tr, err := ReadTrace(p)
+			tr, err := detecttest.ReadTrace(p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,11 +151,11 @@ func TestTestdataTraces(t *testing.T) {
 // The example lies flat and still: the recorded samples are physically
 // right, which the replay alone does not show.
 func TestExampleTraceAtRest(t *testing.T) {
-	tr, err := ReadTrace(exampleTrace)
+	tr, err := detecttest.ReadTrace(exampleTrace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(tr.Note, "synthetic") || len(tr.Samples) != RecordReads {
+	if !strings.HasPrefix(tr.Note, "synthetic") || len(tr.Samples) != detect.RecordReads {
 		t.Fatalf("note %q, %d samples", tr.Note, len(tr.Samples))
 	}
 	for i, s := range tr.Samples {
@@ -174,41 +176,27 @@ func TestExampleTraceAtRest(t *testing.T) {
 
 // A trace that no longer matches the code fails the replay.
 func TestReplayDetectsDivergence(t *testing.T) {
-	tr, err := ReadTrace(exampleTrace)
+	tr, err := detecttest.ReadTrace(exampleTrace)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr.Config.RateHz = 100 // the driver now writes another SMPLRT_DIV
-	bus := tr.Replay()
-	got := &Trace{Config: tr.Config, Reads: tr.Reads}
-	if err := replaySession(bus, got, func() {}); err == nil {
+	bus := detecttest.NewReplay(tr)
+	got := &detect.Trace{Config: tr.Config, Reads: tr.Reads}
+	if err := detect.ReplaySession(bus, got, func() {}); err == nil {
 		t.Error("replay with another rate succeeded")
 	}
 
-	tr, _ = ReadTrace(exampleTrace)
+	tr, _ = detecttest.ReadTrace(exampleTrace)
 	tr.Ops[1].Addr = 0x6A // a failed probe recorded at another address
-	bus = tr.Replay()
-	got = &Trace{Config: tr.Config, Reads: tr.Reads}
-	if err := replaySession(bus, got, func() {}); err != nil {
+	bus = detecttest.NewReplay(tr)
+	got = &detect.Trace{Config: tr.Config, Reads: tr.Reads}
+	if err := detect.ReplaySession(bus, got, func() {}); err != nil {
 		// Probe swallows the mismatch as "no answer", so the divergence
 		// shows up at Close.
 		t.Log(err)
 	}
 	if err := bus.Close(); err == nil {
 		t.Error("Close did not notice the unused transactions")
-	}
-}
-
-func TestReadTraceErrors(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.json")
-	if err := WriteTrace(p, &Trace{Format: "other/1"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadTrace(p); err == nil || !strings.Contains(err.Error(), TraceFormat) {
-		t.Errorf("%v", err)
-	}
-	if _, err := ReadTrace(filepath.Join(dir, "missing.json")); err == nil {
-		t.Error("missing file accepted")
 	}
 }

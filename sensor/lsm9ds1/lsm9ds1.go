@@ -50,13 +50,12 @@ type Dev struct {
 	accelScale, gyroScale float64 // SI unit per LSB
 	ctrl6XL, ctrl8        byte    // as written, checked on every read
 
-	rec sensor.Recovery
+	burst sensor.Burst
 
 	// Fixed buffers: a slice handed to an interface method escapes, so Read
 	// must not build a new one.
-	burstReg [1]byte
-	w        [2]byte
-	buf      [burstLen]byte
+	w   [2]byte
+	buf [burstLen]byte
 }
 
 // New checks WHO_AM_I at addr (0x6A or 0x6B), resets the chip and
@@ -81,9 +80,15 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 		gyroScale:  s.gyroMDPS * 1e-3 * math.Pi / 180,
 		ctrl6XL:    byte(s.odr)<<odrShift | s.accelFS<<fsShift,
 		ctrl8:      ctrl8BDU | ctrl8IfAddInc,
-		burstReg:   [1]byte{regOutTempL},
 	}
-	d.rec.MaxErrors = s.opts.MaxErrors
+	d.burst = sensor.Burst{
+		Recovery: sensor.Recovery{MaxErrors: s.opts.MaxErrors},
+		Name:     "lsm9ds1",
+		Bus:      bus,
+		Addr:     addr,
+		Reg:      [1]byte{regOutTempL},
+		Reinit:   func() error { return d.init(false) },
+	}
 	if err := d.init(true); err != nil {
 		return nil, err
 	}
@@ -101,7 +106,7 @@ func (d *Dev) ODR() ODR { return d.set.odr }
 
 // Stats returns the counters. It is safe to call concurrently with Read.
 func (d *Dev) Stats() Stats {
-	return d.rec.Stats()
+	return d.burst.Stats()
 }
 
 // Read implements sensor.Sensor with one burst transaction.
@@ -114,34 +119,24 @@ func (d *Dev) Stats() Stats {
 // configuration, every Read first re-initialises the chip (without the
 // reset delay) until that works. The caller's timing bits are never touched.
 func (d *Dev) Read(s *sensor.Sample) error {
-	if d.rec.Due() {
-		if err := d.init(false); err != nil {
-			return d.rec.Fail(s, fmt.Errorf("%w (while re-initialising)", err))
-		}
-		d.rec.Reinitialised()
-	}
-	if err := d.bus.Tx(d.addr, d.burstReg[:], d.buf[:]); err != nil {
-		return d.rec.Fail(s, fmt.Errorf("lsm9ds1: read at %#02x: %w", d.addr, err))
+	if err := d.burst.Read(s, d.buf[:]); err != nil {
+		return err
 	}
 	b := &d.buf
 	if b[offCtrl8] != d.ctrl8 || b[offCtrl6XL] != d.ctrl6XL {
-		err := d.rec.Fail(s, fmt.Errorf("%w: CTRL_REG6_XL 0x%02x CTRL_REG8 0x%02x, wrote 0x%02x 0x%02x", ErrConfigLost, b[offCtrl6XL], b[offCtrl8], d.ctrl6XL, d.ctrl8))
-		d.rec.Force() // no point waiting: re-initialise next time
+		err := d.burst.Fail(s, fmt.Errorf("%w: CTRL_REG6_XL 0x%02x CTRL_REG8 0x%02x, wrote 0x%02x 0x%02x", ErrConfigLost, b[offCtrl6XL], b[offCtrl8], d.ctrl6XL, d.ctrl8))
+		d.burst.Force() // no point waiting: re-initialise next time
 		return err
 	}
 
-	sat := false
+	var acc, gyr [3]int16
 	for i := range 3 {
-		a := le16(b[offAccel+2*i:])
-		g := le16(b[offGyro+2*i:])
-		sat = sat || fullScale(a) || fullScale(g)
-		s.Accel[i] = float32(float64(a) * d.accelScale)
-		s.Gyro[i] = float32(float64(g) * d.gyroScale)
+		acc[i] = le16(b[offAccel+2*i:])
+		gyr[i] = le16(b[offGyro+2*i:])
 	}
 	// Datasheet: 16 LSB/°C, 0 LSB at 25 °C (typical).
 	s.TempC = float32(25 + float64(le16(b[offTemp:]))/16)
-
-	d.rec.Good(s, sat)
+	d.burst.GoodCounts(s, acc, gyr, d.accelScale, d.gyroScale)
 	return nil
 }
 
@@ -158,9 +153,6 @@ func (d *Dev) Halt() error {
 }
 
 func le16(b []byte) int16 { return int16(uint16(b[0]) | uint16(b[1])<<8) }
-
-// fullScale reports a saturated axis: the output clips at the int16 limits.
-func fullScale(v int16) bool { return v == math.MaxInt16 || v == math.MinInt16 }
 
 // resetDelay covers the software reset; the datasheet gives no figure and
 // drivers commonly wait 10 ms, so this doubles it.

@@ -42,13 +42,12 @@ type Dev struct {
 	accelScale, gyroScale float64 // SI unit per LSB
 	tempSens, tempOffset  float64
 
-	rec sensor.Recovery
+	burst sensor.Burst
 
 	// Fixed buffers so that Read passes no new slice to the bus: a slice
 	// handed to an interface method escapes and would be allocated.
-	burstReg [1]byte
-	w        [2]byte
-	buf      [burstLen]byte
+	w   [2]byte
+	buf [burstLen]byte
 }
 
 // New identifies the chip at addr (0x68 or 0x69), resets it and configures
@@ -65,8 +64,15 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Dev{bus: bus, addr: addr, opts: o, burstReg: [1]byte{regAccelXOutH}}
-	d.rec.MaxErrors = o.MaxErrors
+	d := &Dev{bus: bus, addr: addr, opts: o}
+	d.burst = sensor.Burst{
+		Recovery: sensor.Recovery{MaxErrors: o.MaxErrors},
+		Name:     "mpu6050",
+		Bus:      bus,
+		Addr:     addr,
+		Reg:      [1]byte{regAccelXOutH},
+		Reinit:   func() error { return d.init(false) },
+	}
 	if err := d.init(true); err != nil {
 		return nil, err
 	}
@@ -86,7 +92,7 @@ func (d *Dev) Opts() Opts { return d.opts }
 
 // Stats returns the counters. It is safe to call concurrently with Read.
 func (d *Dev) Stats() Stats {
-	return d.rec.Stats()
+	return d.burst.Stats()
 }
 
 // Read implements sensor.Sensor with one burst transaction.
@@ -99,29 +105,19 @@ func (d *Dev) Stats() Stats {
 // chip (without the 100 ms reset) until that works. The caller's timing bits
 // are never touched.
 func (d *Dev) Read(s *sensor.Sample) error {
-	if d.rec.Due() {
-		if err := d.init(false); err != nil {
-			return d.rec.Fail(s, fmt.Errorf("%w (while re-initialising)", err))
-		}
-		d.rec.Reinitialised()
-	}
-	if err := d.bus.Tx(d.addr, d.burstReg[:], d.buf[:]); err != nil {
-		return d.rec.Fail(s, fmt.Errorf("mpu6050: read at %#02x: %w", d.addr, err))
+	if err := d.burst.Read(s, d.buf[:]); err != nil {
+		return err
 	}
 
 	b := &d.buf
-	sat := false
+	var acc, gyr [3]int16
 	for i := range 3 {
-		a := int16(uint16(b[2*i])<<8 | uint16(b[2*i+1]))
-		g := int16(uint16(b[8+2*i])<<8 | uint16(b[9+2*i]))
-		sat = sat || fullScale(a) || fullScale(g)
-		s.Accel[i] = float32(float64(a) * d.accelScale)
-		s.Gyro[i] = float32(float64(g) * d.gyroScale)
+		acc[i] = int16(uint16(b[2*i])<<8 | uint16(b[2*i+1]))
+		gyr[i] = int16(uint16(b[8+2*i])<<8 | uint16(b[9+2*i]))
 	}
 	t := int16(uint16(b[6])<<8 | uint16(b[7]))
 	s.TempC = float32(float64(t)/d.tempSens + d.tempOffset)
-
-	d.rec.Good(s, sat)
+	d.burst.GoodCounts(s, acc, gyr, d.accelScale, d.gyroScale)
 	return nil
 }
 
@@ -133,9 +129,6 @@ func (d *Dev) Halt() error {
 	}
 	return nil
 }
-
-// fullScale reports a saturated axis: the ADC clips at the int16 limits.
-func fullScale(v int16) bool { return v == math.MaxInt16 || v == math.MinInt16 }
 
 // resetDelay is how long the chip needs after DEVICE_RESET (the datasheets
 // give 100 ms).

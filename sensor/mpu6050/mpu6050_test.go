@@ -3,7 +3,6 @@ package mpu6050
 import (
 	"errors"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 	"periph.io/x/conn/v3/physic"
 
+	"github.com/imustream/imustream/internal/leaktest"
 	"github.com/imustream/imustream/sensor"
 )
 
@@ -60,7 +60,7 @@ func TestMain(m *testing.M) {
 		sleeps = append(sleeps, d)
 		sleepMu.Unlock()
 	}
-	os.Exit(m.Run())
+	leaktest.Main(m)
 }
 
 func takeSleeps() []time.Duration {

@@ -1,4 +1,7 @@
-package main
+// Package config reads the daemon's config file: the same settings as the
+// command line's flags, one "key = value" per line, applied to a
+// flag.FlagSet under the flags the command line set.
+package config
 
 import (
 	"bufio"
@@ -20,18 +23,19 @@ import (
 //	allow  = 192.168.1.0/24
 //	rate   = 200
 
-// configEntry is one "key = value" line.
-type configEntry struct {
-	line       int
-	key, value string
+// Entry is one "key = value" line.
+type Entry struct {
+	Line       int
+	Key, Value string
 }
 
-var errConfig = errors.New("config")
+// ErrConfig marks every error of a config file.
+var ErrConfig = errors.New("config")
 
-// parseConfig reads entries; it checks syntax only, keys are checked
-// against the flags by applyConfig.
-func parseConfig(r io.Reader, name string) ([]configEntry, error) {
-	var out []configEntry
+// Parse reads entries; it checks syntax only, keys are checked
+// against the flags by Apply.
+func Parse(r io.Reader, name string) ([]Entry, error) {
+	var out []Entry
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 64<<10)
 	for n := 1; sc.Scan(); n++ {
@@ -46,34 +50,34 @@ func parseConfig(r io.Reader, name string) ([]configEntry, error) {
 		k, v, ok := strings.Cut(line, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%w: %s:%d: want key = value, got %q", errConfig, name, n, line)
+			return nil, fmt.Errorf("%w: %s:%d: want key = value, got %q", ErrConfig, name, n, line)
 		}
 		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
 		}
-		out = append(out, configEntry{n, k, v})
+		out = append(out, Entry{n, k, v})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", errConfig, name, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrConfig, name, err)
 	}
 	return out, nil
 }
 
-// applyConfig sets every flag the file names unless the command line
+// Apply sets every flag the file names unless the command line
 // already set it.
-func applyConfig(fs *flag.FlagSet, entries []configEntry, name string) error {
+func Apply(fs *flag.FlagSet, entries []Entry, name string) error {
 	onCommandLine := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
 	for _, e := range entries {
-		f := fs.Lookup(e.key)
-		if f == nil || e.key == "config" {
-			return fmt.Errorf("%w: %s:%d: unknown key %q (known: %s)", errConfig, name, e.line, e.key, strings.Join(configKeys(fs), ", "))
+		f := fs.Lookup(e.Key)
+		if f == nil || e.Key == "config" {
+			return fmt.Errorf("%w: %s:%d: unknown key %q (known: %s)", ErrConfig, name, e.Line, e.Key, strings.Join(configKeys(fs), ", "))
 		}
-		if onCommandLine[e.key] {
+		if onCommandLine[e.Key] {
 			continue
 		}
-		if err := fs.Set(e.key, e.value); err != nil {
-			return fmt.Errorf("%w: %s:%d: %s = %q: %w", errConfig, name, e.line, e.key, e.value, err)
+		if err := fs.Set(e.Key, e.Value); err != nil {
+			return fmt.Errorf("%w: %s:%d: %s = %q: %w", ErrConfig, name, e.Line, e.Key, e.Value, err)
 		}
 	}
 	return nil
@@ -90,20 +94,20 @@ func configKeys(fs *flag.FlagSet) []string {
 	return keys
 }
 
-// loadConfig applies the file at path to fs. A missing file is an error
+// Load applies the file at path to fs. A missing file is an error
 // only when required (named with --config rather than the default).
-func loadConfig(fs *flag.FlagSet, path string, required bool) error {
+func Load(fs *flag.FlagSet, path string, required bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		if !required && errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("%w: %w", errConfig, err)
+		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	defer f.Close()
-	entries, err := parseConfig(f, path)
+	entries, err := Parse(f, path)
 	if err != nil {
 		return err
 	}
-	return applyConfig(fs, entries, path)
+	return Apply(fs, entries, path)
 }

@@ -1,21 +1,55 @@
-package main
+package config
 
 import (
 	"errors"
 	"flag"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func testFlags() (*flag.FlagSet, *daemonFlags) {
-	var f daemonFlags
+// testFlags are a few of the daemon's flags: a bool, a string, a
+// repeatable address list that checks its values, an int.
+type testFlags struct {
+	sim    bool
+	listen string
+	allow  addrList
+	rate   int
+	config string
+}
+
+type addrList []netip.Prefix
+
+func (a addrList) String() string {
+	s := make([]string, len(a))
+	for i, p := range a {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (a *addrList) Set(v string) error {
+	p, err := netip.ParsePrefix(v)
+	if err != nil {
+		addr, aerr := netip.ParseAddr(v)
+		if aerr != nil {
+			return err
+		}
+		p = netip.PrefixFrom(addr, addr.BitLen())
+	}
+	*a = append(*a, p)
+	return nil
+}
+
+func newTestFlags() (*flag.FlagSet, *testFlags) {
+	var f testFlags
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.BoolVar(&f.sim, "sim", false, "")
-	fs.StringVar(&f.listen, "listen", DefaultListen, "")
+	fs.StringVar(&f.listen, "listen", "127.0.0.1:7600", "")
 	fs.Var(&f.allow, "allow", "")
 	fs.IntVar(&f.rate, "rate", 200, "")
 	fs.StringVar(&f.config, "config", "", "")
@@ -23,7 +57,7 @@ func testFlags() (*flag.FlagSet, *daemonFlags) {
 }
 
 func TestConfigAppliesAndFlagsOverride(t *testing.T) {
-	fs, f := testFlags()
+	fs, f := newTestFlags()
 	if err := fs.Parse([]string{"--rate", "500"}); err != nil {
 		t.Fatal(err)
 	}
@@ -34,11 +68,11 @@ allow = 192.168.1.0/24
 allow = 10.0.0.5
 rate = 100
 `
-	entries, err := parseConfig(strings.NewReader(conf), "test.conf")
+	entries, err := Parse(strings.NewReader(conf), "test.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := applyConfig(fs, entries, "test.conf"); err != nil {
+	if err := Apply(fs, entries, "test.conf"); err != nil {
 		t.Fatal(err)
 	}
 	if !f.sim || f.listen != "0.0.0.0:7601" || f.rate != 500 {
@@ -58,58 +92,58 @@ func TestConfigErrors(t *testing.T) {
 		{"allow = 300.1.1.1\n", `test.conf:1: allow = "300.1.1.1"`},
 		{"config = /etc/other\n", `unknown key "config"`},
 	} {
-		fs, _ := testFlags()
+		fs, _ := newTestFlags()
 		_ = fs.Parse(nil)
-		entries, err := parseConfig(strings.NewReader(tc.conf), "test.conf")
+		entries, err := Parse(strings.NewReader(tc.conf), "test.conf")
 		if err == nil {
-			err = applyConfig(fs, entries, "test.conf")
+			err = Apply(fs, entries, "test.conf")
 		}
-		if !errors.Is(err, errConfig) || !strings.Contains(err.Error(), tc.want) {
+		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one containing %q", tc.conf, err, tc.want)
 		}
 	}
 }
 
 func TestLoadConfigFile(t *testing.T) {
-	fs, f := testFlags()
+	fs, f := newTestFlags()
 	_ = fs.Parse(nil)
 	missing := filepath.Join(t.TempDir(), "none.conf")
-	if err := loadConfig(fs, missing, false); err != nil {
+	if err := Load(fs, missing, false); err != nil {
 		t.Errorf("optional missing file: %v", err)
 	}
-	if err := loadConfig(fs, missing, true); !errors.Is(err, os.ErrNotExist) {
+	if err := Load(fs, missing, true); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("required missing file: %v, want ErrNotExist", err)
 	}
 	path := filepath.Join(t.TempDir(), "ok.conf")
 	if err := os.WriteFile(path, []byte("rate=50\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadConfig(fs, path, true); err != nil || f.rate != 50 {
+	if err := Load(fs, path, true); err != nil || f.rate != 50 {
 		t.Errorf("loadConfig: %v, rate %d", err, f.rate)
 	}
 }
 
-func FuzzParseConfig(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte("sim = true\nallow = 10.0.0.0/8 # lab\nrate=200\n"))
 	f.Add([]byte("listen = \"[::]:7600\"\n"))
 	f.Add([]byte("=\n#\n\"\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		entries, err := parseConfig(strings.NewReader(string(b)), "fuzz.conf")
+		entries, err := Parse(strings.NewReader(string(b)), "fuzz.conf")
 		if err != nil {
-			if !errors.Is(err, errConfig) {
-				t.Fatalf("error %v does not wrap errConfig", err)
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("error %v does not wrap ErrConfig", err)
 			}
 			return
 		}
 		for _, e := range entries {
-			if e.key == "" || strings.ContainsAny(e.key, "#\n") || strings.Contains(e.value, "\n") {
+			if e.Key == "" || strings.ContainsAny(e.Key, "#\n") || strings.Contains(e.Value, "\n") {
 				t.Fatalf("bad entry %+v from %q", e, b)
 			}
 		}
-		fs, _ := testFlags()
+		fs, _ := newTestFlags()
 		_ = fs.Parse(nil)
-		if err := applyConfig(fs, entries, "fuzz.conf"); err != nil && !errors.Is(err, errConfig) {
-			t.Fatalf("apply error %v does not wrap errConfig", err)
+		if err := Apply(fs, entries, "fuzz.conf"); err != nil && !errors.Is(err, ErrConfig) {
+			t.Fatalf("apply error %v does not wrap ErrConfig", err)
 		}
 	})
 }

@@ -1,0 +1,69 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/calib"
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/lsm9ds1"
+	"github.com/imustream/imustream/sensor/mpu6050"
+	"github.com/imustream/imustream/sensor/sim"
+)
+
+// SensorConfig chooses the IMU: the simulator, or the chip sensor/detect
+// finds, and the calibration applied to every sample.
+type SensorConfig struct {
+	// Sim selects the simulated sensor, seeded with Seed and, with Still,
+	// at rest (as a device being calibrated is).
+	Sim   bool
+	Seed  uint64
+	Still bool
+	// Detect finds and configures the chip when Sim is false; validated.
+	Detect detect.Config
+	// Calibration, when set, is applied to every sample; File names it
+	// in the log.
+	Calibration     *calib.Calibration
+	CalibrationFile string
+}
+
+// OpenSensor opens the sensor c selects, with its calibration. Settings
+// the chip refuses (found only once auto knows which chip it is) and a
+// calibration that does not apply wrap ErrConfig, like the others.
+func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
+	var sens sensor.Sensor
+	if c.Sim {
+		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still)
+		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still})
+	} else {
+		s, err := detect.Open(c.Detect)
+		switch {
+		case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts):
+			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		case errors.Is(err, detect.ErrNoBus):
+			return nil, fmt.Errorf("%w; to run without hardware, pass --sim", err)
+		case err != nil:
+			return nil, err
+		}
+		if d, ok := s.(*detect.Device); ok {
+			log.Info("sensor: found " + d.Describe())
+		}
+		sens = s
+	}
+	cal := c.Calibration
+	if cal == nil {
+		return sens, nil
+	}
+	if cal.Sensor != "" && cal.Sensor != sens.String() {
+		log.Warn("calibration was made on another sensor", "file", c.CalibrationFile, "made_on", cal.Sensor, "sensor", sens.String())
+	}
+	out, err := calib.Apply(sens, *cal)
+	if err != nil {
+		sens.Halt()
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	log.Info("calibration applied", "file", c.CalibrationFile, "gyro_bias_rad_s", cal.GyroBias, "accel_offset_m_s2", cal.AccelOffset, "mounting", cal.Mounting.String())
+	return out, nil
+}
