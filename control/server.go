@@ -30,10 +30,15 @@ var DefaultAllow = []netip.Prefix{
 // code and message; any other is logged and answered as a bad target.
 type Stream interface {
 	// Start subscribes target, or refreshes its lease if it is subscribed
-	// already; lease 0 means none. It reports whether the subscriber is new.
-	Start(target netip.AddrPort, lease time.Duration) (created bool, err error)
-	// Stop ends target's stream.
+	// already. lease 0 (none given) keeps a subscriber's lease and gives a
+	// new one the stream's default. It reports whether the subscriber is
+	// new and the lease in force (0: none).
+	Start(target netip.AddrPort, lease time.Duration) (created bool, inForce time.Duration, err error)
+	// Stop ends target's stream, on a stop command.
 	Stop(target netip.AddrPort) error
+	// Disallow ends target's stream because the allow list no longer
+	// admits it.
+	Disallow(target netip.AddrPort) error
 	// StopAll ends every stream and reports how many there were.
 	StopAll() int
 	// Targets lists the destinations streamed to.
@@ -51,8 +56,6 @@ type ServerConfig struct {
 	// Allow lists the networks commands are accepted from, and that
 	// streams may go to. It defaults to DefaultAllow.
 	Allow []netip.Prefix
-	// DefaultLease applies to a start without lease=; 0 means none.
-	DefaultLease time.Duration
 	Version      string // named in status and ping replies
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
@@ -146,7 +149,7 @@ func (s *Server) SetAllow(p []netip.Prefix) []netip.AddrPort {
 	// subscribing (see execute), so no stream outside it survives.
 	var ended []netip.AddrPort
 	for _, t := range s.cfg.Stream.Targets() {
-		if !s.allowed(t.Addr()) && s.cfg.Stream.Stop(t) == nil {
+		if !s.allowed(t.Addr()) && s.cfg.Stream.Disallow(t) == nil {
 			ended = append(ended, t)
 		}
 	}
@@ -519,18 +522,14 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		if !s.allowed(to.Addr()) {
 			return notAllowed(to)
 		}
-		lease := cmd.Lease
-		if lease == 0 {
-			lease = s.cfg.DefaultLease
-		}
-		created, err := s.cfg.Stream.Start(to, lease)
+		created, lease, err := s.cfg.Stream.Start(to, cmd.Lease)
 		if err != nil {
 			return s.refusal(cmd.Verb, err)
 		}
 		// The allow list may have changed since the check above (SIGHUP);
 		// SetAllow ends what it finds, this ends what it could not see.
 		if !s.allowed(to.Addr()) {
-			_ = s.cfg.Stream.Stop(to)
+			_ = s.cfg.Stream.Disallow(to)
 			return notAllowed(to)
 		}
 		if created && s.infoLog.allow(time.Now()) {

@@ -22,11 +22,12 @@ type fakeStream struct {
 	leases   []time.Duration
 	startErr error
 	stopErr  error
+	def      time.Duration // the lease of a start without one
 	gate     chan struct{}
 	entered  chan struct{}
 }
 
-func (f *fakeStream) Start(t netip.AddrPort, lease time.Duration) (bool, error) {
+func (f *fakeStream) Start(t netip.AddrPort, lease time.Duration) (bool, time.Duration, error) {
 	if f.gate != nil {
 		f.entered <- struct{}{}
 		<-f.gate
@@ -34,10 +35,13 @@ func (f *fakeStream) Start(t netip.AddrPort, lease time.Duration) (bool, error) 
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.startErr != nil {
-		return false, f.startErr
+		return false, 0, f.startErr
+	}
+	if lease == 0 {
+		lease = f.def
 	}
 	f.targets, f.leases = append(f.targets, t), append(f.leases, lease)
-	return true, nil
+	return true, lease, nil
 }
 
 func (f *fakeStream) Stop(netip.AddrPort) error {
@@ -45,7 +49,8 @@ func (f *fakeStream) Stop(netip.AddrPort) error {
 	defer f.mu.Unlock()
 	return f.stopErr
 }
-func (f *fakeStream) StopAll() int { return 0 }
+func (f *fakeStream) Disallow(t netip.AddrPort) error { return f.Stop(t) }
+func (f *fakeStream) StopAll() int                    { return 0 }
 func (f *fakeStream) Targets() []netip.AddrPort {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -176,8 +181,8 @@ type packetConn struct{ net.PacketConn }
 // stream is answered without its text.
 func TestStreamErrorsOnTheWire(t *testing.T) {
 	conn := listen(t)
-	st := &fakeStream{}
-	s := newServer(t, control.ServerConfig{Stream: st, DefaultLease: 7 * time.Second})
+	st := &fakeStream{def: 7 * time.Second}
+	s := newServer(t, control.ServerConfig{Stream: st})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	serve(ctx, s, packetConn{conn})
@@ -188,7 +193,7 @@ func TestStreamErrorsOnTheWire(t *testing.T) {
 	}
 	st.mu.Lock()
 	if l, _ := r.Get("lease"); l != "7s" || st.leases[0] != 7*time.Second {
-		t.Errorf("default lease: reply %q, stream got %v; want 7s", l, st.leases[0])
+		t.Errorf("the stream's lease: reply %q, stream has %v; want 7s", l, st.leases[0])
 	}
 	st.startErr = &control.CommandError{Code: control.CodeFull, Message: "subscriber limit reached (8)"}
 	st.mu.Unlock()

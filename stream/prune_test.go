@@ -8,11 +8,11 @@ import (
 )
 
 // TestPruneGap: refused sends further apart than PruneGap never add up to
-// a prune (a receiver that was away for a moment keeps its stream), while
-// refusals closer together prune after PruneAfter of them, however many
-// good sends come between (see TestPruneRefused).
+// a run long enough to prune (a receiver that was away for a moment keeps
+// its stream), while refusals closer together prune once they have gone on
+// for PruneAfter.
 func TestPruneGap(t *testing.T) {
-	const pruneAfter = 4
+	const pruneAfter = 8 * time.Second
 	good := newReceiver(t)
 	dead := closedPort(t)
 	subs := NewSubscribers()
@@ -26,7 +26,7 @@ func TestPruneGap(t *testing.T) {
 	const apart = 3 * time.Second
 	deadline := start
 	ticks := 0
-	for ; ticks < 10*pruneAfter; ticks++ {
+	for ; ticks < 40; ticks++ {
 		s.tick(deadline, deadline)
 		deadline += int64(apart)
 		if d := good.nextSamples(); d.Seq != uint32(ticks) {
@@ -37,20 +37,21 @@ func TestPruneGap(t *testing.T) {
 	if len(live(subs, dead)) != 1 {
 		t.Fatalf("pruned after %d refused sends %v apart (PruneGap %v)", refused, 2*apart, PruneGap)
 	}
-	if refused < 2*pruneAfter {
+	if refused < 10 {
 		t.Fatalf("only %d refused sends in %d ticks: the port is not refusing", refused, ticks)
 	}
-	// After another gap, at 200 Hz: the count starts afresh and reaches
-	// PruneAfter.
+	// After another gap, at 200 Hz: the run starts afresh and prunes
+	// after PruneAfter.
 	deadline += int64(apart)
-	for i := 0; i < 100*pruneAfter && len(live(subs, dead)) > 0; i++ {
+	from := deadline
+	for i := 0; i < 10_000 && len(live(subs, dead)) > 0; i++ {
 		deadline = s.tick(deadline, deadline)
 	}
 	if len(live(subs, dead)) != 0 {
 		t.Fatal("not pruned once refusals came close together")
 	}
-	if got := deadSub.SendErrors.Load() - refused; got != pruneAfter {
-		t.Errorf("pruned after %d refusals close together, want %d", got, pruneAfter)
+	if span := time.Duration(deadline - from); span < pruneAfter || span > pruneAfter+time.Second {
+		t.Errorf("pruned after %v of close refusals, want %v", span, pruneAfter)
 	}
 	if st := s.Stats(); st.Pruned != 1 {
 		t.Errorf("Pruned %d, want 1", st.Pruned)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"slices"
 	"sync"
@@ -32,12 +33,18 @@ type Config struct {
 	Clock rt.Clock
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// PruneAfter is how many refused sends (ICMP port unreachable) drop a
-	// subscriber; the count starts again after PruneGap without a refusal.
-	// Not "in a row": the kernel reports the ICMP error on the next write,
-	// which then sends nothing, so the write after it succeeds and
-	// refusals alternate with successes. It defaults to 20.
-	PruneAfter int
+	// PruneAfter is how long sends to a subscriber without a fresh lease
+	// must be refused (ICMP port unreachable), with no gap of PruneGap, to
+	// drop it. Not "in a row": the kernel reports the ICMP error on the
+	// next write, which then sends nothing, so refusals alternate with
+	// successes. ICMP is unauthenticated and anyone can forge it, so a
+	// subscriber whose lease is fresh is never pruned: the lease is the
+	// authenticated sign of life. It defaults to 10 seconds.
+	PruneAfter time.Duration
+	// Ends, when set, receives every stream's end (stop, expiry, prune,
+	// shutdown) for the log; the sender never blocks on it, and counts
+	// the ends it could not deliver (Stats.EndsDropped).
+	Ends chan<- End
 	// RTPriority is the SCHED_FIFO priority, 1 to 99, that Run gives the
 	// sender's thread (only that thread). When the system refuses, Run logs
 	// what to grant and sends at normal priority. It defaults to 0: normal
@@ -103,7 +110,15 @@ type Sender struct {
 }
 
 type counters struct {
-	ticks, datagrams, sendErrors, sensorErrors, late, skipped, covered, pruned, expired atomic.Uint64
+	ticks, datagrams, sendErrors, sensorErrors, late, skipped, covered, pruned, expired, endsDropped atomic.Uint64
+}
+
+// End is a stream that ended: where it went, why, and how many datagrams
+// it was sent.
+type End struct {
+	Target    netip.AddrPort
+	Reason    EndReason
+	Datagrams uint64
 }
 
 // Stats is a snapshot of the sender's state and counters.
@@ -124,6 +139,7 @@ type Stats struct {
 	Covered      uint64
 	Pruned       uint64 // subscribers dropped for refused sends
 	Expired      uint64 // subscribers dropped when their lease ran out
+	EndsDropped  uint64 // ends not delivered to Config.Ends (full)
 	MaxLateNs    int64
 	LastTickMono int64 // CLOCK_MONOTONIC ns of the last tick, 0 before any
 	RTPriority   int   // SCHED_FIFO priority of the sender's thread, 0 if none
@@ -157,7 +173,7 @@ func NewSender(cfg Config) (*Sender, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.PruneAfter == 0 {
-		cfg.PruneAfter = 20
+		cfg.PruneAfter = 10 * time.Second
 	}
 	if cfg.Spin < 0 {
 		return nil, fmt.Errorf("stream: spin %v is negative", cfg.Spin)
@@ -385,7 +401,7 @@ func (s *Sender) flush(now int64) {
 }
 
 func (s *Sender) sendAll(now int64) {
-	var gone [MaxSubscribers]*Subscriber
+	var gone [maxListed]*Subscriber
 	ng := 0
 	for _, sub := range s.cfg.Subs.List() {
 		st := sub.state.Load()
@@ -396,41 +412,57 @@ func (s *Sender) sendAll(now int64) {
 		expired := st == subActive && exp > 0 && now >= exp && sub.expires.CompareAndSwap(exp, leaseEnded)
 		ending := (st == subStopping || expired) && sub.state.CompareAndSwap(st, subGone)
 		if ending {
-			if expired {
-				s.c.expired.Add(1)
-			}
 			gone[ng] = sub
 			ng++
 		}
 		_, err := sub.conn.Write(s.buf)
+		if err == nil {
+			sub.Datagrams.Add(1)
+		}
 		if ending {
 			// The sample just sent is counted in the end marker's seq, so
 			// it goes first: a receiver sees no gap before the end.
-			s.sendEnd(sub)
+			reason := EndReason(sub.reason.Load())
+			if expired {
+				reason = EndExpired
+				s.c.expired.Add(1)
+			}
+			s.end(sub, reason)
 		}
 		if err != nil {
 			sub.SendErrors.Add(1)
 			s.c.sendErrors.Add(1)
 			s.logLimited(now, "send failed", err, sub)
-			// Only "port unreachable" says the receiver is gone; a network
-			// that is down now may be back in a moment.
-			if errors.Is(err, syscall.ECONNREFUSED) &&
-				int(sub.refuse(now)) >= s.cfg.PruneAfter &&
+			// Only "port unreachable" says the receiver is gone, and only
+			// a subscriber without a fresh lease is pruned for it (see
+			// Config.PruneAfter); a network that is down now may be back
+			// in a moment.
+			if !ending && errors.Is(err, syscall.ECONNREFUSED) &&
+				sub.refuse(now) >= s.cfg.PruneAfter && !sub.leased(now) &&
 				sub.state.CompareAndSwap(subActive, subGone) {
 				s.c.pruned.Add(1)
+				s.end(sub, EndPruned)
 				gone[ng] = sub
 				ng++
 			}
-			continue
 		}
-		sub.Datagrams.Add(1)
 	}
 	s.cfg.Subs.remove(gone[:ng])
 }
 
-func (s *Sender) sendEnd(sub *Subscriber) {
+// end sends sub its end-of-stream datagram (best effort: the receiver may
+// be gone) and reports the end.
+func (s *Sender) end(sub *Subscriber, reason EndReason) {
 	s.endBuf = telemetry.AppendEnd(s.endBuf[:0], s.session, s.seq, uint16(min(s.cfg.RateHz, 65535)))
-	_, _ = sub.conn.Write(s.endBuf) // best effort: the receiver may be gone
+	_, _ = sub.conn.Write(s.endBuf)
+	if s.cfg.Ends == nil {
+		return
+	}
+	select {
+	case s.cfg.Ends <- End{Target: sub.Target, Reason: reason, Datagrams: sub.Datagrams.Load()}:
+	default:
+		s.c.endsDropped.Add(1)
+	}
 }
 
 // endAll ends every stream when the daemon shuts down, so receivers can
@@ -439,7 +471,7 @@ func (s *Sender) endAll() {
 	list := s.cfg.Subs.List()
 	for _, sub := range list {
 		if sub.state.Swap(subGone) != subGone {
-			s.sendEnd(sub)
+			s.end(sub, EndShutdown)
 		}
 	}
 	s.cfg.Subs.remove(list)
@@ -481,6 +513,7 @@ func (s *Sender) Stats() Stats {
 		Covered:      s.c.covered.Load(),
 		Pruned:       s.c.pruned.Load(),
 		Expired:      s.c.expired.Load(),
+		EndsDropped:  s.c.endsDropped.Load(),
 		MaxLateNs:    s.maxLate.Load(),
 		LastTickMono: s.lastTick.Load(),
 		RTPriority:   int(s.rtPrio.Load()),

@@ -141,7 +141,7 @@ func (r *receiver) expectQuiet() {
 
 func mustStart(t testing.TB, subs *Subscribers, target netip.AddrPort, lease int64) {
 	t.Helper()
-	if _, err := subs.Start(target, lease); err != nil {
+	if _, _, err := subs.Start(target, time.Duration(lease), 0, 0); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -169,8 +169,8 @@ func TestNewSenderConfig(t *testing.T) {
 	if st := s.Stats(); st.RateHz != 200 || st.Batch != 1 || s.Period() != 5_000_000 {
 		t.Errorf("defaults: rate %d Hz, batch %d, period %d ns; want 200 Hz, 1, 5000000 ns", st.RateHz, st.Batch, s.Period())
 	}
-	if s.cfg.PruneAfter != 20 {
-		t.Errorf("PruneAfter defaults to %d, want 20", s.cfg.PruneAfter)
+	if s.cfg.PruneAfter != 10*time.Second {
+		t.Errorf("PruneAfter defaults to %v, want 10s", s.cfg.PruneAfter)
 	}
 }
 
@@ -583,7 +583,7 @@ func TestRunSessions(t *testing.T) {
 			t.Errorf("Streaming %v, Session %#x; want true, %#x", st.Streaming, st.Session, d.Session)
 		}
 		sessions = append(sessions, d.Session)
-		if err := subs.Stop(rx.addr()); err != nil {
+		if err := subs.Stop(rx.addr(), EndStopped); err != nil {
 			t.Fatal(err)
 		}
 		for d.Type != telemetry.TypeEnd {

@@ -12,14 +12,46 @@ import (
 // MaxSubscribers bounds the fan-out so one tick's sends stay short.
 const MaxSubscribers = 8
 
-// PruneGap restarts a subscriber's count of refused sends (see
-// Config.PruneAfter): a receiver that was away for a moment keeps its
-// stream. It is well above the one second at which a host rate-limits its
-// ICMP errors, so a closed port is still pruned across a network.
+// maxListed bounds the set, stopping subscribers included: a stopped one
+// frees its slot at once (a start right after a stop gets it), and is
+// removed on the sender's next tick.
+const maxListed = 2 * MaxSubscribers
+
+// PruneGap ends a run of refused sends (see Config.PruneAfter): a receiver
+// that was away for a moment keeps its stream. It is well above the one
+// second at which a host rate-limits its ICMP errors, so a closed port is
+// still seen as one run across a network.
 const PruneGap = 5 * time.Second
 
+// EndReason says why a stream ended.
+type EndReason uint8
+
+const (
+	EndStopped    EndReason = iota + 1 // a stop command
+	EndExpired                         // the lease ran out
+	EndPruned                          // the receiver refused sends (ICMP port unreachable) for PruneAfter
+	EndNotAllowed                      // the allow list no longer admits the target
+	EndShutdown                        // the daemon stopped
+)
+
+func (r EndReason) String() string {
+	switch r {
+	case EndStopped:
+		return "stopped"
+	case EndExpired:
+		return "lease expired"
+	case EndPruned:
+		return "pruned: the receiver refused the stream"
+	case EndNotAllowed:
+		return "target no longer allowed"
+	case EndShutdown:
+		return "daemon shutdown"
+	}
+	return "unknown"
+}
+
 var (
-	// ErrFull is returned by Add when MaxSubscribers are already streaming.
+	// ErrFull is returned by Start when MaxSubscribers are already streaming.
 	ErrFull = errors.New("stream: subscriber limit reached")
 	// ErrNotSubscribed is returned by Stop for an unknown target.
 	ErrNotSubscribed = errors.New("stream: not subscribed")
@@ -33,24 +65,35 @@ type Subscriber struct {
 	conn   *sendConn
 
 	// expires is the CLOCK_MONOTONIC ns at which the lease ends; 0 = never.
+	// lease is its length, for a refresh that names none.
 	expires atomic.Int64
-	state   atomic.Int32 // subActive, subStopping or subGone
+	lease   atomic.Int64
+	state   atomic.Int32  // subActive, subStopping or subGone
+	reason  atomic.Uint32 // the EndReason of a stop, set before subStopping
 
 	Datagrams  atomic.Uint64
 	SendErrors atomic.Uint64
-	// Refused sends since the last gap of PruneGap, and the CLOCK_MONOTONIC
-	// ns of the latest; only the sender touches them.
-	refused     atomic.Uint32
-	lastRefused atomic.Int64
+	// The CLOCK_MONOTONIC ns of the first refused send of the current run
+	// (refusals no more than PruneGap apart) and of the latest; only the
+	// sender touches them.
+	firstRefused, lastRefused atomic.Int64
 }
 
-// refuse counts a refused send at now and returns the count.
-func (s *Subscriber) refuse(now int64) uint32 {
-	if last := s.lastRefused.Load(); last != 0 && now-last > int64(PruneGap) {
-		s.refused.Store(0)
+// refuse records a refused send at now and returns how long refusals have
+// gone on without a gap of PruneGap.
+func (s *Subscriber) refuse(now int64) time.Duration {
+	if last := s.lastRefused.Load(); last == 0 || now-last > int64(PruneGap) {
+		s.firstRefused.Store(now)
 	}
 	s.lastRefused.Store(now)
-	return s.refused.Add(1)
+	return time.Duration(now - s.firstRefused.Load())
+}
+
+// Leased reports whether the subscriber has a lease that has not run out
+// at now: the controller's authenticated proof that it is alive.
+func (s *Subscriber) leased(now int64) bool {
+	exp := s.expires.Load()
+	return exp > 0 && now < exp
 }
 
 // Subscriber states. Only the sender moves a subscriber to subGone, with a
@@ -116,28 +159,44 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 }
 
 // Start subscribes target, or refreshes it if it is already subscribed (a
-// control PC that repeats start every second keeps one subscription). lease
-// is the absolute CLOCK_MONOTONIC deadline in ns, 0 for none. It reports
-// whether the subscriber is new.
-func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, err error) {
+// control PC that repeats start every second keeps one subscription), at
+// CLOCK_MONOTONIC now. lease is how long the stream lives without another
+// start; 0 keeps a subscriber's lease as it is (refreshed for its length)
+// and gives a new one def. It reports whether the subscriber is new and
+// the lease in force (0: none).
+func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64) (created bool, inForce time.Duration, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
-	if sub := s.find(target); sub != nil && refresh(sub, lease) {
-		if sub.state.CompareAndSwap(subStopping, subActive) || sub.state.Load() == subActive {
-			return false, nil
+	if sub := s.find(target); sub != nil {
+		if sub.state.Load() == subStopping && s.active() >= MaxSubscribers {
+			return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+		}
+		d := lease
+		if d == 0 {
+			d = time.Duration(sub.lease.Load())
+		}
+		if refresh(sub, expiry(d, now)) {
+			sub.lease.Store(int64(d))
+			if sub.state.CompareAndSwap(subStopping, subActive) || sub.state.Load() == subActive {
+				return false, d, nil
+			}
 		}
 	}
-	if len(s.List()) >= MaxSubscribers {
-		return false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+	if lease == 0 {
+		lease = def
+	}
+	if s.active() >= MaxSubscribers || len(s.List()) >= maxListed {
+		return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
 	conn, err := dialUDP(target)
 	if err != nil {
-		return false, fmt.Errorf("stream: subscribe %s: %w", target, err)
+		return false, 0, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}
 	sub := &Subscriber{Target: target, conn: conn}
-	sub.expires.Store(lease)
+	sub.expires.Store(expiry(lease, now))
+	sub.lease.Store(int64(lease))
 	full := false
 	s.update(func(old []*Subscriber) []*Subscriber {
-		full = len(old) >= MaxSubscribers
+		full = len(old) >= maxListed || countActive(old) >= MaxSubscribers
 		if full {
 			return old
 		}
@@ -145,13 +204,45 @@ func (s *Subscribers) Start(target netip.AddrPort, lease int64) (created bool, e
 	})
 	if full {
 		conn.Close()
-		return false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+		return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
 	select {
 	case s.changed <- struct{}{}:
 	default:
 	}
-	return true, nil
+	return true, lease, nil
+}
+
+// expiry is the deadline of a lease of d from now; 0 for none.
+func expiry(d time.Duration, now int64) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return now + int64(d)
+}
+
+// active counts the subscribers streaming, not those being stopped.
+func (s *Subscribers) active() int { return countActive(s.List()) }
+
+func countActive(list []*Subscriber) int {
+	n := 0
+	for _, sub := range list {
+		if sub.state.Load() == subActive {
+			n++
+		}
+	}
+	return n
+}
+
+// Active lists the targets streamed to, not those being stopped.
+func (s *Subscribers) Active() []netip.AddrPort {
+	var t []netip.AddrPort
+	for _, sub := range s.List() {
+		if sub.state.Load() == subActive && sub.expires.Load() != leaseEnded {
+			t = append(t, sub.Target)
+		}
+	}
+	return t
 }
 
 // refresh sets a new lease unless the sender has already claimed the old
@@ -168,15 +259,16 @@ func refresh(sub *Subscriber, lease int64) bool {
 	}
 }
 
-// Stop asks the sender to end target's stream: it sends an end-of-stream
-// datagram on its next tick and then removes the subscriber, so nothing
-// arrives after the end marker.
-func (s *Subscribers) Stop(target netip.AddrPort) error {
+// Stop asks the sender to end target's stream for reason: it sends an
+// end-of-stream datagram on its next tick and then removes the subscriber,
+// so nothing arrives after the end marker. The slot is free at once.
+func (s *Subscribers) Stop(target netip.AddrPort, reason EndReason) error {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	sub := s.find(target)
-	if sub == nil {
+	if sub == nil || sub.state.Load() != subActive {
 		return fmt.Errorf("%w: %s", ErrNotSubscribed, target)
 	}
+	sub.reason.Store(uint32(reason))
 	sub.state.CompareAndSwap(subActive, subStopping)
 	return nil
 }
@@ -186,6 +278,10 @@ func (s *Subscribers) StopAll() int {
 	list := s.List()
 	n := 0
 	for _, sub := range list {
+		if sub.state.Load() != subActive {
+			continue
+		}
+		sub.reason.Store(uint32(EndStopped))
 		if sub.state.CompareAndSwap(subActive, subStopping) {
 			n++
 		}

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
@@ -65,17 +66,18 @@ func readEnd(t *testing.T, rx *receiver, expected uint32, maxSamples int) (telem
 func TestSubscribersStartRefresh(t *testing.T) {
 	subs := NewSubscribers()
 	rx := newReceiver(t)
-	created, err := subs.Start(rx.addr(), 100)
+	created, _, err := subs.Start(rx.addr(), 100, 0, 0)
 	if err != nil || !created {
 		t.Fatalf("first Start: created %v, %v; want true, nil", created, err)
 	}
 	// The same target again, also written as an IPv4-mapped IPv6 address.
 	mapped := netip.AddrPortFrom(netip.AddrFrom16(rx.addr().Addr().As16()), rx.addr().Port())
+	// A refresh without a lease keeps the one it had (docs/protocol.md).
 	for i, tc := range []struct {
-		target netip.AddrPort
-		lease  int64
-	}{{rx.addr(), 200}, {mapped, 300}, {rx.addr(), 0}} {
-		created, err := subs.Start(tc.target, tc.lease)
+		target      netip.AddrPort
+		lease, want int64
+	}{{rx.addr(), 200, 200}, {mapped, 300, 300}, {rx.addr(), 0, 300}} {
+		created, _, err := subs.Start(tc.target, time.Duration(tc.lease), 0, 0)
 		if err != nil || created {
 			t.Errorf("refresh %d (%v): created %v, %v; want false, nil", i, tc.target, created, err)
 		}
@@ -83,11 +85,11 @@ func TestSubscribersStartRefresh(t *testing.T) {
 		if len(l) != 1 {
 			t.Fatalf("refresh %d: %d subscribers, want 1", i, len(l))
 		}
-		if l[0].Target != rx.addr() || l[0].Expires() != tc.lease {
-			t.Errorf("refresh %d: target %v lease %d, want %v %d", i, l[0].Target, l[0].Expires(), rx.addr(), tc.lease)
+		if l[0].Target != rx.addr() || l[0].Expires() != tc.want {
+			t.Errorf("refresh %d: target %v lease %d, want %v %d", i, l[0].Target, l[0].Expires(), rx.addr(), tc.want)
 		}
 	}
-	if err := subs.Stop(closedPort(t)); !errors.Is(err, ErrNotSubscribed) {
+	if err := subs.Stop(closedPort(t), EndStopped); !errors.Is(err, ErrNotSubscribed) {
 		t.Errorf("Stop of an unknown target: %v, want ErrNotSubscribed", err)
 	}
 }
@@ -113,21 +115,21 @@ func TestSubscribersFull(t *testing.T) {
 		mustStart(t, subs, rx.addr(), 0)
 	}
 	extra := newReceiver(t)
-	if created, err := subs.Start(extra.addr(), 0); !errors.Is(err, ErrFull) || created {
+	if created, _, err := subs.Start(extra.addr(), 0, 0, 0); !errors.Is(err, ErrFull) || created {
 		t.Fatalf("Start beyond MaxSubscribers: created %v, %v; want false, ErrFull", created, err)
 	}
-	if created, err := subs.Start(rxs[3].addr(), 42); err != nil || created {
+	if created, _, err := subs.Start(rxs[3].addr(), 42, 0, 0); err != nil || created {
 		t.Errorf("refresh while full: created %v, %v; want false, nil", created, err)
 	}
 	if len(subs.List()) != MaxSubscribers {
 		t.Fatalf("%d subscribers, want %d", len(subs.List()), MaxSubscribers)
 	}
 	// A stop frees its place once the sender has ended the stream.
-	if err := subs.Stop(rxs[0].addr()); err != nil {
+	if err := subs.Stop(rxs[0].addr(), EndStopped); err != nil {
 		t.Fatal(err)
 	}
 	s.tick(start, start)
-	if created, err := subs.Start(extra.addr(), 0); err != nil || !created {
+	if created, _, err := subs.Start(extra.addr(), 0, 0, 0); err != nil || !created {
 		t.Errorf("Start after a stop: created %v, %v; want true, nil", created, err)
 	}
 }
@@ -161,7 +163,7 @@ func TestStopEndsStream(t *testing.T) {
 				expected += uint32(batch)
 			}
 			subA := live(subs, a.addr())[0]
-			if err := subs.Stop(a.addr()); err != nil {
+			if err := subs.Stop(a.addr(), EndStopped); err != nil {
 				t.Fatal(err)
 			}
 			flush()
@@ -176,7 +178,7 @@ func TestStopEndsStream(t *testing.T) {
 			if _, err := subA.conn.Write([]byte{0}); !errors.Is(err, net.ErrClosed) {
 				t.Errorf("stopped subscriber's socket: write error %v, want net.ErrClosed", err)
 			}
-			if err := subs.Stop(a.addr()); !errors.Is(err, ErrNotSubscribed) {
+			if err := subs.Stop(a.addr(), EndStopped); !errors.Is(err, ErrNotSubscribed) {
 				t.Errorf("second Stop: %v, want ErrNotSubscribed", err)
 			}
 			// b keeps getting every datagram.
@@ -268,23 +270,25 @@ func TestLeaseExpiry(t *testing.T) {
 	short.expectQuiet()
 }
 
-// TestPruneRefused: a subscriber whose port is closed is dropped after
-// PruneAfter refused sends (ICMP port unreachable comes back as
-// ECONNREFUSED on its connected socket) while another subscriber gets
-// every datagram.
+// TestPruneRefused: a subscriber without a lease whose port is closed is
+// dropped once sends have been refused (ICMP port unreachable comes back as
+// ECONNREFUSED on its connected socket) for PruneAfter, not after a count
+// of refusals, while another subscriber gets every datagram; the prune is
+// reported with its reason.
 func TestPruneRefused(t *testing.T) {
-	const pruneAfter = 4
+	const pruneAfter = 2 * time.Second
 	good := newReceiver(t)
 	dead := closedPort(t)
 	subs := NewSubscribers()
 	mustStart(t, subs, good.addr(), 0)
 	mustStart(t, subs, dead, 0)
 	deadSub := live(subs, dead)[0]
-	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, PruneAfter: pruneAfter})
+	ends := make(chan End, 4)
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, PruneAfter: pruneAfter, Ends: ends})
 
 	deadline := start
 	ticks := 0
-	for ; ticks < 100*pruneAfter && len(live(subs, dead)) > 0; ticks++ {
+	for ; ticks < 10_000 && len(live(subs, dead)) > 0; ticks++ {
 		deadline = s.tick(deadline, deadline)
 		if d := good.nextSamples(); d.Seq != uint32(ticks) {
 			t.Fatalf("good subscriber: seq %d, want %d", d.Seq, ticks)
@@ -292,14 +296,23 @@ func TestPruneRefused(t *testing.T) {
 	}
 	st := s.Stats()
 	if len(live(subs, dead)) != 0 {
-		t.Fatalf("dead subscriber not pruned after %d ticks: %d refused sends (%d sent fine); Pruned %d",
-			ticks, deadSub.SendErrors.Load(), deadSub.Datagrams.Load(), st.Pruned)
+		t.Fatalf("dead subscriber not pruned after %d ticks: %d refused sends; Pruned %d", ticks, deadSub.SendErrors.Load(), st.Pruned)
 	}
-	if got := deadSub.SendErrors.Load(); got != pruneAfter {
-		t.Errorf("pruned after %d refused sends, want %d", got, pruneAfter)
+	// At 200 Hz, 2 s of refusals are about 400 ticks (every other send
+	// is refused): hundreds of refusals, not a count reachable in 200 ms.
+	if span := time.Duration(int64(ticks) * s.Period()); span < pruneAfter || span > pruneAfter+time.Second {
+		t.Errorf("pruned after %v of refusals (%d ticks), want %v", span, ticks, pruneAfter)
 	}
-	if st.Pruned != 1 || st.SendErrors != pruneAfter || st.Expired != 0 {
-		t.Errorf("Pruned %d, SendErrors %d, Expired %d; want 1, %d, 0", st.Pruned, st.SendErrors, st.Expired, pruneAfter)
+	if st.Pruned != 1 || st.Expired != 0 {
+		t.Errorf("Pruned %d, Expired %d; want 1, 0", st.Pruned, st.Expired)
+	}
+	select {
+	case e := <-ends:
+		if e.Target != dead || e.Reason != EndPruned {
+			t.Errorf("end %+v, want %s pruned", e, dead)
+		}
+	default:
+		t.Error("the prune was not reported")
 	}
 	// The good subscriber goes on.
 	for range 3 {
@@ -311,6 +324,91 @@ func TestPruneRefused(t *testing.T) {
 	}
 	if got := live(subs, good.addr())[0].Datagrams.Load(); got != uint64(ticks) {
 		t.Errorf("good subscriber's Datagrams = %d, want %d", got, ticks)
+	}
+}
+
+// TestLeasedNotPruned: ICMP is unauthenticated, the lease is not: a
+// subscriber whose lease is fresh keeps its stream however long its sends
+// are refused (a forged ICMP flood, or a listener that starts after the
+// start command), and it is not pruned, but expires, once the lease runs
+// out without a refresh.
+func TestLeasedNotPruned(t *testing.T) {
+	dead := closedPort(t)
+	subs := NewSubscribers()
+	const lease = 30 * time.Second
+	if _, _, err := subs.Start(dead, lease, 0, start); err != nil {
+		t.Fatal(err)
+	}
+	sub := live(subs, dead)[0]
+	ends := make(chan End, 4)
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, PruneAfter: time.Second, Ends: ends})
+	deadline := start
+	for deadline < start+int64(lease)-s.Period() {
+		deadline = s.tick(deadline, deadline)
+	}
+	if len(live(subs, dead)) != 1 || sub.SendErrors.Load() < 100 {
+		t.Fatalf("leased subscriber: live %d, %d refused sends; want it kept through hundreds", len(live(subs, dead)), sub.SendErrors.Load())
+	}
+	for range 3 {
+		deadline = s.tick(deadline, deadline)
+	}
+	if len(live(subs, dead)) != 0 {
+		t.Fatal("still subscribed after the lease ran out")
+	}
+	if st := s.Stats(); st.Pruned != 0 || st.Expired != 1 {
+		t.Errorf("Pruned %d, Expired %d; want 0, 1", st.Pruned, st.Expired)
+	}
+	if e := <-ends; e.Reason != EndExpired {
+		t.Errorf("end %+v, want lease expired", e)
+	}
+}
+
+// A refresh that names no lease keeps the lease it had, for its length;
+// a new subscriber without one gets the default.
+func TestRefreshKeepsLease(t *testing.T) {
+	rx := newReceiver(t)
+	subs := NewSubscribers()
+	if created, d, err := subs.Start(rx.addr(), 0, 7*time.Second, 100); err != nil || !created || d != 7*time.Second {
+		t.Fatalf("new without lease: %v %v %v, want the default 7s", created, d, err)
+	}
+	sub := live(subs, rx.addr())[0]
+	if created, d, err := subs.Start(rx.addr(), 0, time.Hour, 5e9); err != nil || created || d != 7*time.Second || sub.Expires() != 5e9+int64(7*time.Second) {
+		t.Errorf("refresh without lease: %v %v %v, expires %d; want the 7s lease from now", created, d, err, sub.Expires())
+	}
+	if _, d, _ := subs.Start(rx.addr(), 2*time.Second, 0, 6e9); d != 2*time.Second || sub.Expires() != 8e9 {
+		t.Errorf("refresh with lease=2s: %v, expires %d", d, sub.Expires())
+	}
+}
+
+// A stop frees the slot at once: a start to another target right after
+// it is not refused as full, though the stopped stream's end goes out
+// only on the next tick.
+func TestStopFreesSlot(t *testing.T) {
+	subs := NewSubscribers()
+	var rxs []*receiver
+	for range MaxSubscribers {
+		rx := newReceiver(t)
+		rxs = append(rxs, rx)
+		mustStart(t, subs, rx.addr(), 0)
+	}
+	extra := newReceiver(t)
+	if err := subs.Stop(rxs[0].addr(), EndStopped); err != nil {
+		t.Fatal(err)
+	}
+	if created, _, err := subs.Start(extra.addr(), 0, 0, 0); err != nil || !created {
+		t.Fatalf("start after a stop: %v %v", created, err)
+	}
+	if n := len(subs.Active()); n != MaxSubscribers {
+		t.Errorf("%d active, want %d", n, MaxSubscribers)
+	}
+	// Reviving the stopped one now would make nine.
+	if _, _, err := subs.Start(rxs[0].addr(), 0, 0, 0); !errors.Is(err, ErrFull) {
+		t.Errorf("restarting the stopped target with every slot taken: %v, want ErrFull", err)
+	}
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs})
+	s.tick(start, start)
+	if n := len(subs.List()); n != MaxSubscribers {
+		t.Errorf("%d listed after a tick, want %d", n, MaxSubscribers)
 	}
 }
 
@@ -326,10 +424,10 @@ func TestStopThenStart(t *testing.T) {
 
 	// Stop then Start before the sender's next tick: the stop is cancelled.
 	sub := live(subs, rx.addr())[0]
-	if err := subs.Stop(rx.addr()); err != nil {
+	if err := subs.Stop(rx.addr(), EndStopped); err != nil {
 		t.Fatal(err)
 	}
-	if created, err := subs.Start(rx.addr(), 0); err != nil || created {
+	if created, _, err := subs.Start(rx.addr(), 0, 0, 0); err != nil || created {
 		t.Errorf("Start after Stop: created %v, %v; want false, nil", created, err)
 	}
 	deadline = s.tick(deadline, deadline)
@@ -341,12 +439,12 @@ func TestStopThenStart(t *testing.T) {
 	}
 
 	// Stop, the sender ends the stream, then Start: a new subscription.
-	if err := subs.Stop(rx.addr()); err != nil {
+	if err := subs.Stop(rx.addr(), EndStopped); err != nil {
 		t.Fatal(err)
 	}
 	deadline = s.tick(deadline, deadline)
 	readEnd(t, rx, 2, 1)
-	if created, err := subs.Start(rx.addr(), 0); err != nil || !created {
+	if created, _, err := subs.Start(rx.addr(), 0, 0, 0); err != nil || !created {
 		t.Errorf("Start after the end: created %v, %v; want true, nil", created, err)
 	}
 	s.tick(deadline, deadline)
@@ -366,13 +464,13 @@ func TestStopStartRace(t *testing.T) {
 	headers := readHeaders(rx)
 	stop := runSender(t, s)
 	for i := range 300 {
-		if err := subs.Stop(rx.addr()); err != nil {
+		if err := subs.Stop(rx.addr(), EndStopped); err != nil {
 			t.Fatalf("toggle %d: Stop: %v", i, err)
 		}
 		if i%2 == 1 { // let the sender handle the stop first, sometimes
 			waitFor(t, "the stop to be handled", func() bool { return len(live(subs, rx.addr())) == 0 })
 		}
-		if _, err := subs.Start(rx.addr(), 0); err != nil {
+		if _, _, err := subs.Start(rx.addr(), 0, 0, 0); err != nil {
 			t.Fatalf("toggle %d: Start: %v", i, err)
 		}
 		l := live(subs, rx.addr())

@@ -120,6 +120,7 @@ type Daemon struct {
 	subs    *stream.Subscribers
 	sender  *stream.Sender
 	stream  *streamControl
+	ends    chan stream.End
 	srv     *control.Server
 	replay  *control.ReplayState
 	tuning  *tuning
@@ -168,8 +169,9 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d.subs = stream.NewSubscribers()
+	d.ends = make(chan stream.End, 64)
 	var sender *stream.Sender
-	sender, err = stream.NewSender(stream.Config{
+	sender, err = stream.NewSender(stream.Config{Ends: d.ends,
 		Sensor: cfg.Sensor, Subs: d.subs, RateHz: cfg.RateHz, Batch: cfg.Batch, Clock: cfg.Clock, Logger: cfg.Logger,
 		RTPriority: cfg.RTPriority, CPUs: cpus, PinOnlyRealtime: pinOnlyRT, LockMemory: cfg.LockMemory,
 		Spin: cfg.Spin, Pressure: HasPressure(cfg.Sensor),
@@ -178,10 +180,10 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	d.sender = sender
-	st := &streamControl{subs: d.subs, sender: sender, clock: cfg.Clock, sensor: cfg.Sensor}
+	st := &streamControl{subs: d.subs, sender: sender, clock: cfg.Clock, sensor: cfg.Sensor, defLease: cfg.DefaultLease}
 	d.stream = st
 	srv, err := control.NewServer(control.ServerConfig{
-		Stream: st, Status: st.status, Allow: cfg.Allow, DefaultLease: cfg.DefaultLease,
+		Stream: st, Status: st.status, Allow: cfg.Allow,
 		Version: cfg.Version, Logger: cfg.Logger, Key: key, Replay: d.replay,
 	})
 	if err != nil {
@@ -250,7 +252,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
-	wg.Go(func() { errc <- d.sender.Run(ctx) })
+	logged := make(chan struct{})
+	go func() { defer close(logged); d.logEnds() }()
+	wg.Go(func() {
+		errc <- d.sender.Run(ctx)
+		close(d.ends) // the sender's last ends are in
+	})
 	wg.Go(func() { errc <- d.srv.Serve(ctx, d.conn) })
 	if w := newWatchdog(d.cfg.Notifier, d.sender, d.subs, d.cfg.Clock, log); w != nil {
 		wg.Go(func() { w.run(ctx) })
@@ -264,6 +271,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// would not end; the sender then ends every stream once ctx is done.
 	cancel()
 	wg.Wait()
+	<-logged
 	st := d.sender.Stats()
 	log.Info("imustream daemon stopped", "ticks", st.Ticks, "datagrams", st.Datagrams,
 		"late", st.Late, "skipped", st.Skipped, "sensor_errors", st.SensorErrors, "send_errors", st.SendErrors)
@@ -271,6 +279,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// logEnds logs every stream's end with its reason until the sender is
+// done: the sender thread itself never writes a log line.
+func (d *Daemon) logEnds() {
+	for e := range d.ends {
+		d.log.Info("stream ended", "to", e.Target, "reason", e.Reason.String(), "datagrams", e.Datagrams)
+	}
 }
 
 // close releases what New opened.

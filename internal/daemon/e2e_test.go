@@ -29,6 +29,7 @@ import (
 type testDaemon struct {
 	*daemon.Daemon
 	addr netip.AddrPort
+	stop func(t *testing.T) // ends Run and waits for it; idempotent
 }
 
 type daemonOpts struct {
@@ -77,11 +78,12 @@ func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 			t.Errorf("Run: %v", err)
 		}
 	})
-	t.Cleanup(func() {
+	stop := func(*testing.T) {
 		cancel()
 		wg.Wait()
-	})
-	return &testDaemon{Daemon: d, addr: d.Addr()}
+	}
+	t.Cleanup(func() { stop(t) })
+	return &testDaemon{Daemon: d, addr: d.Addr(), stop: stop}
 }
 
 // peer is a raw UDP socket standing in for a control PC or nc.

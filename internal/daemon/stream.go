@@ -18,29 +18,32 @@ import (
 // streamControl adapts the sender's subscriber set to control.Stream and
 // reports the stream's and the sensor's part of the status reply.
 type streamControl struct {
-	subs   *stream.Subscribers
-	sender *stream.Sender
-	clock  rt.Clock // the sender's: lease deadlines are on its time
-	sensor sensor.Sensor
+	subs     *stream.Subscribers
+	sender   *stream.Sender
+	clock    rt.Clock // the sender's: lease deadlines are on its time
+	sensor   sensor.Sensor
+	defLease time.Duration // for a new subscriber whose start names none
 }
 
 var _ control.Stream = (*streamControl)(nil)
 
-func (s *streamControl) Start(target netip.AddrPort, lease time.Duration) (bool, error) {
-	var expires int64
-	if lease > 0 {
-		expires = s.clock.Now() + int64(lease)
-	}
-	created, err := s.subs.Start(target, expires)
+func (s *streamControl) Start(target netip.AddrPort, lease time.Duration) (bool, time.Duration, error) {
+	created, inForce, err := s.subs.Start(target, lease, s.defLease, s.clock.Now())
 	if errors.Is(err, stream.ErrFull) {
-		return false, &control.CommandError{Code: control.CodeFull, Err: err,
+		return false, 0, &control.CommandError{Code: control.CodeFull, Err: err,
 			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}
 	}
-	return created, err
+	return created, inForce, err
 }
 
-func (s *streamControl) Stop(target netip.AddrPort) error {
-	err := s.subs.Stop(target)
+func (s *streamControl) Stop(target netip.AddrPort) error { return s.stop(target, stream.EndStopped) }
+
+func (s *streamControl) Disallow(target netip.AddrPort) error {
+	return s.stop(target, stream.EndNotAllowed)
+}
+
+func (s *streamControl) stop(target netip.AddrPort, why stream.EndReason) error {
+	err := s.subs.Stop(target, why)
 	if errors.Is(err, stream.ErrNotSubscribed) {
 		return &control.CommandError{Code: control.CodeNotSubscribed, Err: err,
 			Message: "not subscribed: " + target.String()}
@@ -50,14 +53,7 @@ func (s *streamControl) Stop(target netip.AddrPort) error {
 
 func (s *streamControl) StopAll() int { return s.subs.StopAll() }
 
-func (s *streamControl) Targets() []netip.AddrPort {
-	list := s.subs.List()
-	t := make([]netip.AddrPort, len(list))
-	for i, sub := range list {
-		t[i] = sub.Target
-	}
-	return t
-}
+func (s *streamControl) Targets() []netip.AddrPort { return s.subs.Active() }
 
 // status is the first part of the status reply: the stream and the sensor.
 func (s *streamControl) status() []control.Field {
