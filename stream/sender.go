@@ -386,6 +386,7 @@ func (s *Sender) tick(deadline, now int64) int64 {
 }
 
 func (s *Sender) flush(now int64) {
+	first := s.seq
 	h := telemetry.Header{Type: telemetry.TypeSamples, Session: s.session, Seq: s.seq, RateHz: uint16(min(s.cfg.RateHz, 65535))}
 	if s.cfg.Pressure {
 		s.buf = telemetry.AppendDatagramPressure(s.buf[:0], h, s.batch[:s.n])
@@ -397,10 +398,26 @@ func (s *Sender) flush(now int64) {
 	s.last = s.batch[s.n-1]
 	s.n = 0
 	s.c.datagrams.Add(1)
-	s.sendAll(now)
+	s.sendAll(now, first)
 }
 
-func (s *Sender) sendAll(now int64) {
+// join gives sub its session when it gets its first datagram, whose first
+// sample has the sender's seq: a subscriber that starts the stream (seq
+// 0) has the sender's session; one that joins a running stream gets a
+// session of its own, counted from 0 there. So every subscriber's stream
+// is one session from seq 0 to its end marker, whoever else is
+// subscribed (docs/protocol.md, receiver rules).
+func (s *Sender) join(sub *Subscriber, seq uint32) {
+	if sub.joined {
+		return
+	}
+	sub.joined, sub.base, sub.session = true, seq, s.session
+	if seq != 0 {
+		sub.session = newSession(s.session)
+	}
+}
+
+func (s *Sender) sendAll(now int64, first uint32) {
 	var gone [maxListed]*Subscriber
 	ng := 0
 	for _, sub := range s.cfg.Subs.List() {
@@ -415,6 +432,8 @@ func (s *Sender) sendAll(now int64) {
 			gone[ng] = sub
 			ng++
 		}
+		s.join(sub, first)
+		telemetry.PutSessionSeq(s.buf, sub.session, first-sub.base)
 		_, err := sub.conn.Write(s.buf)
 		if err == nil {
 			sub.Datagrams.Add(1)
@@ -453,7 +472,8 @@ func (s *Sender) sendAll(now int64) {
 // end sends sub its end-of-stream datagram (best effort: the receiver may
 // be gone) and reports the end.
 func (s *Sender) end(sub *Subscriber, reason EndReason) {
-	s.endBuf = telemetry.AppendEnd(s.endBuf[:0], s.session, s.seq, uint16(min(s.cfg.RateHz, 65535)))
+	s.join(sub, s.seq)
+	s.endBuf = telemetry.AppendEnd(s.endBuf[:0], sub.session, s.seq-sub.base, uint16(min(s.cfg.RateHz, 65535)))
 	_, _ = sub.conn.Write(s.endBuf)
 	if s.cfg.Ends == nil {
 		return

@@ -71,6 +71,13 @@ type Subscriber struct {
 	state   atomic.Int32  // subActive, subStopping or subGone
 	reason  atomic.Uint32 // the EndReason of a stop, set before subStopping
 
+	// The subscriber's own session and the sender's seq of its first
+	// sample (see Sender.join); only the sender thread doing a tick
+	// touches them.
+	session uint32
+	base    uint32
+	joined  bool
+
 	Datagrams  atomic.Uint64
 	SendErrors atomic.Uint64
 	// The CLOCK_MONOTONIC ns of the first refused send of the current run

@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -443,13 +444,13 @@ func TestStopThenStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline = s.tick(deadline, deadline)
-	readEnd(t, rx, 2, 1)
+	end, _ := readEnd(t, rx, 2, 1)
 	if created, _, err := subs.Start(rx.addr(), 0, 0, 0); err != nil || !created {
 		t.Errorf("Start after the end: created %v, %v; want true, nil", created, err)
 	}
 	s.tick(deadline, deadline)
-	if d := rx.nextSamples(); d.Seq != 3 {
-		t.Errorf("seq %d, want 3", d.Seq)
+	if d := rx.nextSamples(); d.Seq != 0 || d.Session == end.Session {
+		t.Errorf("session %#x seq %d after the end of %#x, want a new session from 0", d.Session, d.Seq, end.Session)
 	}
 }
 
@@ -488,5 +489,59 @@ func TestStopStartRace(t *testing.T) {
 	want := telemetry.Header{Version: telemetry.Version, Type: telemetry.TypeEnd, SampleLen: telemetry.SampleLen, Session: st.Session, Seq: st.NextSeq, RateHz: 500}
 	if len(hs) == 0 || hs[len(hs)-1] != want {
 		t.Errorf("last datagram of %d: %+v, want the shutdown's end marker %+v", len(hs), hs[len(hs)-1:], want)
+	}
+}
+
+// TestSessionPerSubscriber: every subscriber's stream is one session from
+// seq 0 to its end marker. The one that starts the stream has the
+// sender's session; one that joins a running stream, or comes back after
+// its own stop while another keeps the stream, gets a new session counted
+// from 0, so a receiver following the rules never counts the samples
+// before its start as lost. The samples themselves are the same.
+func TestSessionPerSubscriber(t *testing.T) {
+	subs := NewSubscribers()
+	a, b := newReceiver(t), newReceiver(t)
+	mustStart(t, subs, a.addr(), 0)
+	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs})
+	deadline := start
+	for range 5 {
+		deadline = s.tick(deadline, deadline)
+	}
+	for i := range 5 {
+		if d := a.nextSamples(); d.Seq != uint32(i) || d.Session != s.Stats().Session {
+			t.Fatalf("a: session %#x seq %d, want the sender's %#x, %d", d.Session, d.Seq, s.Stats().Session, i)
+		}
+	}
+	join := func() telemetry.Datagram {
+		t.Helper()
+		mustStart(t, subs, b.addr(), 0)
+		deadline = s.tick(deadline, deadline)
+		da, db := a.nextSamples(), b.nextSamples()
+		if db.Seq != 0 || db.Session == da.Session || db.Session == 0 {
+			t.Fatalf("b joins at a's seq %d: session %#x seq %d, want a session of its own from 0", da.Seq, db.Session, db.Seq)
+		}
+		if !bytes.Equal(telemetry.AppendSample(nil, &da.Samples[0]), telemetry.AppendSample(nil, &db.Samples[0])) {
+			t.Fatal("a and b got different samples")
+		}
+		return db
+	}
+	first := join()
+	for i := 1; i < 4; i++ {
+		deadline = s.tick(deadline, deadline)
+		a.nextSamples()
+		if d := b.nextSamples(); d.Session != first.Session || d.Seq != uint32(i) {
+			t.Fatalf("b: session %#x seq %d, want %#x %d", d.Session, d.Seq, first.Session, i)
+		}
+	}
+	if err := subs.Stop(b.addr(), EndStopped); err != nil {
+		t.Fatal(err)
+	}
+	deadline = s.tick(deadline, deadline)
+	a.nextSamples()
+	if end, _ := readEnd(t, b, 4, 1); end.Session != first.Session {
+		t.Errorf("b's end marker: session %#x, want %#x", end.Session, first.Session)
+	}
+	if again := join(); again.Session == first.Session {
+		t.Error("b back after its stop got its old session")
 	}
 }

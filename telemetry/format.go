@@ -107,6 +107,14 @@ func AppendHeader(dst []byte, h Header) []byte {
 	return binary.LittleEndian.AppendUint16(dst, 0) // reserved
 }
 
+// PutSessionSeq rewrites the session and seq of the encoded datagram b (at
+// least HeaderLen bytes) in place: the sender encodes a datagram once and
+// gives each subscriber its own session and seq.
+func PutSessionSeq(b []byte, session, seq uint32) {
+	binary.LittleEndian.PutUint32(b[8:12], session)
+	binary.LittleEndian.PutUint32(b[12:16], seq)
+}
+
 // AppendSample appends one v1 record of s to dst. LateNs saturates to the
 // wire's u32 range (a negative value is sent as 0).
 func AppendSample(dst []byte, s *sensor.Sample) []byte {

@@ -827,3 +827,15 @@ func BenchmarkParse(b *testing.B) {
 		})
 	}
 }
+
+// PutSessionSeq changes those two fields and nothing else.
+func TestPutSessionSeq(t *testing.T) {
+	s := sensor.Sample{MonoNs: 42, Accel: [3]float32{1, 2, 3}}
+	h := Header{Type: TypeSamples, Session: 1, Seq: 2, RateHz: 200}
+	b := AppendDatagram(nil, h, []sensor.Sample{s, s})
+	PutSessionSeq(b, 0xdeadbeef, 77)
+	h.Session, h.Seq = 0xdeadbeef, 77
+	if want := AppendDatagram(nil, h, []sensor.Sample{s, s}); !bytes.Equal(b, want) {
+		t.Errorf("got  % x\nwant % x", b, want)
+	}
+}

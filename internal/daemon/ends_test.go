@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/receiver"
 )
 
 // freePort returns a loopback port nothing listens on now.
@@ -101,4 +102,45 @@ func TestStreamEndsLogged(t *testing.T) {
 			t.Errorf("log has %d lines with %s, want 1:\n%s", strings.Count(out, want), want, out)
 		}
 	}
+}
+
+// TestResubscribeNewSession is the spec defect the independent receiver
+// found: a subscriber that stops and starts again while another keeps the
+// stream must not look, to a receiver following docs/protocol.md, like one
+// that lost the samples in between. Each of its streams is a session of
+// its own from seq 0.
+func TestResubscribeNewSession(t *testing.T) {
+	d := startDaemon(t, daemonOpts{})
+	a, b := newPeer(t, d, "127.0.0.1"), newPeer(t, d, "127.0.0.1")
+	var sa received
+	a.do("id=a start\n", "a")
+	a.collect(&sa, 20)
+	var first, second received
+	b.send("id=b1 start\n")
+	b.reply("b1", first.add)
+	b.collect(&first, 20)
+	b.send("id=b2 stop\n")
+	b.reply("b2", first.add)
+	b.untilEnd(&first)
+	time.Sleep(200 * time.Millisecond) // a's stream goes on meanwhile
+	b.send("id=b3 start\n")
+	b.reply("b3", second.add)
+	b.collect(&second, 20)
+	var tr receiver.Tracker
+	for _, seq := range first.seqs {
+		tr.Add(first.session, seq)
+	}
+	for i, seq := range second.seqs {
+		tr.Add(second.session, seq)
+		if i == 0 && seq != 0 {
+			t.Errorf("the second subscription starts at seq %d, want 0", seq)
+		}
+	}
+	if second.session == first.session {
+		t.Errorf("the second subscription has the first one's session %08x", first.session)
+	}
+	if tr.Lost() != 0 {
+		t.Errorf("a receiver following the rules counts %d lost", tr.Lost())
+	}
+	contiguous(t, second.seqs)
 }
