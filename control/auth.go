@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 
 	"github.com/imustream/imustream/internal/atomicfile"
 )
@@ -96,7 +95,7 @@ func ParseKey(b []byte) (Key, error) {
 // LoadKey reads a key file. It refuses a file that users other than its
 // owner and group may read or write, as ssh does with private keys.
 func LoadKey(path string) (Key, error) {
-	f, err := os.Open(path)
+	f, err := atomicfile.OpenRegular(path)
 	if err != nil {
 		return Key{}, fmt.Errorf("control: key: %w", err)
 	}
@@ -176,8 +175,7 @@ func AppendSigned(dst, body []byte, tag Tag) []byte {
 // optionally followed by "\n" or "\r\n". The hex must be lowercase, so a
 // tag has one spelling only.
 func SplitSigned(b []byte) (body []byte, tag Tag, err error) {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	b = bytes.TrimSuffix(b, []byte("\r"))
+	b = TrimLineEnd(b)
 	const n = len(sigSep) + 2*TagLen
 	if len(b) < n || !bytes.Equal(b[len(b)-n:len(b)-2*TagLen], []byte(sigSep)) {
 		return nil, tag, ErrUnsigned

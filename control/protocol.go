@@ -4,6 +4,7 @@
 package control
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -88,8 +89,9 @@ type Command struct {
 }
 
 // ParseCommand parses one command line: an optional "id=ID", the verb, then
-// the verb's arguments, separated by spaces; a trailing newline is allowed so
-// that `printf 'start\n' | nc -u HOST PORT` works.
+// the verb's arguments, separated by spaces or tabs. One line end ("\n" or
+// "\r\n") may close it, so that `printf 'start\n' | nc -u HOST PORT` works;
+// any other line break is refused: one command per datagram.
 func ParseCommand(b []byte) (Command, error) {
 	var c Command
 	if len(b) > MaxCommandLen {
@@ -97,6 +99,10 @@ func ParseCommand(b []byte) (Command, error) {
 	}
 	if !IsText(b) {
 		return c, &CommandError{Code: CodeBadRequest, Err: ErrNotText, Message: "not a text command"}
+	}
+	b = TrimLineEnd(b)
+	if bytes.ContainsAny(b, "\r\n") {
+		return c, badArg("one command per datagram, on one line")
 	}
 	fields := strings.Fields(string(b))
 	if len(fields) == 0 {
@@ -165,6 +171,27 @@ func ParseCommand(b []byte) (Command, error) {
 	return c, nil
 }
 
+// TrimLineEnd removes one closing "\n" or "\r\n" from b: a lone "\r" is
+// not a line end.
+func TrimLineEnd(b []byte) []byte {
+	if b, ok := bytes.CutSuffix(b, []byte("\n")); ok {
+		return bytes.TrimSuffix(b, []byte("\r"))
+	}
+	return b
+}
+
+// IsReply reports whether b reads as a reply (its first word, after an
+// optional id=, is "ok" or "err"): the daemon never answers one, so two
+// daemons, or a daemon and a spoofed copy of itself, cannot bounce replies
+// between them.
+func IsReply(b []byte) bool {
+	f := strings.Fields(string(b))
+	if len(f) > 0 && strings.HasPrefix(f[0], "id=") {
+		f = f[1:]
+	}
+	return len(f) > 0 && (strings.EqualFold(f[0], "ok") || strings.EqualFold(f[0], "err"))
+}
+
 // IsText reports whether b is printable ASCII text (tabs and line ends
 // allowed): the daemon answers malformed text, but not binary noise.
 func IsText(b []byte) bool {
@@ -195,20 +222,77 @@ func isIDChars(s string) bool {
 	return true
 }
 
-// parseLease takes a Go duration ("5s", "1500ms") or plain seconds ("5").
+// parseLease takes a duration (see ParseDuration) in MinLease..MaxLease.
 func parseLease(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
+	d, err := ParseDuration(v)
 	if err != nil {
-		secs, ferr := strconv.ParseFloat(v, 64)
-		if ferr != nil {
-			return 0, badArg("lease %q is not a duration like 5s or 1500ms", v)
-		}
-		d = time.Duration(secs * float64(time.Second))
+		return 0, badArg("lease %q is not a duration like 5s or 1500ms", v)
 	}
 	if d < MinLease || d > MaxLease {
 		return 0, badArg("lease %s outside %s..%s", v, MinLease, MaxLease)
 	}
 	return d, nil
+}
+
+// ErrDuration is returned by ParseDuration.
+var ErrDuration = errors.New("control: not a duration")
+
+// ParseDuration reads a duration strictly: plain seconds ("5", "2.5"), or
+// numbers each with a unit, h, m, s, ms, us (µs) or ns, the units in
+// decreasing order and each once ("1m30s", "1500ms"). No sign, no
+// underscores, no exponent: Go's time.ParseDuration takes "1h1h" as 2 h
+// and strconv.ParseFloat takes "1_000", neither of which a controller
+// means.
+func ParseDuration(v string) (time.Duration, error) {
+	if v == "" {
+		return 0, ErrDuration
+	}
+	if secs, ok := decimal(v); ok {
+		if secs > float64(MaxLease/time.Second)*10 {
+			return 0, ErrDuration
+		}
+		return time.Duration(secs * float64(time.Second)), nil
+	}
+	units := []struct {
+		name string
+		d    time.Duration
+	}{{"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}, {"us", time.Microsecond}, {"µs", time.Microsecond}, {"ns", time.Nanosecond}}
+	var total float64
+	last := time.Duration(1<<63 - 1) // the previous unit: each must be smaller
+	for v != "" {
+		i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+		if i <= 0 {
+			return 0, ErrDuration
+		}
+		n, ok := decimal(v[:i])
+		if !ok {
+			return 0, ErrDuration
+		}
+		v = v[i:]
+		found := false
+		for _, u := range units {
+			if strings.HasPrefix(v, u.name) && u.d < last {
+				total += n * float64(u.d)
+				last, v, found = u.d, v[len(u.name):], true
+				break
+			}
+		}
+		if !found || total > float64(100*MaxLease) {
+			return 0, ErrDuration
+		}
+	}
+	return time.Duration(total), nil
+}
+
+// decimal reads digits with at most one decimal point inside them.
+func decimal(s string) (float64, bool) {
+	dot := strings.IndexByte(s, '.')
+	digits := strings.Replace(s, ".", "", 1)
+	if digits == "" || dot == 0 || dot == len(s)-1 || strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
 }
 
 // String formats c as the command line a client sends (without newline).

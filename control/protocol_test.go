@@ -112,3 +112,46 @@ func FuzzParseCommand(f *testing.F) {
 		}
 	})
 }
+
+// One command per datagram, closed by at most one line end, and strict
+// durations: "stop\nall" ran stop all, "1h1h" was 2 h, "1_000" 1000 s.
+func TestParseStrict(t *testing.T) {
+	for _, bad := range []string{
+		"stop\nall", "start\n:9000", "ping\n\n", "ping\r", "start\r:9000",
+		"start lease=1_000", "start lease=1h1h", "start lease=5s5s", "start lease=-5s",
+		"start lease=1e3", "start lease=+5s", "start lease=.5", "start lease=5.", "start lease=5x",
+		"start lease=1s500", "start lease=500ms1s",
+	} {
+		if c, err := ParseCommand([]byte(bad)); err == nil {
+			t.Errorf("%q parsed as %+v", bad, c)
+		}
+	}
+	for in, lease := range map[string]time.Duration{
+		"start lease=5\n": 5 * time.Second, "start lease=2.5\r\n": 2500 * time.Millisecond,
+		"start lease=1m30s": 90 * time.Second, "start lease=1500ms": 1500 * time.Millisecond,
+		"start lease=1h": time.Hour, "start\tlease=200ms": 200 * time.Millisecond,
+	} {
+		c, err := ParseCommand([]byte(in))
+		if err != nil || c.Lease != lease {
+			t.Errorf("%q: %+v %v, want lease %v", in, c, err, lease)
+		}
+	}
+	// A signature closed by a lone \r is not a signature.
+	if _, _, err := SplitSigned([]byte("ping from=a ts=1 sig=00112233445566778899aabbccddeeff\r")); err == nil {
+		t.Error("a lone \\r after sig= accepted")
+	}
+	if _, _, err := SplitSigned([]byte("ping from=a ts=1 sig=00112233445566778899aabbccddeeff\r\n")); err != nil {
+		t.Errorf("\\r\\n after sig=: %v", err)
+	}
+}
+
+func TestIsReply(t *testing.T) {
+	for in, want := range map[string]bool{
+		"ok ping version=1": true, "err full": true, "id=3 err bad-request": true, "ERR x": true,
+		"start": false, "id=ok start": false, "okay": false, "": false, "id=3": false,
+	} {
+		if got := IsReply([]byte(in)); got != want {
+			t.Errorf("IsReply(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

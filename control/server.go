@@ -55,13 +55,10 @@ type ServerConfig struct {
 	Status func() []Field
 	// Allow lists the networks commands are accepted from, and that
 	// streams may go to. It defaults to DefaultAllow.
-	Allow []netip.Prefix
-	Version      string // named in status and ping replies
+	Allow   []netip.Prefix
+	Version string // named in status and ping replies
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// Resolve looks up a HOST of a start target; it defaults to
-	// net.DefaultResolver with a one-second timeout.
-	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	// Key, when set, makes the server accept only signed, fresh commands
 	// and sign its replies (docs/protocol.md). It defaults to nil: the
 	// allow list is the only check.
@@ -73,12 +70,13 @@ type ServerConfig struct {
 }
 
 // Counters of the command goroutine. Every packet is counted exactly once:
-// Accepted + Repeated + NotAllowed + Oversized + Malformed + Unsigned +
-// BadSig + Replayed + Stale + SenderLimit = packets read.
+// Accepted + Repeated + NotAllowed + Oversized + Malformed + Replies +
+// Unsigned + BadSig + Replayed + Stale + SenderLimit = packets read.
 type Counters struct {
 	Accepted   uint64 // executed commands, including ones answered with err
 	Repeated   uint64 // repeated request ids, answered from the cache
 	NotAllowed uint64 // dropped silently: sender outside the allow list
+	Replies    uint64 // dropped silently: a reply (ok …, err …), not a command
 	Oversized  uint64 // dropped silently: longer than MaxCommandLen
 	Malformed  uint64 // not a valid command (text may get a short err reply)
 	// Dropped silently when a key is set:
@@ -107,10 +105,10 @@ type Server struct {
 	start  time.Time
 	cache  replyCache
 
-	accepted, repeated, notAllowed, oversized, malformed atomic.Uint64
-	unsigned, badSig, replayed, stale, senderLimit       atomic.Uint64
-	stateErrors                                          atomic.Uint64
-	dropLog, failLog, infoLog                            rateLimit
+	accepted, repeated, notAllowed, oversized, malformed, replies atomic.Uint64
+	unsigned, badSig, replayed, stale, senderLimit                atomic.Uint64
+	stateErrors                                                   atomic.Uint64
+	dropLog, failLog, infoLog                                     rateLimit
 }
 
 // NewServer checks cfg.
@@ -120,11 +118,6 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
-	}
-	if cfg.Resolve == nil {
-		cfg.Resolve = func(ctx context.Context, host string) ([]netip.Addr, error) {
-			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		}
 	}
 	if cfg.Replay == nil {
 		cfg.Replay = NewReplayState()
@@ -172,10 +165,16 @@ func (s *Server) Authenticated() bool { return s.key.Load() != nil }
 // Allow returns the allow list in force.
 func (s *Server) Allow() []netip.Prefix { return *s.allow.Load() }
 
+// allowed reports whether the allow list admits a, a sender or a target.
+// A zone is ignored (fe80::2%eth0 is matched as fe80::2). A multicast or
+// broadcast address is admitted only by an entry that is itself one (say
+// 239.1.2.3/32 or 224.0.0.0/4), not by a wide network that happens to
+// contain it: a stream to a group reaches every host in it.
 func (s *Server) allowed(a netip.Addr) bool {
-	a = a.Unmap()
+	a = a.Unmap().WithZone("")
+	group := isGroup(a)
 	for _, p := range *s.allow.Load() {
-		if p.Contains(a) {
+		if p.Contains(a) && (!group || isGroup(p.Addr())) {
 			return true
 		}
 	}
@@ -190,6 +189,7 @@ func (s *Server) Counters() Counters {
 		NotAllowed: s.notAllowed.Load(),
 		Oversized:  s.oversized.Load(),
 		Malformed:  s.malformed.Load(),
+		Replies:    s.replies.Load(),
 
 		Unsigned:    s.unsigned.Load(),
 		BadSig:      s.badSig.Load(),
@@ -304,6 +304,11 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		s.drop(&s.malformed, "binary datagram on the control port dropped", from)
 		return
 	}
+	if IsReply(pkt) {
+		// Answering a reply is how two daemons ping-pong forever.
+		s.drop(&s.replies, "reply on the control port dropped", from)
+		return
+	}
 	body := pkt
 	var sg *signer
 	if key := s.key.Load(); key != nil {
@@ -328,7 +333,7 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		name = sg.name
 	}
 	if cmd.ID != "" {
-		if r, ok := s.cache.get(name, from, cmd.ID); ok {
+		if r, ok := s.cache.get(name, from, cmd.ID, cmd.Verb); ok {
 			s.repeated.Add(1)
 			s.send(from, r, sg)
 			return
@@ -339,7 +344,7 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 	r.ID = cmd.ID
 	b := r.body()
 	if cmd.ID != "" {
-		s.cache.put(name, from, cmd.ID, b)
+		s.cache.put(name, from, cmd.ID, cmd.Verb, b)
 	}
 	s.send(from, b, sg)
 }
@@ -429,19 +434,21 @@ func (s *Server) drop(c *atomic.Uint64, msg string, from netip.AddrPort) {
 	}
 	k := s.Counters()
 	s.log.Warn(msg, "from", from, "not_allowed", k.NotAllowed, "oversized", k.Oversized, "malformed", k.Malformed,
-		"unsigned", k.Unsigned, "bad_sig", k.BadSig, "replayed", k.Replayed, "stale", k.Stale, "sender_limit", k.SenderLimit)
+		"replies", k.Replies, "unsigned", k.Unsigned, "bad_sig", k.BadSig, "replayed", k.Replayed, "stale", k.Stale, "sender_limit", k.SenderLimit)
 }
 
-// replyMalformed answers a command that does not parse, but never with
-// more bytes than the command had: junk with a spoofed source must not be
-// amplified. The message goes first, then the whole reply.
-func (s *Server) replyMalformed(to netip.AddrPort, sg *signer, r Reply, limit int) {
+// replyMalformed answers a command that does not parse, but always with
+// fewer bytes than the command had: junk with a spoofed source must not be
+// amplified, and a reply can never be as long as what it answers, so no
+// exchange of malformed datagrams can go on by itself. The message goes
+// first, then the whole reply.
+func (s *Server) replyMalformed(to netip.AddrPort, sg *signer, r Reply, size int) {
 	b := r.body()
-	if wireLen(b, sg) > limit {
+	if wireLen(b, sg) >= size {
 		r.Message = ""
 		b = r.body()
 	}
-	if wireLen(b, sg) > limit {
+	if wireLen(b, sg) >= size {
 		return
 	}
 	s.send(to, b, sg)
@@ -587,23 +594,18 @@ func (s *Server) target(t string, from netip.AddrPort) (netip.AddrPort, error) {
 	if host == "" {
 		return netip.AddrPortFrom(from.Addr(), uint16(port)), nil
 	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPortFrom(a.Unmap().WithZone(""), uint16(port)), nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	addrs, err := s.cfg.Resolve(ctx, host)
-	if err != nil || len(addrs) == 0 {
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		// A name lookup could block this goroutine for seconds (a DNS
+		// server that never answers): names are the client's to resolve.
 		return netip.AddrPort{}, &CommandError{Code: CodeBadTarget, Err: ErrBadArg,
-			Message: fmt.Sprintf("target host %q does not resolve", host)}
+			Message: fmt.Sprintf("target host %q is not an IP address; the daemon does not resolve names (imustream start --to resolves them)", host)}
 	}
-	// Prefer an address the allow list admits, so a dual-stack name works.
-	for _, a := range addrs {
-		if s.allowed(a) {
-			return netip.AddrPortFrom(a.Unmap(), uint16(port)), nil
-		}
+	a = a.Unmap()
+	if !a.Is6() || !(a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast()) {
+		a = a.WithZone("") // only link-local addresses need their interface
 	}
-	return netip.AddrPortFrom(addrs[0].Unmap(), uint16(port)), nil
+	return netip.AddrPortFrom(a, uint16(port)), nil
 }
 
 func (s *Server) status() Reply {
@@ -623,6 +625,8 @@ func (s *Server) status() Reply {
 		Field{"drop_not_allowed", u(c.NotAllowed)},
 		Field{"drop_oversized", u(c.Oversized)},
 		Field{"drop_malformed", u(c.Malformed)},
+		Field{"drop_replies", u(c.Replies)},
+		Field{"drop_socket", socketField(s.socket())},
 		Field{"auth", auth},
 		Field{"drop_unsigned", u(c.Unsigned)},
 		Field{"drop_bad_sig", u(c.BadSig)},
@@ -637,11 +641,32 @@ func (s *Server) status() Reply {
 	return Reply{OK: true, Verb: VerbStatus, Fields: fields}
 }
 
-// replyCache remembers the latest replies by sender and request id, so a
-// retried command is answered again instead of executed again. The
-// sender is its address and, for signed commands, its name. Replies are
-// kept unsigned: a signed retry carries a new tag, which the reply's tag
-// must answer. Only the command goroutine touches it.
+// socket returns the control socket, nil before Serve.
+func (s *Server) socket() net.PacketConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn
+}
+
+// SocketDrops returns the datagrams the kernel dropped from the control
+// socket's full receive queue (a flood), which the server never saw; ok is
+// false where the system does not say.
+func (s *Server) SocketDrops() (n uint64, ok bool) { return socketDrops(s.socket()) }
+
+func socketField(c net.PacketConn) string {
+	if n, ok := socketDrops(c); ok {
+		return strconv.FormatUint(n, 10)
+	}
+	return "unknown"
+}
+
+// replyCache remembers the latest replies by sender, request id and verb,
+// so a retried command is answered again instead of executed again, and a
+// command with another verb that reuses an id (a spoofed "id=42 ping"
+// before the victim's "id=42 stop all") is executed, not answered with the
+// other verb's reply. The sender is its address and, for signed commands,
+// its name. Replies are kept unsigned: a signed retry carries a new tag,
+// which the reply's tag must answer. Only the command goroutine touches it.
 type replyCache struct {
 	keys [64]cacheKey
 	vals [64]string
@@ -649,13 +674,13 @@ type replyCache struct {
 }
 
 type cacheKey struct {
-	name string
-	from netip.AddrPort
-	id   string
+	name     string
+	from     netip.AddrPort
+	id, verb string
 }
 
-func (c *replyCache) get(name string, from netip.AddrPort, id string) (string, bool) {
-	k := cacheKey{name, from, id}
+func (c *replyCache) get(name string, from netip.AddrPort, id, verb string) (string, bool) {
+	k := cacheKey{name, from, id, verb}
 	for i := range c.keys {
 		if c.keys[i] == k {
 			return c.vals[i], true
@@ -664,8 +689,8 @@ func (c *replyCache) get(name string, from netip.AddrPort, id string) (string, b
 	return "", false
 }
 
-func (c *replyCache) put(name string, from netip.AddrPort, id string, b string) {
-	c.keys[c.next] = cacheKey{name, from, id}
+func (c *replyCache) put(name string, from netip.AddrPort, id, verb string, b string) {
+	c.keys[c.next] = cacheKey{name, from, id, verb}
 	c.vals[c.next] = b
 	c.next = (c.next + 1) % len(c.keys)
 }

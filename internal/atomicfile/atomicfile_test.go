@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // holds checks that dir holds exactly want: no temporary file was left.
@@ -166,4 +167,45 @@ func TestWriteFailsCleanly(t *testing.T) {
 	}
 	holds(t, dir, "file", "sub")
 	holds(t, sub)
+}
+
+// OpenRegular refuses, without blocking, what is not a regular file: a
+// FIFO nobody writes to would hang the caller in open(2).
+func TestOpenRegular(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		f, err := OpenRegular(fifo)
+		if f != nil {
+			f.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "FIFO") {
+			t.Errorf("FIFO: %v, want ErrNotRegular naming a FIFO", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OpenRegular blocked on a FIFO")
+	}
+	if _, err := OpenRegular(dir); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("directory: %v", err)
+	}
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := OpenRegular(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if b, err := io.ReadAll(f); err != nil || string(b) != "x" {
+		t.Errorf("read %q, %v", b, err)
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/imustream/imustream/internal/atomicfile"
 )
 
 // The config file holds the same settings as the flags, one "key = value"
@@ -97,7 +99,7 @@ func configKeys(fs *flag.FlagSet) []string {
 // Load applies the file at path to fs. A missing file is an error
 // only when required (named with --config rather than the default).
 func Load(fs *flag.FlagSet, path string, required bool) error {
-	f, err := os.Open(path)
+	f, err := atomicfile.OpenRegular(path)
 	if err != nil {
 		if !required && errors.Is(err, os.ErrNotExist) {
 			return nil
