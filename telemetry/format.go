@@ -70,7 +70,14 @@ type Header struct {
 	// or for TypeEnd the one the next sample would have had.
 	Seq    uint32
 	RateHz uint16 // nominal sample rate
+	// Flags, at offset 18 (reserved before any was defined): FlagTagged.
+	// Unknown bits are ignored.
+	Flags uint16
 }
+
+// FlagTagged says that a TagLen-byte authentication tag follows the
+// records (see tag.go).
+const FlagTagged = 1 << 0
 
 // Decode errors. Parse and ParseHeader wrap them with detail; test with
 // errors.Is. All of them mean "bad datagram": skip it and count it.
@@ -104,7 +111,7 @@ func AppendHeader(dst []byte, h Header) []byte {
 	dst = binary.LittleEndian.AppendUint32(dst, h.Session)
 	dst = binary.LittleEndian.AppendUint32(dst, h.Seq)
 	dst = binary.LittleEndian.AppendUint16(dst, h.RateHz)
-	return binary.LittleEndian.AppendUint16(dst, 0) // reserved
+	return binary.LittleEndian.AppendUint16(dst, h.Flags)
 }
 
 // PutSessionSeq rewrites the session and seq of the encoded datagram b (at
@@ -215,6 +222,7 @@ func ParseHeader(b []byte) (Header, error) {
 		Session:   binary.LittleEndian.Uint32(b[8:]),
 		Seq:       binary.LittleEndian.Uint32(b[12:]),
 		RateHz:    binary.LittleEndian.Uint16(b[16:]),
+		Flags:     binary.LittleEndian.Uint16(b[18:]),
 	}
 	if h.Version != Version {
 		return Header{}, fmt.Errorf("%w: %d, want %d", ErrVersion, h.Version, Version)
@@ -241,6 +249,10 @@ func ParseHeader(b []byte) (Header, error) {
 type Datagram struct {
 	Header
 	Samples []sensor.Sample
+	// Tag is the authentication tag of a tagged datagram (FlagTagged), a
+	// slice of the parsed bytes; nil otherwise. Parse does not check it:
+	// VerifyTag does, with the stream's key.
+	Tag []byte
 }
 
 // Parse decodes b into d. It reuses d.Samples and does not allocate when its
@@ -255,10 +267,18 @@ func Parse(b []byte, d *Datagram) error {
 		return err
 	}
 	n, sl := int(h.Count), int(h.SampleLen)
-	if want := HeaderLen + n*sl; len(b) != want {
-		return fmt.Errorf("%w: %d bytes, want %d for %d records of %d bytes", ErrLength, len(b), want, n, sl)
+	tag := 0
+	if h.Flags&FlagTagged != 0 {
+		tag = TagLen
+	}
+	if want := HeaderLen + n*sl + tag; len(b) != want {
+		return fmt.Errorf("%w: %d bytes, want %d for %d records of %d bytes and a tag of %d", ErrLength, len(b), want, n, sl, tag)
 	}
 	d.Header = h
+	d.Tag = nil
+	if tag > 0 {
+		d.Tag = b[len(b)-TagLen:]
+	}
 	if cap(d.Samples) < n {
 		d.Samples = make([]sensor.Sample, n, MaxBatch)
 	}

@@ -301,11 +301,11 @@ a5 a5 a5 a5              # a field from the future: skipped
 		decodeOnly: true,
 	},
 	{
-		name: "reserved bytes set are ignored",
+		name: "unknown flags and reserved bytes set are ignored",
 		hex: `
 49 4d 55 53 01 01 01 34  # magic, version 1, type samples, count 1, sample_len 52
 c2 19 3f 7a e8 03 00 00  # session, seq 1000
-c8 00 ff ff              # rate_hz 200, reserved set
+c8 00 fe ff              # rate_hz 200, header flags: all but tagged
 20 2b ce 73 3a 0b 00 00  # t_mono_ns
 15 cd 55 f5 51 72 86 18  # t_wall_ns
 40 77 1b 00              # late_ns
@@ -314,7 +314,7 @@ c8 00 ff ff              # rate_hz 200, reserved set
 6f 12 83 3a 6f 12 03 bb 6f 12 03 3a  # gyro
 00 00 fc 41              # temp_c
 `,
-		want:       Datagram{Header: hdrOneWant, Samples: []sensor.Sample{sampleOne}},
+		want:       Datagram{Header: withFlags(hdrOneWant, 0xfffe), Samples: []sensor.Sample{sampleOne}},
 		decodeOnly: true,
 	},
 
@@ -838,4 +838,9 @@ func TestPutSessionSeq(t *testing.T) {
 	if want := AppendDatagram(nil, h, []sensor.Sample{s, s}); !bytes.Equal(b, want) {
 		t.Errorf("got  % x\nwant % x", b, want)
 	}
+}
+
+func withFlags(h Header, f uint16) Header {
+	h.Flags = f
+	return h
 }

@@ -17,7 +17,7 @@ var decodeErrors = []error{ErrShort, ErrMagic, ErrVersion, ErrType, ErrCount, Er
 // re-encode (with 56-byte records if it had pressure fields and they fit,
 // else 52-byte ones) and parse to the same values, and a datagram of either
 // record length must re-encode to the input with its reserved bytes zeroed
-// (and the pressure fields that lack their flag).
+// (and the pressure fields that lack their flag), header flags and tag kept.
 func FuzzParse(f *testing.F) {
 	for _, tc := range golden {
 		f.Add(mustUnhex(f, tc.hex))
@@ -43,9 +43,14 @@ func FuzzParse(f *testing.F) {
 		}
 		// The spec's rules, restated independently of ParseHeader.
 		n, sl := int(d.Count), int(d.SampleLen)
+		tag := 0
+		if d.Flags&FlagTagged != 0 {
+			tag = TagLen
+		}
 		if d.Version != Version ||
 			!(d.Type == TypeSamples && n >= 1 && n <= MaxBatch || d.Type == TypeEnd && n == 0) ||
-			sl < SampleLen || len(b) != HeaderLen+n*sl || len(d.Samples) != n {
+			sl < SampleLen || len(b) != HeaderLen+n*sl+tag || len(d.Samples) != n || len(d.Tag) != tag ||
+			tag > 0 && !bytes.Equal(d.Tag, b[len(b)-TagLen:]) {
 			t.Fatalf("accepted a datagram the spec rejects: %+v, %d bytes, %d samples", d.Header, len(b), len(d.Samples))
 		}
 
@@ -53,7 +58,7 @@ func FuzzParse(f *testing.F) {
 		want := d
 		switch {
 		case d.Type == TypeEnd:
-			re = AppendEnd(nil, d.Session, d.Seq, d.RateHz)
+			re = AppendHeader(nil, Header{Type: TypeEnd, Session: d.Session, Seq: d.Seq, RateHz: d.RateHz, Flags: d.Flags})
 			want.SampleLen = SampleLen
 		case d.SampleLen >= SampleLenPressure && n <= MaxBatchPressure:
 			re = AppendDatagramPressure(nil, d.Header, d.Samples)
@@ -66,6 +71,7 @@ func FuzzParse(f *testing.F) {
 				want.Samples[i].PressurePa = 0 // no field to carry it
 			}
 		}
+		re = append(re, d.Tag...)
 		var d2 Datagram
 		if err := Parse(re, &d2); err != nil {
 			t.Fatalf("re-encoded datagram does not parse: %v\n%s", err, hex.Dump(re))
@@ -76,7 +82,6 @@ func FuzzParse(f *testing.F) {
 
 		if d.SampleLen == want.SampleLen {
 			canon := bytes.Clone(b)
-			clear(canon[18:20])
 			for i := range n {
 				off := HeaderLen + i*sl
 				clear(canon[off+22 : off+24])
