@@ -64,17 +64,20 @@ fmt: ## format the code
 
 # The daemon runs in the background with the simulated sensor; the recorder
 # streams 5 s from it over loopback and fails on any loss or a count more
-# than 1 % off rate × time.
+# than 1 % off rate × time. --force: each demo replaces the last one's CSV.
 demo: build ## run the daemon (simulated sensor) and record 5 s from it on loopback
 	@set -e; \
 	$(BIN) run --sim --listen 127.0.0.1:$(DEMO_PORT) 2> bin/demo-daemon.log & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; echo "--- daemon log (bin/demo-daemon.log)"; cat bin/demo-daemon.log' EXIT; \
-	$(BIN) record --device 127.0.0.1:$(DEMO_PORT) --duration 5s --out bin/demo.csv --strict --retries 10
+	$(BIN) record --device 127.0.0.1:$(DEMO_PORT) --duration 5s --out bin/demo.csv --force --strict --retries 10
 
-# Seven runs (idle, loaded, flood, without RT priority, 1 kHz, 8 kHz), each
-# next to a time.Ticker baseline, written with the method and the goals.
+# Nine runs (idle, loaded, one sender thread, flood, status commands,
+# without RT priority, 1 kHz, 8 kHz), each next to a time.Ticker baseline,
+# measured into bin/bench-suite.json, then written with the method and the
+# goals by perfdoc, a developer tool: the template stays out of imustream.
 bench: build ## measure the stream's timing vs a time.Ticker loop; writes docs/performance.md
-	$(BIN) bench --markdown docs/performance.md --duration $(BENCH_DURATION)
+	$(BIN) bench --suite bin/bench-suite.json --duration $(BENCH_DURATION)
+	$(GO) run ./internal/bench/perfdoc -in bin/bench-suite.json -out docs/performance.md
 
 # Each test binary runs under qemu-user on the oldest CPU of its builds:
 # the Pi Zero/1's ARM1176 (ARMv6) and the Pi 3's Cortex-A53. The race

@@ -218,52 +218,59 @@ func TestParseKey(t *testing.T) {
 }
 
 func TestAuthArgs(t *testing.T) {
+	const boot = "0123456789abcdef"
 	for _, tc := range []struct {
 		body string
 		name string
 		ts   uint64
 		ok   bool
 	}{
-		{"ping from=a ts=1", "a", 1, true},
-		{"ts=18446744073709551615 id=x start from=lab.pc_1-b", "lab.pc_1-b", 1<<64 - 1, true},
-		{"ping from=a", "", 0, false},
-		{"ping ts=5", "", 0, false},
-		{"ping from=a ts=0", "", 0, false},
-		{"ping from=a ts=-1", "", 0, false},
-		{"ping from=a ts=18446744073709551616", "", 0, false},
-		{"ping from=a ts=1 ts=2", "", 0, false},
-		{"ping from=a from=b ts=1", "", 0, false},
-		{"ping from= ts=1", "", 0, false},
-		{"ping from=a/b ts=1", "", 0, false},
-		{"ping from=" + strings.Repeat("a", 33) + " ts=1", "", 0, false},
+		{"ping from=a ts=1 boot=" + boot, "a", 1, true},
+		{"ts=18446744073709551615 id=x start boot=" + boot + " from=lab.pc_1-b", "lab.pc_1-b", 1<<64 - 1, true},
+		{"ping from=a ts=1", "", 0, false},
+		{"ping from=a ts=1 boot=0123", "", 0, false},
+		{"ping from=a ts=1 boot=0123456789ABCDEF", "", 0, false},
+		{"ping from=a ts=1 boot=" + boot + " boot=" + boot, "", 0, false},
+		{"ping from=a boot=" + boot, "", 0, false},
+		{"ping ts=5 boot=" + boot, "", 0, false},
+		{"ping from=a ts=0 boot=" + boot, "", 0, false},
+		{"ping from=a ts=-1 boot=" + boot, "", 0, false},
+		{"ping from=a ts=18446744073709551616 boot=" + boot, "", 0, false},
+		{"ping from=a ts=1 ts=2 boot=" + boot, "", 0, false},
+		{"ping from=a from=b ts=1 boot=" + boot, "", 0, false},
+		{"ping from= ts=1 boot=" + boot, "", 0, false},
+		{"ping from=a/b ts=1 boot=" + boot, "", 0, false},
+		{"ping from=" + strings.Repeat("a", 33) + " ts=1 boot=" + boot, "", 0, false},
 	} {
-		name, ts, err := authArgs([]byte(tc.body))
-		if (err == nil) != tc.ok || name != tc.name || ts != tc.ts {
-			t.Errorf("authArgs(%q) = %q, %d, %v; want %q, %d, ok %v", tc.body, name, ts, err, tc.name, tc.ts, tc.ok)
+		name, ts, b, err := authArgs([]byte(tc.body))
+		if (err == nil) != tc.ok || name != tc.name || ts != tc.ts || (tc.ok && b != boot) {
+			t.Errorf("authArgs(%q) = %q, %d, %q, %v; want %q, %d, ok %v", tc.body, name, ts, b, err, tc.name, tc.ts, tc.ok)
 		}
 	}
 }
 
 const ms = int64(time.Millisecond)
 
-// TestReplayWindow walks one sender's window through every verdict, on a
-// made-up monotonic clock.
+// TestReplayWindow walks one sender's counter through every verdict. Any
+// strictly increasing counter works, however long the sender was idle (a
+// plain counter was locked out after 31 s), and nothing is written to disk.
 func TestReplayWindow(t *testing.T) {
 	s := NewReplayState()
-	s.StaleAfter = time.Second
+	boot := s.Boot()
+	if !isHex(boot, BootLen) || NewReplayState().Boot() == boot {
+		t.Fatalf("boot nonce %q: want %d fresh hex digits each start", boot, 2*BootLen)
+	}
 	now := int64(1000 * ms)
 	accept := func(name string, ts uint64) {
 		t.Helper()
-		if v := s.check(name, ts, now); v != fresh {
+		if v := s.check(name, boot, ts, now); v != fresh {
 			t.Fatalf("check(%s, %d) = %d, want fresh", name, ts, v)
 		}
-		if _, err := s.accept(name, ts, now); err != nil {
-			t.Fatal(err)
-		}
+		s.accept(name, ts, now)
 	}
 	expect := func(name string, ts uint64, want verdict) {
 		t.Helper()
-		if v := s.check(name, ts, now); v != want {
+		if v := s.check(name, boot, ts, now); v != want {
 			t.Errorf("check(%s, %d) at %d ms = %d, want %d", name, ts, now/ms, v, want)
 		}
 	}
@@ -271,143 +278,55 @@ func TestReplayWindow(t *testing.T) {
 	expect("pc", 5_000_000, replayed)
 	expect("pc", 4_999_999, replayed)
 	expect("pc", 1, replayed)
-	expect("other", 1, fresh) // windows are per name
-	// 10 s later by the daemon's clock: a ts 9.5 s on is fine, one only
-	// 8.99 s on lags 1.01 s: held back.
-	now += 10_000 * ms
-	expect("pc", 5_000_000+9_500_000, fresh)
-	expect("pc", 5_000_000+8_995_000, fresh) // 1.005 s behind, allowed 1 s + 10 s/2000 = 1.005 s
-	expect("pc", 5_000_000+8_990_000, stale)
-	expect("pc", 5_000_001, stale)
-	// A clock running ahead is fine.
-	expect("pc", 5_000_000+60_000_000, fresh)
-	accept("pc", 5_000_000+9_900_000)
-	expect("pc", 5_000_000+9_900_000, replayed)
-	// The daemon's clock going nowhere (or the sender's racing) never
-	// makes a command stale.
-	expect("pc", 5_000_000+9_900_001, fresh)
+	expect("other", 1, fresh) // counters are per name
+	accept("plain", 3)
+	now += int64(time.Hour) // an idle controller with a plain counter
+	accept("plain", 4)
+	expect("plain", 4, replayed)
+	if v := s.check("pc", "fedcba9876543210", 9_000_000, now); v != wrongBoot {
+		t.Errorf("another boot's nonce: %d, want wrongBoot", v)
+	}
 }
 
+// The 65th name is refused while 64 are in use, with its own verdict; a
+// name idle for SenderIdle makes room.
 func TestReplaySenderLimit(t *testing.T) {
 	s := NewReplayState()
+	now := int64(0)
 	for i := range MaxSenders {
 		name := "pc" + strconv.Itoa(i)
-		if v := s.check(name, 1, 1); v != fresh {
+		if v := s.check(name, s.Boot(), 1, now); v != fresh {
 			t.Fatalf("sender %d: verdict %d", i, v)
 		}
-		s.accept(name, 1, 1)
+		s.accept(name, 1, now)
+		now += ms
 	}
-	if v := s.check("one-too-many", 1, 1); v != tooMany {
+	if v := s.check("one-too-many", s.Boot(), 1, now); v != tooMany {
 		t.Errorf("sender %d: verdict %d, want tooMany", MaxSenders+1, v)
 	}
-	if v := s.check("pc0", 2, 1); v != fresh {
+	if v := s.check("pc0", s.Boot(), 2, now); v != fresh {
 		t.Errorf("a known sender at the limit: verdict %d, want fresh", v)
 	}
-}
-
-// TestReplayStateSurvivesRestart: what was accepted before a restart is a
-// replay after it, and the held-back check starts afresh (the monotonic
-// clock of the earlier run means nothing now).
-func TestReplayStateSurvivesRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "replay-windows")
-	s, err := OpenReplayState(path)
-	if err != nil {
-		t.Fatal(err)
+	// All but pc0 keep talking; pc0 goes quiet for SenderIdle.
+	now += int64(SenderIdle) - 10*ms
+	for i := 1; i < MaxSenders; i++ {
+		s.accept("pc"+strconv.Itoa(i), 2, now)
 	}
-	if _, err := os.Stat(path); err != nil {
-		t.Errorf("OpenReplayState did not write its file: %v", err)
-	}
-	for i, ts := range []uint64{100, 200, 1<<64 - 2} {
-		name := "pc" + strconv.Itoa(i)
-		if _, err := s.accept(name, ts, 5*ms); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
-		t.Errorf("temporary files left: %v", entries)
-	}
-	again, err := OpenReplayState(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.Len() != 3 {
-		t.Fatalf("%d senders after the restart, want 3", again.Len())
-	}
-	for _, tc := range []struct {
-		name string
-		ts   uint64
-		want verdict
-	}{
-		{"pc0", 100, replayed}, {"pc0", 99, replayed}, {"pc0", 101, fresh},
-		{"pc1", 200, replayed}, {"pc1", 201, fresh},
-		{"pc2", 1<<64 - 2, replayed}, {"pc2", 1<<64 - 1, fresh},
-		{"pc3", 1, fresh},
-	} {
-		// A huge monotonic time: no anchor from the earlier run applies.
-		if v := again.check(tc.name, tc.ts, 1e18); v != tc.want {
-			t.Errorf("after restart: check(%s, %d) = %d, want %d", tc.name, tc.ts, v, tc.want)
-		}
+	now += 20 * ms
+	if v := s.check("newcomer", s.Boot(), 1, now); v != fresh || s.Len() != MaxSenders-1 {
+		t.Errorf("with pc0 idle for %v: verdict %d, %d names; want fresh and pc0 forgotten", SenderIdle, v, s.Len())
 	}
 }
 
-// TestReplayStateWriteFails: a counter that cannot be saved still guards
-// this run, and the failure is reported.
-func TestReplayStateWriteFails(t *testing.T) {
-	dir := t.TempDir()
-	s, err := OpenReplayState(filepath.Join(dir, "replay-windows"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
-	v, err := s.accept("pc", 7, ms)
-	if v != persistErr || !errors.Is(err, ErrReplayState) {
-		t.Errorf("accept into a vanished directory: %d, %v; want persistErr, ErrReplayState", v, err)
-	}
-	if v := s.check("pc", 7, ms); v != replayed {
-		t.Errorf("after a failed save, check = %d, want replayed", v)
-	}
-	if _, err := OpenReplayState(filepath.Join(dir, "sub", "replay-windows")); !errors.Is(err, ErrReplayState) {
-		t.Errorf("OpenReplayState in a missing directory: %v, want ErrReplayState", err)
-	}
-}
-
-func TestParseReplayState(t *testing.T) {
-	good := "# comment\n\npc 1\nlab-2 18446744073709551615\n"
-	m, err := ParseReplayState(strings.NewReader(good))
-	if err != nil || len(m) != 2 || m["pc"] != 1 || m["lab-2"] != 1<<64-1 {
-		t.Errorf("ParseReplayState(%q) = %v, %v", good, m, err)
-	}
-	many := ""
-	for i := range MaxSenders + 1 {
-		many += "pc" + strconv.Itoa(i) + " 1\n"
-	}
-	for _, bad := range []string{"pc\n", "pc 1 2\n", "pc x\n", "pc -1\n", "p/c 1\n", "pc 1\npc 2\n", "pc 18446744073709551616\n", many} {
-		if _, err := ParseReplayState(strings.NewReader(bad)); !errors.Is(err, ErrReplayState) {
-			t.Errorf("ParseReplayState(%.40q) = %v, want ErrReplayState", bad, err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), "replay-windows")
-	if err := os.WriteFile(path, []byte("pc one\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := OpenReplayState(path); !errors.Is(err, ErrReplayState) || !strings.Contains(err.Error(), path) {
-		t.Errorf("OpenReplayState of a corrupt file: %v", err)
-	}
-}
-
-// BenchmarkReplayAccept is the cost a key adds to each command: the
-// counter is saved (write, fsync, rename, fsync) before the command runs.
+// BenchmarkReplayAccept is the cost a key adds to each command's replay
+// check: memory only, no disk write.
 func BenchmarkReplayAccept(b *testing.B) {
-	s, err := OpenReplayState(filepath.Join(b.TempDir(), "replay-windows"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	s := NewReplayState()
 	b.ReportAllocs()
 	for i := range b.N {
-		if _, err := s.accept("pc", uint64(i+1), int64(i+1)); err != nil {
-			b.Fatal(err)
+		if v := s.check("pc", s.Boot(), uint64(i+1), int64(i+1)); v != fresh {
+			b.Fatal(v)
 		}
+		s.accept("pc", uint64(i+1), int64(i+1))
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -34,6 +36,15 @@ type ClientOptions struct {
 	// From names this client in signed commands; the daemon keeps one
 	// replay window per name. It defaults to the host name.
 	From string
+	// Probe, when set, makes Do diagnose a command that got no reply: it
+	// sends one unsigned ping from a second socket, connected to the
+	// device, and waits up to Timeout for what comes back (see Probe and
+	// NoReplyError). The client's own socket cannot tell: it is not
+	// connected, so that it also receives the stream, which the daemon
+	// sends from other ports, and an unconnected UDP socket is not told
+	// about ICMP errors. A daemon that hears the probe but does not answer
+	// it counts it as one more dropped command. It defaults to false.
+	Probe bool
 }
 
 // Client talks to a daemon's control port. One socket carries commands,
@@ -50,6 +61,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	pending map[string]*request
+	boot    string                    // the daemon's boot nonce, from hello; under mu
+	nonces  map[string][NonceLen]byte // the nonce of each target's signed start; under mu
 	done    chan struct{}
 }
 
@@ -58,8 +71,10 @@ type Client struct {
 // can never crowd the genuine one out of ch.
 type request struct {
 	ch       chan Reply
+	verb     string
+	plain    bool  // a hello: its reply is never signed
 	tags     []Tag // one per attempt, under Client.mu
-	unsigned int   // replies without a valid signature, under Client.mu
+	unsigned int   // replies without a valid signature, or of another verb, under Client.mu
 }
 
 // ReplyError is a command the daemon answered with err.
@@ -69,8 +84,83 @@ func (e *ReplyError) Error() string {
 	return "control: device refused: " + e.Reply.Verb + " " + e.Reply.Message
 }
 
-// ErrNoReply means no reply came after every retry.
+// ErrNoReply means no reply came after every retry. Do returns it as a
+// *NoReplyError, which says what the client could find out about why.
 var ErrNoReply = errors.New("control: no reply from device")
+
+// Probe is what the ping that Do sends after no reply found out
+// (ClientOptions.Probe).
+type Probe int
+
+const (
+	// ProbeNotSent: no probe was sent: ClientOptions.Probe is off, replies
+	// with a bad signature showed that the daemon listens, the context
+	// ended, or the probe socket could not be opened.
+	ProbeNotSent Probe = iota
+	// ProbeSilent: nothing came back to the probe either. A daemon drops
+	// what it does not accept without a word (a sender outside its allow
+	// list, an unsigned or wrongly signed command), and so do firewalls
+	// and lossy links; so does a host that rate-limits its ICMP errors.
+	ProbeSilent
+	// ProbeRefused: the device's host answered that nothing listens on
+	// the port (ICMP port unreachable, seen as ECONNREFUSED).
+	ProbeRefused
+	// ProbeAnswered: the daemon answered the probe: the command's own
+	// replies were lost, or came later than Timeout.
+	ProbeAnswered
+)
+
+func (p Probe) String() string {
+	switch p {
+	case ProbeSilent:
+		return "silent"
+	case ProbeRefused:
+		return "refused"
+	case ProbeAnswered:
+		return "answered"
+	}
+	return "not sent"
+}
+
+// NoReplyError is ErrNoReply (errors.Is matches it) with what the client
+// knows about the silence, for a caller to explain it in its own terms.
+type NoReplyError struct {
+	Device   netip.AddrPort
+	Verb     string
+	Attempts int           // commands sent, the first and every retry
+	Timeout  time.Duration // waited after each
+	// Signed is set when the commands were signed (ClientOptions.Key);
+	// BadReplies counts the replies ignored then because their signature
+	// was missing or wrong: a daemon answered, but not with this key.
+	Signed     bool
+	BadReplies int
+	Probe      Probe
+}
+
+func (e *NoReplyError) Error() string {
+	s := fmt.Sprintf("%v %s after %d %s of %s", ErrNoReply, e.Device, e.Attempts, plural(e.Attempts, "attempt", "attempts"), e.Timeout)
+	switch {
+	case e.Probe == ProbeRefused:
+		return s + ": nothing listens on that port (ICMP port unreachable)"
+	case e.Signed && e.BadReplies > 0:
+		return s + fmt.Sprintf(" (%d %s without a valid signature ignored: does the daemon run with the same --key?)",
+			e.BadReplies, plural(e.BadReplies, "reply", "replies"))
+	case e.Probe == ProbeAnswered:
+		return s + ": the daemon answered a ping afterwards, so its replies were lost or slower than that"
+	case e.Signed:
+		return s + " (the daemon drops commands it cannot authenticate without a reply: check that it runs with the same key, and that this sender's clock did not go back)"
+	}
+	return s
+}
+
+func (e *NoReplyError) Unwrap() error { return ErrNoReply }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
 
 // Dial resolves device ("HOST:PORT", IPv6 as "[ADDR]:PORT") and opens a
 // client socket. Close it when done.
@@ -178,7 +268,9 @@ func (c *Client) read() {
 		if req == nil {
 			continue
 		}
-		if c.opts.Key != nil && !c.verify(b, tags) {
+		// A reply of another verb is not this command's (a spoofed command
+		// that reused the id); an err reply names a code, not a verb.
+		if c.opts.Key != nil && !req.plain && !c.verify(b, tags) || r.OK && r.Verb != req.verb {
 			c.mu.Lock()
 			req.unsigned++ // forged, or a daemon without the key
 			c.mu.Unlock()
@@ -197,28 +289,39 @@ func (c *Client) read() {
 // daemon drops a byte-for-byte repeat as a replay) and only a reply signed
 // for one of them counts. An err reply is returned as a *ReplyError.
 func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
-	if cmd.ID == "" {
-		cmd.ID = c.prefix + "-" + strconv.FormatUint(c.seq.Add(1), 10)
+	if cmd.Verb == VerbStart || cmd.Verb == VerbStop {
+		t, err := ResolveTarget(ctx, cmd.Target, c.device)
+		if err != nil {
+			return Reply{}, err
+		}
+		cmd.Target = t
 	}
-	req := &request{ch: make(chan Reply, 1)}
-	c.mu.Lock()
-	c.pending[cmd.ID] = req
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, cmd.ID)
-		c.mu.Unlock()
-	}()
+	if c.opts.Key != nil && cmd.Verb == VerbStart && cmd.Nonce == "" {
+		n := c.nonce(cmd.Target)
+		cmd.Nonce = hex.EncodeToString(n[:])
+	}
+	if cmd.ID == "" {
+		cmd.ID = c.newID()
+	}
+	req, done := c.register(cmd)
+	defer done()
 	dst := net.UDPAddrFromAddrPort(c.device)
 	t := time.NewTimer(c.opts.Timeout)
 	defer t.Stop()
 	attempts := max(c.opts.Retries, 0) + 1
-	for range attempts {
+	signed := c.opts.Key != nil && !req.plain
+	for i := range attempts {
 		line := []byte(cmd.String() + "\n")
-		if k := c.opts.Key; k != nil {
-			cmd.From, cmd.TS = c.opts.From, c.nextTS()
+		if signed {
+			// Learn the boot nonce first, and again after a silent attempt:
+			// the daemon may have restarted and dropped it as another boot's.
+			boot := c.bootNonce()
+			if boot == "" || i > 0 {
+				boot, _ = c.hello(ctx)
+			}
+			cmd.From, cmd.TS, cmd.Boot = c.opts.From, c.nextTS(), boot
 			body := []byte(cmd.String())
-			tag := k.CommandTag(body)
+			tag := c.opts.Key.CommandTag(body)
 			c.mu.Lock()
 			req.tags = append(req.tags, tag)
 			c.mu.Unlock()
@@ -239,17 +342,171 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 			return Reply{}, fmt.Errorf("control: %s: %w", cmd.Verb, ctx.Err())
 		}
 	}
-	if c.opts.Key != nil {
-		c.mu.Lock()
-		unsigned := req.unsigned
-		c.mu.Unlock()
-		hint := "the daemon drops commands it cannot authenticate without a reply: check that it runs with the same key, and that this sender's clock did not go back"
-		if unsigned > 0 {
-			hint = fmt.Sprintf("%d replies without a valid signature ignored: does the daemon run with the same --key?", unsigned)
-		}
-		return Reply{}, fmt.Errorf("%w %s after %d attempts of %s (%s)", ErrNoReply, c.device, attempts, c.opts.Timeout, hint)
+	e := &NoReplyError{Device: c.device, Verb: cmd.Verb, Attempts: attempts, Timeout: c.opts.Timeout, Signed: c.opts.Key != nil}
+	c.mu.Lock()
+	e.BadReplies = req.unsigned
+	c.mu.Unlock()
+	if c.opts.Probe && e.BadReplies == 0 {
+		e.Probe = c.probe(ctx)
 	}
-	return Reply{}, fmt.Errorf("%w %s after %d attempts of %s", ErrNoReply, c.device, attempts, c.opts.Timeout)
+	return Reply{}, e
+}
+
+func (c *Client) newID() string { return c.prefix + "-" + strconv.FormatUint(c.seq.Add(1), 10) }
+
+func (c *Client) bootNonce() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.boot
+}
+
+// register makes cmd's replies reach the returned request until done.
+func (c *Client) register(cmd Command) (req *request, done func()) {
+	req = &request{ch: make(chan Reply, 1), verb: cmd.Verb, plain: cmd.Verb == VerbHello}
+	c.mu.Lock()
+	c.pending[cmd.ID] = req
+	c.mu.Unlock()
+	return req, func() {
+		c.mu.Lock()
+		delete(c.pending, cmd.ID)
+		c.mu.Unlock()
+	}
+}
+
+// hello asks for the daemon's boot nonce, once (Do's retries each come
+// after a hello of their own). It is padded to the length of its reply,
+// which the daemon sends only if it is no longer than the request.
+func (c *Client) hello(ctx context.Context) (string, error) {
+	// The reply adds "ok ", " boot=" and the nonce, " auth=hmac-sha256" to
+	// the request's id and verb; the pad makes up for them, with room.
+	n := len("ok ") + len(" boot=") + 2*BootLen + len(" auth=hmac-sha256") - len(" pad=") + 4
+	cmd := Command{ID: c.newID(), Verb: VerbHello, Pad: strings.Repeat("x", n)}
+	req, done := c.register(cmd)
+	defer done()
+	if _, err := c.conn.WriteToUDPAddrPort([]byte(cmd.String()+"\n"), c.device); err != nil {
+		return "", fmt.Errorf("control: send hello: %w", err)
+	}
+	t := time.NewTimer(c.opts.Timeout)
+	defer t.Stop()
+	select {
+	case r := <-req.ch:
+		boot, _ := r.Get("boot")
+		if !r.OK || !isHex(boot, BootLen) {
+			return "", fmt.Errorf("%w: hello answered %q", ErrBadReply, r.String())
+		}
+		c.mu.Lock()
+		c.boot = boot
+		c.mu.Unlock()
+		return boot, nil
+	case <-t.C:
+		return "", ErrNoReply
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// nonce returns the nonce of signed starts to target, drawn at the first:
+// a refresh repeats it, and the receiver derives the stream key from it.
+func (c *Client) nonce(target string) [NonceLen]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.nonces[target]
+	if !ok {
+		_, _ = rand.Read(n[:])
+		if c.nonces == nil {
+			c.nonces = map[string][NonceLen]byte{}
+		}
+		c.nonces[target] = n
+	}
+	return n
+}
+
+// StreamNonce returns the nonce the client's signed starts to target
+// carried, for a receiver that checks the stream's tags (telemetry.StreamKey
+// of the key and it); ok is false when there was none. target is as given
+// to Start ("" for this client's own socket).
+func (c *Client) StreamNonce(target string) (n [NonceLen]byte, ok bool) {
+	t, err := ResolveTarget(context.Background(), target, c.device)
+	if err != nil {
+		return n, false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok = c.nonces[t]
+	return n, ok
+}
+
+// ResolveTarget looks up the host of a start or stop target HOST:PORT on
+// this machine: the daemon takes IP addresses only (a lookup would stall
+// its command goroutine). Of the addresses, the first of the device's
+// family is taken. Other targets ("", ":PORT", "all", an address) are
+// returned as they are.
+func ResolveTarget(ctx context.Context, target string, device netip.AddrPort) (string, error) {
+	host, port, err := net.SplitHostPort(target)
+	if err != nil || host == "" {
+		return target, nil
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return target, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no addresses")
+	}
+	if err != nil {
+		return "", fmt.Errorf("control: target %s: host %q does not resolve: %w", target, host, err)
+	}
+	pick := addrs[0]
+	for _, a := range addrs {
+		if a.Unmap().Is4() == device.Addr().Is4() {
+			pick = a
+			break
+		}
+	}
+	return net.JoinHostPort(pick.Unmap().String(), port), nil
+}
+
+func (c *Client) probe(ctx context.Context) Probe {
+	network := "udp4"
+	if c.device.Addr().Is6() {
+		network = "udp6"
+	}
+	conn, err := net.DialUDP(network, nil, net.UDPAddrFromAddrPort(c.device))
+	if err != nil {
+		return ProbeNotSent
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	id := c.prefix + "-probe" + strconv.FormatUint(c.seq.Add(1), 10)
+	if _, err := conn.Write([]byte(Command{ID: id, Verb: VerbPing}.String() + "\n")); err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return ProbeRefused // an error of an earlier datagram
+		}
+		return ProbeNotSent
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(c.opts.Timeout))
+	buf := make([]byte, 2048)
+	for {
+		n, err := conn.Read(buf)
+		switch {
+		case ctx.Err() != nil:
+			return ProbeNotSent
+		case errors.Is(err, syscall.ECONNREFUSED):
+			return ProbeRefused
+		case err != nil:
+			return ProbeSilent // the deadline, or an error that says nothing
+		}
+		body := buf[:n]
+		if signed, _, err := SplitSigned(body); err == nil {
+			body = signed
+		}
+		if r, err := ParseReply(body); err == nil && r.ID == id {
+			return ProbeAnswered
+		}
+	}
 }
 
 func (c *Client) verify(line []byte, tags []Tag) bool {

@@ -29,7 +29,7 @@ func handled(t *testing.T, s *control.Server, n uint64) control.Counters {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c := s.Counters()
-		if sum := c.Accepted + c.Repeated + c.NotAllowed + c.Oversized + c.Malformed + c.Replies + c.Unsigned + c.BadSig + c.Replayed + c.Stale + c.SenderLimit; sum >= n {
+		if sum := c.Accepted + c.Repeated + c.NotAllowed + c.Oversized + c.Malformed + c.Replies + c.Unsigned + c.BadSig + c.Replayed + c.WrongBoot + c.SenderLimit; sum >= n {
 			return c
 		}
 		if time.Now().After(deadline) {
@@ -238,5 +238,58 @@ func TestSocketDropsCounted(t *testing.T) {
 	r := ask(t, conn.LocalAddr(), "status\n")
 	if v, _ := r.Get("drop_socket"); v != strconv.FormatUint(drops, 10) {
 		t.Errorf("status drop_socket %q, want %d", v, drops)
+	}
+}
+
+// TestHelloBootNonce: an unsigned hello tells the boot nonce, but only in a
+// reply no longer than the request; a signed command must carry the nonce,
+// so one captured before a restart is refused after it, without a disk
+// write per command.
+func TestHelloBootNonce(t *testing.T) {
+	k := control.Key{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	srv, conn := running(t, control.ServerConfig{Stream: &fakeStream{}, Key: &k})
+	c := listen(t)
+	read := func() ([]byte, bool) {
+		buf := make([]byte, 512)
+		_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		n, _, err := c.ReadFrom(buf)
+		return buf[:n], err == nil
+	}
+	if _, err := c.WriteTo([]byte("hello\n"), conn.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := read(); ok {
+		t.Errorf("a 6-byte hello got %q: an amplifier", b)
+	}
+	hello := "id=h hello pad=" + strings.Repeat("x", 40) + "\n"
+	if _, err := c.WriteTo([]byte(hello), conn.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	b, ok := read()
+	if !ok || len(b) > len(hello) {
+		t.Fatalf("padded hello: %q, %v; want a reply no longer than %d bytes", b, ok, len(hello))
+	}
+	r, err := control.ParseReply(b)
+	boot, _ := r.Get("boot")
+	if auth, _ := r.Get("auth"); err != nil || boot != srv.Boot() || auth != "hmac-sha256" {
+		t.Fatalf("hello reply %+v %v; want boot %s auth hmac-sha256", r, err, srv.Boot())
+	}
+	sign := func(body string) []byte {
+		return control.AppendSigned(nil, []byte(body), k.CommandTag([]byte(body)))
+	}
+	if _, err := c.WriteTo(sign("id=p ping from=pc ts=5 boot="+boot), conn.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := read(); !ok || !strings.HasPrefix(string(b), "ok id=p ping") {
+		t.Errorf("signed ping with the boot nonce: %q", b)
+	}
+	// The same command for a daemon that has restarted since: its boot
+	// nonce is another.
+	_, conn2 := running(t, control.ServerConfig{Stream: &fakeStream{}, Key: &k})
+	if _, err := c.WriteTo(sign("id=q ping from=pc ts=6 boot="+boot), conn2.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := read(); ok {
+		t.Errorf("a command for the earlier boot was answered: %q", b)
 	}
 }

@@ -28,6 +28,10 @@ const (
 	VerbStop   = "stop"
 	VerbStatus = "status"
 	VerbPing   = "ping"
+	// VerbHello asks for the daemon's boot nonce, which signed commands
+	// carry; it is answered unsigned, and only with a reply no longer than
+	// the request (clients pad it with pad=).
+	VerbHello = "hello"
 )
 
 // Reply codes of err replies.
@@ -86,6 +90,15 @@ type Command struct {
 	// without a key ignores them.
 	From string
 	TS   uint64
+	// Boot is the daemon's boot nonce (hex, from hello) that a signed
+	// command must carry: a command captured before the daemon restarted
+	// carries the old one and is refused.
+	Boot string
+	// Pad fills a hello to the length of its reply.
+	Pad string
+	// Nonce, in a signed start, keys the stream's authentication tags
+	// (NonceLen bytes as lowercase hex).
+	Nonce string
 }
 
 // ParseCommand parses one command line: an optional "id=ID", the verb, then
@@ -138,6 +151,18 @@ func ParseCommand(b []byte) (Command, error) {
 				return c, badArg("ts %q is not a counter 1..2^64-1", v)
 			}
 			c.TS = ts
+		case "boot":
+			if !isHex(v, BootLen) {
+				return c, badArg("boot %q is not %d lowercase hex digits", v, 2*BootLen)
+			}
+			c.Boot = v
+		case "pad":
+			c.Pad = v
+		case "nonce":
+			if !isHex(v, NonceLen) {
+				return c, badArg("nonce %q is not %d lowercase hex digits", v, 2*NonceLen)
+			}
+			c.Nonce = v
 		default:
 			return c, badArg("unknown option %q", k)
 		}
@@ -161,14 +186,33 @@ func ParseCommand(b []byte) (Command, error) {
 		if c.Verb == VerbStart && c.Target == "all" {
 			return c, badArg("start needs a HOST:PORT or :PORT target, not all")
 		}
-	case VerbStatus, VerbPing:
+	case VerbStatus, VerbPing, VerbHello:
 		if len(args) > 0 || c.Lease != 0 {
 			return c, badArg("%s takes no arguments", c.Verb)
 		}
 	default:
-		return c, &CommandError{Code: CodeUnknownCommand, Err: ErrUnknown, Message: fmt.Sprintf("unknown command %q (want start, stop, status or ping)", positional[0])}
+		return c, &CommandError{Code: CodeUnknownCommand, Err: ErrUnknown, Message: fmt.Sprintf("unknown command %q (want start, stop, status, ping or hello)", positional[0])}
+	}
+	if c.Pad != "" && c.Verb != VerbHello {
+		return c, badArg("pad= is for hello")
+	}
+	if c.Nonce != "" && c.Verb != VerbStart {
+		return c, badArg("nonce= is for start")
 	}
 	return c, nil
+}
+
+// isHex reports whether v is n bytes as lowercase hex digits.
+func isHex(v string, n int) bool {
+	if len(v) != 2*n {
+		return false
+	}
+	for _, ch := range v {
+		if (ch < '0' || ch > '9') && (ch < 'a' || ch > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // TrimLineEnd removes one closing "\n" or "\r\n" from b: a lone "\r" is
@@ -308,11 +352,20 @@ func (c Command) String() string {
 	if c.Lease != 0 {
 		b.WriteString(" lease=" + c.Lease.String())
 	}
+	if c.Nonce != "" {
+		b.WriteString(" nonce=" + c.Nonce)
+	}
 	if c.From != "" {
 		b.WriteString(" from=" + c.From)
 	}
 	if c.TS != 0 {
 		b.WriteString(" ts=" + strconv.FormatUint(c.TS, 10))
+	}
+	if c.Boot != "" {
+		b.WriteString(" boot=" + c.Boot)
+	}
+	if c.Pad != "" {
+		b.WriteString(" pad=" + c.Pad)
 	}
 	return b.String()
 }

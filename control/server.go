@@ -1,7 +1,9 @@
 package control
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,11 +31,9 @@ var DefaultAllow = []netip.Prefix{
 // An error from Start or Stop that is a *CommandError is answered with its
 // code and message; any other is logged and answered as a bad target.
 type Stream interface {
-	// Start subscribes target, or refreshes its lease if it is subscribed
-	// already. lease 0 (none given) keeps a subscriber's lease and gives a
-	// new one the stream's default. It reports whether the subscriber is
-	// new and the lease in force (0: none).
-	Start(target netip.AddrPort, lease time.Duration) (created bool, inForce time.Duration, err error)
+	// Start subscribes the request's target, or refreshes it if it is
+	// subscribed already.
+	Start(StartRequest) (StartResult, error)
 	// Stop ends target's stream, on a stop command.
 	Stop(target netip.AddrPort) error
 	// Disallow ends target's stream because the allow list no longer
@@ -43,6 +43,36 @@ type Stream interface {
 	StopAll() int
 	// Targets lists the destinations streamed to.
 	Targets() []netip.AddrPort
+}
+
+// StartRequest is a start command as the stream sees it.
+type StartRequest struct {
+	Target netip.AddrPort
+	// Lease 0 (none given) keeps a subscriber's lease and gives a new one
+	// the stream's default.
+	Lease time.Duration
+	// Auth, for a signed start (always with a key), says how the stream's
+	// datagrams are tagged (docs/protocol.md, "Authentication tag"): the
+	// stream key derives from Key and Nonce. A refresh keeps the tag of
+	// the stream it refreshes.
+	Auth *StartAuth
+}
+
+// StartAuth is the shared key and the nonce of a signed start.
+type StartAuth struct {
+	Key   Key
+	Nonce [NonceLen]byte
+}
+
+// NonceLen is the length of a signed start's nonce= (hex on the wire).
+const NonceLen = 16
+
+// StartResult is what the stream did.
+type StartResult struct {
+	Created bool           // a new subscriber, not a refresh
+	Lease   time.Duration  // the lease in force, 0 for none
+	Source  netip.AddrPort // the address the datagrams come from
+	Tagged  bool           // the datagrams carry an authentication tag
 }
 
 // ServerConfig configures the command goroutine. Zero fields take the
@@ -63,15 +93,11 @@ type ServerConfig struct {
 	// and sign its replies (docs/protocol.md). It defaults to nil: the
 	// allow list is the only check.
 	Key *Key
-	// Replay holds the per-sender replay windows. It defaults to windows
-	// in memory only, which a restart forgets; the daemon passes one from
-	// OpenReplayState.
-	Replay *ReplayState
 }
 
 // Counters of the command goroutine. Every packet is counted exactly once:
 // Accepted + Repeated + NotAllowed + Oversized + Malformed + Replies +
-// Unsigned + BadSig + Replayed + Stale + SenderLimit = packets read.
+// Unsigned + BadSig + Replayed + WrongBoot + SenderLimit = packets read.
 type Counters struct {
 	Accepted   uint64 // executed commands, including ones answered with err
 	Repeated   uint64 // repeated request ids, answered from the cache
@@ -83,11 +109,8 @@ type Counters struct {
 	Unsigned    uint64 // no sig=
 	BadSig      uint64 // wrong tag, or from=/ts= missing or invalid
 	Replayed    uint64 // ts not above the last one accepted from that sender
-	Stale       uint64 // ts far behind that sender's clock: held back and released late
+	WrongBoot   uint64 // signed for another boot of the daemon
 	SenderLimit uint64 // a new sender name while MaxSenders are known
-	// StateErrors counts accepted commands whose counter could not be
-	// saved to the replay state file (not a packet count).
-	StateErrors uint64
 }
 
 // Server is the command goroutine: it blocks in ReadFrom on the control
@@ -106,8 +129,7 @@ type Server struct {
 	cache  replyCache
 
 	accepted, repeated, notAllowed, oversized, malformed, replies atomic.Uint64
-	unsigned, badSig, replayed, stale, senderLimit                atomic.Uint64
-	stateErrors                                                   atomic.Uint64
+	unsigned, badSig, replayed, wrongBoot, senderLimit            atomic.Uint64
 	dropLog, failLog, infoLog                                     rateLimit
 }
 
@@ -119,10 +141,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Replay == nil {
-		cfg.Replay = NewReplayState()
-	}
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: cfg.Replay, done: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: NewReplayState(), done: make(chan struct{}),
 		dropLog: rateLimit{burst: 1}, failLog: rateLimit{burst: 1}, infoLog: rateLimit{burst: 20}}
 	s.SetAllow(cfg.Allow)
 	s.SetKey(cfg.Key)
@@ -194,9 +213,8 @@ func (s *Server) Counters() Counters {
 		Unsigned:    s.unsigned.Load(),
 		BadSig:      s.badSig.Load(),
 		Replayed:    s.replayed.Load(),
-		Stale:       s.stale.Load(),
+		WrongBoot:   s.wrongBoot.Load(),
 		SenderLimit: s.senderLimit.Load(),
-		StateErrors: s.stateErrors.Load(),
 	}
 }
 
@@ -309,6 +327,15 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		s.drop(&s.replies, "reply on the control port dropped", from)
 		return
 	}
+	if bytes.Contains(pkt, []byte(VerbHello)) {
+		// Unsigned even with a key: it is how a client learns the boot
+		// nonce its signed commands must carry.
+		if cmd, err := ParseCommand(pkt); err == nil && cmd.Verb == VerbHello {
+			s.accepted.Add(1)
+			s.replyLimited(from, nil, s.helloReply(cmd), len(pkt)+1)
+			return
+		}
+	}
 	body := pkt
 	var sg *signer
 	if key := s.key.Load(); key != nil {
@@ -325,7 +352,7 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		if errors.As(err, &ce) {
 			r.Verb, r.Message = ce.Code, ce.Message
 		}
-		s.replyMalformed(from, sg, r, len(pkt))
+		s.replyLimited(from, sg, r, len(pkt))
 		return
 	}
 	name := ""
@@ -340,7 +367,7 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		}
 	}
 	s.accepted.Add(1)
-	r := s.execute(cmd, from)
+	r := s.execute(cmd, from, sg)
 	r.ID = cmd.ID
 	b := r.body()
 	if cmd.ID != "" {
@@ -371,58 +398,56 @@ func (s *Server) authenticate(key *Key, pkt []byte, from netip.AddrPort) *signer
 		s.drop(&s.badSig, "command with a wrong signature dropped", from)
 		return nil
 	}
-	name, ts, err := authArgs(body)
+	name, ts, boot, err := authArgs(body)
 	if err != nil {
-		s.drop(&s.badSig, "signed command without a valid from= and ts= dropped", from)
+		s.drop(&s.badSig, "signed command without a valid from=, ts= and boot= dropped", from)
 		return nil
 	}
 	now := s.mono()
-	switch s.replay.check(name, ts, now) {
+	switch s.replay.check(name, boot, ts, now) {
 	case replayed:
 		s.drop(&s.replayed, "replayed command dropped", from)
 		return nil
-	case stale:
-		s.drop(&s.stale, "stale command dropped", from)
+	case wrongBoot:
+		s.drop(&s.wrongBoot, "command signed for another boot of the daemon dropped (a capture, or a client that has not said hello since the restart)", from)
 		return nil
 	case tooMany:
-		s.drop(&s.senderLimit, "command from one sender name too many dropped", from)
+		s.drop(&s.senderLimit, "sender limit: a new sender name while "+strconv.Itoa(MaxSenders)+" are in use dropped", from)
 		return nil
 	}
-	if _, err := s.replay.accept(name, ts, now); err != nil {
-		// The command still runs: refusing every command while the disk
-		// is full would lock the operator out; this run still refuses
-		// its replays.
-		s.stateErrors.Add(1)
-		if s.failLog.allow(time.Now()) {
-			s.log.Error("control: replay counter not saved: after a restart this command could be replayed", "err", err, "state_errors", s.stateErrors.Load())
-		}
-	}
+	s.replay.accept(name, ts, now)
 	return &signer{key: key, tag: tag, name: name, body: body}
 }
 
-// authArgs finds from= and ts=, each exactly once, in a signed command.
-func authArgs(body []byte) (name string, ts uint64, err error) {
-	var haveFrom, haveTS bool
+// authArgs finds from=, ts= and boot=, each exactly once, in a signed
+// command.
+func authArgs(body []byte) (name string, ts uint64, boot string, err error) {
+	var haveFrom, haveTS, haveBoot bool
 	for _, f := range strings.Fields(string(body)) {
 		k, v, _ := strings.Cut(f, "=")
 		switch k {
 		case "from":
 			if haveFrom || checkFrom(v) != nil {
-				return "", 0, ErrBadAuthArgs
+				return "", 0, "", ErrBadAuthArgs
 			}
 			name, haveFrom = v, true
 		case "ts":
 			n, err := strconv.ParseUint(v, 10, 64)
 			if haveTS || err != nil || n == 0 {
-				return "", 0, ErrBadAuthArgs
+				return "", 0, "", ErrBadAuthArgs
 			}
 			ts, haveTS = n, true
+		case "boot":
+			if haveBoot || !isHex(v, BootLen) {
+				return "", 0, "", ErrBadAuthArgs
+			}
+			boot, haveBoot = v, true
 		}
 	}
-	if !haveFrom || !haveTS {
-		return "", 0, ErrBadAuthArgs
+	if !haveFrom || !haveTS || !haveBoot {
+		return "", 0, "", ErrBadAuthArgs
 	}
-	return name, ts, nil
+	return name, ts, boot, nil
 }
 
 // drop counts a packet dropped without a reply and logs it, at most once
@@ -434,15 +459,15 @@ func (s *Server) drop(c *atomic.Uint64, msg string, from netip.AddrPort) {
 	}
 	k := s.Counters()
 	s.log.Warn(msg, "from", from, "not_allowed", k.NotAllowed, "oversized", k.Oversized, "malformed", k.Malformed,
-		"replies", k.Replies, "unsigned", k.Unsigned, "bad_sig", k.BadSig, "replayed", k.Replayed, "stale", k.Stale, "sender_limit", k.SenderLimit)
+		"replies", k.Replies, "unsigned", k.Unsigned, "bad_sig", k.BadSig, "replayed", k.Replayed, "wrong_boot", k.WrongBoot, "sender_limit", k.SenderLimit)
 }
 
-// replyMalformed answers a command that does not parse, but always with
-// fewer bytes than the command had: junk with a spoofed source must not be
-// amplified, and a reply can never be as long as what it answers, so no
-// exchange of malformed datagrams can go on by itself. The message goes
-// first, then the whole reply.
-func (s *Server) replyMalformed(to netip.AddrPort, sg *signer, r Reply, size int) {
+// replyLimited answers with fewer than size bytes, or not at all: a
+// command that does not parse gets a reply shorter than itself (junk with
+// a spoofed source must not be amplified, and no exchange of malformed
+// datagrams can go on by itself), a hello one no longer than itself. The
+// message goes first, then the whole reply.
+func (s *Server) replyLimited(to netip.AddrPort, sg *signer, r Reply, size int) {
 	b := r.body()
 	if wireLen(b, sg) >= size {
 		r.Message = ""
@@ -497,6 +522,18 @@ func (l *rateLimit) allow(now time.Time) bool {
 	return true
 }
 
+// helloReply tells the boot nonce, and whether commands must be signed.
+func (s *Server) helloReply(cmd Command) Reply {
+	auth := "none"
+	if s.Authenticated() {
+		auth = "hmac-sha256"
+	}
+	return Reply{OK: true, ID: cmd.ID, Verb: VerbHello, Fields: []Field{{"boot", s.replay.Boot()}, {"auth", auth}}}
+}
+
+// Boot returns the boot nonce signed commands must carry.
+func (s *Server) Boot() string { return s.replay.Boot() }
+
 // mono is the time since the server started, ns: the replay windows'
 // clock.
 func (s *Server) mono() int64 { return int64(time.Since(s.start)) }
@@ -519,7 +556,7 @@ func notAllowed(to netip.AddrPort) Reply {
 	return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
 }
 
-func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
+func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
 	switch cmd.Verb {
 	case VerbStart:
 		to, err := s.target(cmd.Target, from)
@@ -529,10 +566,19 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		if !s.allowed(to.Addr()) {
 			return notAllowed(to)
 		}
-		created, lease, err := s.cfg.Stream.Start(to, cmd.Lease)
+		req := StartRequest{Target: to, Lease: cmd.Lease}
+		if sg != nil {
+			if cmd.Nonce == "" {
+				return Reply{Verb: CodeBadRequest, Message: "start: a signed start needs nonce= (docs/protocol.md, Authentication tag)"}
+			}
+			req.Auth = &StartAuth{Key: *sg.key}
+			_, _ = hex.Decode(req.Auth.Nonce[:], []byte(cmd.Nonce)) // checked by ParseCommand
+		}
+		res, err := s.cfg.Stream.Start(req)
 		if err != nil {
 			return s.refusal(cmd.Verb, err)
 		}
+		created, lease := res.Created, res.Lease
 		// The allow list may have changed since the check above (SIGHUP);
 		// SetAllow ends what it finds, this ends what it could not see.
 		if !s.allowed(to.Addr()) {
@@ -546,10 +592,17 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		if lease > 0 {
 			leaseStr = lease.String()
 		}
-		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{
+		f := []Field{
 			{"to", to.String()}, {"lease", leaseStr}, {"new", strconv.FormatBool(created)},
 			{"subscribers", strconv.Itoa(len(s.cfg.Stream.Targets()))},
-		}}
+		}
+		if res.Source.IsValid() {
+			f = append(f, Field{"src", res.Source.String()})
+		}
+		if res.Tagged {
+			f = append(f, Field{"tag", "hmac-sha256"})
+		}
+		return Reply{OK: true, Verb: cmd.Verb, Fields: f}
 	case VerbStop:
 		if cmd.Target == "all" {
 			n := s.cfg.Stream.StopAll()
@@ -571,6 +624,8 @@ func (s *Server) execute(cmd Command, from netip.AddrPort) Reply {
 		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{{"to", to.String()}, {"stopped", "1"}}}
 	case VerbStatus:
 		return s.status()
+	case VerbHello:
+		return s.helloReply(cmd)
 	default: // VerbPing; ParseCommand admits no other verb
 		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{{"version", s.cfg.Version}}}
 	}
@@ -631,9 +686,8 @@ func (s *Server) status() Reply {
 		Field{"drop_unsigned", u(c.Unsigned)},
 		Field{"drop_bad_sig", u(c.BadSig)},
 		Field{"drop_replayed", u(c.Replayed)},
-		Field{"drop_stale", u(c.Stale)},
+		Field{"drop_wrong_boot", u(c.WrongBoot)},
 		Field{"drop_sender_limit", u(c.SenderLimit)},
-		Field{"state_errors", u(c.StateErrors)},
 		Field{"goroutines", strconv.Itoa(runtime.NumGoroutine())},
 		Field{"uptime", time.Since(s.start).Round(time.Second).String()},
 		Field{"version", s.cfg.Version},

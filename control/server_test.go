@@ -23,11 +23,13 @@ type fakeStream struct {
 	startErr error
 	stopErr  error
 	def      time.Duration // the lease of a start without one
+	auths    []*control.StartAuth
 	gate     chan struct{}
 	entered  chan struct{}
 }
 
-func (f *fakeStream) Start(t netip.AddrPort, lease time.Duration) (bool, time.Duration, error) {
+func (f *fakeStream) Start(req control.StartRequest) (control.StartResult, error) {
+	t, lease := req.Target, req.Lease
 	if f.gate != nil {
 		f.entered <- struct{}{}
 		<-f.gate
@@ -35,13 +37,13 @@ func (f *fakeStream) Start(t netip.AddrPort, lease time.Duration) (bool, time.Du
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.startErr != nil {
-		return false, 0, f.startErr
+		return control.StartResult{}, f.startErr
 	}
 	if lease == 0 {
 		lease = f.def
 	}
-	f.targets, f.leases = append(f.targets, t), append(f.leases, lease)
-	return true, lease, nil
+	f.targets, f.leases, f.auths = append(f.targets, t), append(f.leases, lease), append(f.auths, req.Auth)
+	return control.StartResult{Created: true, Lease: lease, Tagged: req.Auth != nil}, nil
 }
 
 func (f *fakeStream) Stop(netip.AddrPort) error {

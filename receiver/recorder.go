@@ -6,13 +6,16 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
-// CSVHeader is the first line of a recording.
-const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags\n"
+// CSVHeader is the first line of a recording: the columns of v1 first, then
+// the ones appended since (docs/protocol.md, "Recording (CSV)"). Columns
+// describes them.
+const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa\n"
 
 // RecorderStats are a recorder's counters; loss, duplication and reordering
 // come from its Tracker.
@@ -24,8 +27,10 @@ type RecorderStats struct {
 	Late         uint64 // samples flagged late
 	Skipped      uint64 // samples flagged as following skipped ticks
 	SensorErrors uint64 // samples flagged with a sensor error
-	FirstMonoNs  int64
-	LastMonoNs   int64
+	PastEnd      uint64 // samples after the span set by StopAfter, not recorded
+	FirstMonoNs  int64  // the earliest t_mono_ns, of every session
+	LastMonoNs   int64  // the latest
+	FirstWallNs  int64  // t_wall_ns of the first sample recorded
 	RateHz       uint16
 }
 
@@ -38,9 +43,16 @@ type Recorder struct {
 
 	w       io.Writer
 	written int64 // bytes of complete lines in w
+	rows    uint64
 	buf     []byte
+	bufRows uint64
 	dg      telemetry.Datagram
 	err     error
+
+	limit  int64 // StopAfter's span in ns; 0: none
+	anchor int64 // t_mono_ns of the first sample recorded
+	full   bool  // a sample past the limit arrived
+	spans  spans
 }
 
 // flushAt bounds the buffered rows; a whole number of rows is always flushed.
@@ -67,18 +79,30 @@ func (r *Recorder) Add(b []byte) error {
 	h := r.dg.Header
 	if h.Type == telemetry.TypeEnd {
 		r.Stats.Ends++
+		r.spans.end(h.Session, h.Seq)
 		return nil
 	}
 	r.Stats.RateHz = h.RateHz
+	if cur, ok := r.Track.Session(); !ok || cur != h.Session {
+		r.newSession(h, &r.dg.Samples[0])
+	}
+	withPressure := h.SampleLen >= telemetry.SampleLenPressure
 	for i := range r.dg.Samples {
 		s := &r.dg.Samples[i]
+		if r.limit > 0 && r.Stats.Samples > 0 && s.MonoNs-r.anchor >= r.limit {
+			r.Stats.PastEnd++
+			r.full = true
+			continue
+		}
 		seq := h.Seq + uint32(i)
 		if v := r.Track.Add(h.Session, seq); v == Duplicate || v == Old {
 			continue
 		}
 		r.count(s)
+		r.spans.sample(s)
 		if r.w != nil && r.err == nil {
-			r.buf = appendRow(r.buf, h.Session, seq, s)
+			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure)
+			r.bufRows++
 		}
 	}
 	if len(r.buf) >= flushAt {
@@ -87,8 +111,30 @@ func (r *Recorder) Add(b []byte) error {
 	return nil
 }
 
+// newSession notes a change of session before the tracker sees it: the
+// tracker still knows where the previous session got to.
+func (r *Recorder) newSession(h telemetry.Header, first *sensor.Sample) {
+	highest, _ := r.Track.Highest()
+	r.spans.change(h.Session, h.RateHz, highest, first)
+}
+
+// StopAfter makes the recorder keep only the samples less than d of
+// device time after the first one it records, so that a recording of d
+// holds d however late the receiver stops the stream. Later samples are
+// counted in Stats.PastEnd; Full reports the first of them. Call it
+// before the first Add.
+func (r *Recorder) StopAfter(d time.Duration) { r.limit = int64(d) }
+
+// Full reports whether a sample past StopAfter's span arrived: the
+// recording has all it asked for once the samples in flight are in.
+func (r *Recorder) Full() bool { return r.full }
+
 func (r *Recorder) count(s *sensor.Sample) {
 	st := &r.Stats
+	if st.Samples == 0 {
+		r.anchor = s.MonoNs
+		st.FirstWallNs = s.WallNs
+	}
 	st.Samples++
 	if st.FirstMonoNs == 0 || s.MonoNs < st.FirstMonoNs {
 		st.FirstMonoNs = s.MonoNs
@@ -105,7 +151,9 @@ func (r *Recorder) count(s *sensor.Sample) {
 	}
 }
 
-func appendRow(b []byte, session, seq uint32, s *sensor.Sample) []byte {
+// appendRow appends s as a CSV row; its pressure only when the record
+// carries one and flags it fresh.
+func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure bool) []byte {
 	const hex = "0123456789abcdef"
 	for sh := 28; sh >= 0; sh -= 4 {
 		b = append(b, hex[session>>sh&0xf])
@@ -122,6 +170,12 @@ func appendRow(b []byte, session, seq uint32, s *sensor.Sample) []byte {
 	}
 	b = append(b, ',')
 	b = strconv.AppendUint(b, uint64(s.Status), 10)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, s.LateNs, 10)
+	b = append(b, ',')
+	if withPressure && s.Status&sensor.StatusPressure != 0 { // else empty: no reading
+		b = strconv.AppendFloat(b, float64(s.PressurePa), 'g', -1, 32)
+	}
 	return append(b, '\n')
 }
 
@@ -146,7 +200,8 @@ func (r *Recorder) Flush() error {
 		return r.err
 	}
 	r.written += int64(n)
-	r.buf = r.buf[:0]
+	r.rows += r.bufRows
+	r.buf, r.bufRows = r.buf[:0], 0
 	return nil
 }
 
@@ -170,3 +225,6 @@ func (r *Recorder) Err() error { return r.err }
 
 // Written returns the bytes of complete rows written so far.
 func (r *Recorder) Written() int64 { return r.written }
+
+// Rows returns the rows written so far (the header not included).
+func (r *Recorder) Rows() uint64 { return r.rows }

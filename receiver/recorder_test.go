@@ -23,10 +23,15 @@ import (
 
 // wantCSVHeader is spelled out rather than taken from CSVHeader: it is the
 // interface to every script that reads a recording.
-const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags\n"
+const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa\n"
 
 func dgram(session, seq uint32, samples ...sensor.Sample) []byte {
 	return telemetry.AppendDatagram(nil, telemetry.Header{Session: session, Seq: seq, RateHz: 200}, samples)
+}
+
+// dgramPressure is dgram with 56-byte records, which carry the pressure.
+func dgramPressure(session, seq uint32, samples ...sensor.Sample) []byte {
+	return telemetry.AppendDatagramPressure(nil, telemetry.Header{Session: session, Seq: seq, RateHz: 200}, samples)
 }
 
 // randFloat32 returns anything a float32 can hold but NaN, often of the
@@ -49,11 +54,12 @@ func randFloat32(rng *rand.Rand) float32 {
 
 func randSample(rng *rand.Rand, mono int64) sensor.Sample {
 	s := sensor.Sample{
-		MonoNs: mono,
-		WallNs: 1_767_225_600_000_000_000 + mono + rng.Int64N(1e6),
-		LateNs: rng.Int64N(1e6),
-		TempC:  randFloat32(rng),
-		Status: sensor.Status(rng.IntN(1 << 16)),
+		MonoNs:     mono,
+		WallNs:     1_767_225_600_000_000_000 + mono + rng.Int64N(1e6),
+		LateNs:     rng.Int64N(1e6),
+		TempC:      randFloat32(rng),
+		PressurePa: randFloat32(rng),
+		Status:     sensor.Status(rng.IntN(1 << 16)),
 	}
 	for i := range 3 {
 		s.Accel[i] = randFloat32(rng)
@@ -68,7 +74,9 @@ type csvRow struct {
 	mono, wall     int64
 	values         [7]float32 // ax ay az gx gy gz temp_c
 	flags          sensor.Status
-	sessionPadding bool // session written as 8 hex digits
+	late           int64
+	pressure       string // as written: empty without a reading
+	sessionPadding bool   // session written as 8 hex digits
 }
 
 // parseRecording reads a recording back with encoding/csv.
@@ -81,7 +89,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		t.Fatalf("recording does not end with a whole line: ...%q", data[max(0, len(data)-40):])
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 12
+	cr.FieldsPerRecord = 14
 	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatalf("recording is not CSV: %v", err)
@@ -119,19 +127,37 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 			t.Fatalf("row %d: %v", i, err)
 		}
 		r.flags = sensor.Status(flags)
+		r.late = i64(rec[12])
+		r.pressure = rec[13]
 		rows = append(rows, r)
 	}
 	return rows
 }
 
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // sameBits compares float32s exactly: -0 is not 0.
 func sameBits(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) }
 
-func checkRow(t *testing.T, i int, got csvRow, session, seq uint32, want *sensor.Sample) {
+// checkRow checks a row against its sample; withPressure says that the
+// sample came in a record that carries the pressure.
+func checkRow(t *testing.T, i int, got csvRow, session, seq uint32, want *sensor.Sample, withPressure bool) {
 	t.Helper()
-	if got.session != session || !got.sessionPadding || got.seq != seq || got.mono != want.MonoNs || got.wall != want.WallNs || got.flags != want.Status {
-		t.Errorf("row %d: session %#x (8 hex digits: %v) seq %d mono %d wall %d flags %d; want %#x seq %d mono %d wall %d flags %d",
-			i, got.session, got.sessionPadding, got.seq, got.mono, got.wall, got.flags, session, seq, want.MonoNs, want.WallNs, want.Status)
+	if got.session != session || !got.sessionPadding || got.seq != seq || got.mono != want.MonoNs || got.wall != want.WallNs || got.flags != want.Status || got.late != want.LateNs {
+		t.Errorf("row %d: session %#x (8 hex digits: %v) seq %d mono %d wall %d flags %d late %d; want %#x seq %d mono %d wall %d flags %d late %d",
+			i, got.session, got.sessionPadding, got.seq, got.mono, got.wall, got.flags, got.late, session, seq, want.MonoNs, want.WallNs, want.Status, want.LateNs)
+	}
+	if !withPressure || want.Status&sensor.StatusPressure == 0 {
+		if got.pressure != "" {
+			t.Errorf("row %d: pressure %q without a reading, want an empty cell", i, got.pressure)
+		}
+	} else if v, err := strconv.ParseFloat(got.pressure, 32); err != nil || !sameBits(float32(v), want.PressurePa) {
+		t.Errorf("row %d: pressure %q, want %g (%v)", i, got.pressure, want.PressurePa, err)
 	}
 	wantValues := [7]float32{want.Accel[0], want.Accel[1], want.Accel[2], want.Gyro[0], want.Gyro[1], want.Gyro[2], want.TempC}
 	for k := range wantValues {
@@ -142,14 +168,16 @@ func checkRow(t *testing.T, i int, got csvRow, session, seq uint32, want *sensor
 	}
 }
 
-// TestRecorderCSV writes datagrams of every batch size over two sessions and
-// reads the CSV back: the header is exact and every row holds its sample's
-// values, floats bit for bit.
+// TestRecorderCSV writes datagrams of every batch size over two sessions,
+// the second with the pressure in its records, and reads the CSV back: the
+// header is exact and every row holds its sample's values, floats bit for
+// bit, and a pressure only where a record carries a fresh one.
 func TestRecorderCSV(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	type want struct {
 		session, seq uint32
 		s            sensor.Sample
+		pressure     bool
 	}
 	var wants []want
 	var buf bytes.Buffer
@@ -159,12 +187,16 @@ func TestRecorderCSV(t *testing.T) {
 	datagrams := 0
 	for _, session := range []uint32{0x0000beef, 0xfedcba98} {
 		seq := uint32(0xFFFFFFF0) // wraps within the session
-		for n := 1; n <= telemetry.MaxBatch; n++ {
+		pressure, maxBatch, enc := false, telemetry.MaxBatch, dgram
+		if session == 0xfedcba98 {
+			pressure, maxBatch, enc = true, telemetry.MaxBatchPressure, dgramPressure
+		}
+		for n := 1; n <= maxBatch; n++ {
 			samples := make([]sensor.Sample, n)
 			for i := range samples {
 				samples[i] = randSample(rng, mono)
 				mono += 5_000_000
-				wants = append(wants, want{session, seq + uint32(i), samples[i]})
+				wants = append(wants, want{session, seq + uint32(i), samples[i], pressure})
 				for _, c := range []struct {
 					n    *uint64
 					flag sensor.Status
@@ -174,7 +206,7 @@ func TestRecorderCSV(t *testing.T) {
 					}
 				}
 			}
-			if err := r.Add(dgram(session, seq, samples...)); err != nil {
+			if err := r.Add(enc(session, seq, samples...)); err != nil {
 				t.Fatal(err)
 			}
 			datagrams++
@@ -194,8 +226,18 @@ func TestRecorderCSV(t *testing.T) {
 	if len(rows) != len(wants) {
 		t.Fatalf("%d rows, want %d", len(rows), len(wants))
 	}
+	var flagged [2]int // rows with the pressure bit, without and with the field
 	for i, w := range wants {
-		checkRow(t, i, rows[i], w.session, w.seq, &w.s)
+		checkRow(t, i, rows[i], w.session, w.seq, &w.s, w.pressure)
+		if w.s.Status&sensor.StatusPressure != 0 {
+			flagged[btoi(w.pressure)]++
+		}
+	}
+	if flagged[0] == 0 || flagged[1] == 0 {
+		t.Errorf("pressure bit set in %d rows without the field and %d with it: the test needs both", flagged[0], flagged[1])
+	}
+	if r.Rows() != uint64(len(wants)) {
+		t.Errorf("Rows %d, want %d", r.Rows(), len(wants))
 	}
 	got := r.Stats
 	if got.Datagrams != uint64(datagrams) || got.Samples != uint64(len(wants)) || got.Malformed != 0 || got.Ends != 0 ||
@@ -262,7 +304,7 @@ func TestRecorderSkipsDuplicates(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(rows), len(wantSeqs))
 	}
 	for i, seq := range wantSeqs {
-		checkRow(t, i, rows[i], sess, uint32(seq), &samples[seq])
+		checkRow(t, i, rows[i], sess, uint32(seq), &samples[seq], false)
 	}
 	if r.Stats.Samples != uint64(len(wantSeqs)) || r.Track.Duplicates != wantDup || r.Track.TooOld != wantOld {
 		t.Errorf("Samples %d, Duplicates %d, TooOld %d; want %d, %d, %d",
@@ -500,7 +542,7 @@ func TestRecorderFileFull(t *testing.T) {
 		flags  int
 	}{
 		{"new file", "", os.O_CREATE | os.O_TRUNC | os.O_WRONLY},
-		{"appending to a recording", wantCSVHeader + "0000abcd,1,2,3,0,0,0,0,0,0,20,0\n", os.O_APPEND | os.O_WRONLY},
+		{"appending to a recording", wantCSVHeader + "0000abcd,1,2,3,0,0,0,0,0,0,20,0,0,\n", os.O_APPEND | os.O_WRONLY},
 		{"after earlier content", "# recorded on the test bench\n", os.O_WRONLY},
 	}
 	for _, tc := range cases {
@@ -560,7 +602,7 @@ func TestRecorderFileFull(t *testing.T) {
 				t.Fatalf("%d rows, want the %d flushed before the disk filled", len(rows), good)
 			}
 			for i := range rows {
-				checkRow(t, i, rows[i], 0xf00d, uint32(i), &wants[i])
+				checkRow(t, i, rows[i], 0xf00d, uint32(i), &wants[i], false)
 			}
 		})
 	}
@@ -569,11 +611,17 @@ func TestRecorderFileFull(t *testing.T) {
 func BenchmarkRecorderAdd(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for _, tc := range []struct {
-		name string
-		w    io.Writer
-	}{{"nil", nil}, {"discard", io.Discard}} {
+		name     string
+		w        io.Writer
+		pressure bool
+	}{{"nil", nil, false}, {"discard", io.Discard, false}, {"discard-pressure", io.Discard, true}} {
 		b.Run(tc.name, func(b *testing.B) {
-			data := dgram(1, 0, randSample(rng, 1e9))
+			s := randSample(rng, 1e9)
+			data := dgram(1, 0, s)
+			if tc.pressure {
+				s.Status |= sensor.StatusPressure
+				data = dgramPressure(1, 0, s)
+			}
 			r := NewRecorder(tc.w)
 			var seq uint32
 			b.ReportAllocs()

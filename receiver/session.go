@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imustream/imustream/control"
@@ -28,6 +29,7 @@ type Session struct {
 
 	ended   chan struct{}
 	endOnce sync.Once
+	latest  atomic.Uint64 // 1<<32 | the session of the latest samples, 0 before any
 }
 
 // RefreshEvery is how often Keep refreshes a lease of d: three times per
@@ -73,9 +75,19 @@ func (s *Session) Keep(ctx context.Context, onErr func(error)) {
 }
 
 // Observe looks at one received datagram: an end-of-stream ends the
-// session. Safe to call from the reader goroutine while others wait.
+// session, unless it is of an earlier stream than the samples received
+// last (a late one, from before the daemon restarted the stream). Safe to
+// call from the reader goroutine while others wait.
 func (s *Session) Observe(b []byte) {
-	if h, err := telemetry.ParseHeader(b); err == nil && h.Type == telemetry.TypeEnd {
+	h, err := telemetry.ParseHeader(b)
+	switch {
+	case err != nil:
+	case h.Type == telemetry.TypeSamples:
+		s.latest.Store(1<<32 | uint64(h.Session))
+	case h.Type == telemetry.TypeEnd:
+		if l := s.latest.Load(); l != 0 && uint32(l) != h.Session {
+			return
+		}
 		s.endOnce.Do(func() { close(s.ended) })
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -129,5 +130,25 @@ func TestSessionStopErrors(t *testing.T) {
 	sess, _ = NewSession(s.send, "", time.Second)
 	if err := sess.Stop(context.Background(), 5*time.Second); !errors.Is(err, refused) || len(s.list()) != 1 {
 		t.Errorf("Stop refused by the daemon: %v after %d sends, want the refusal after 1", err, len(s.list()))
+	}
+}
+
+// An end of stream of an earlier session, arriving after the samples of a
+// new one (the daemon restarted the stream), does not end the session.
+func TestSessionIgnoresStaleEnd(t *testing.T) {
+	var s sent
+	sess, _ := NewSession(s.send, "", time.Second)
+	sess.Observe(telemetry.AppendDatagram(nil, telemetry.Header{Session: 2, Seq: 0, RateHz: 200}, make([]sensor.Sample, 1)))
+	sess.Observe(telemetry.AppendEnd(nil, 1, 10, 200))
+	select {
+	case <-sess.Ended():
+		t.Fatal("the end of an earlier session ended the session")
+	default:
+	}
+	sess.Observe(telemetry.AppendEnd(nil, 2, 1, 200))
+	select {
+	case <-sess.Ended():
+	default:
+		t.Fatal("the end of the current session did not end it")
 	}
 }

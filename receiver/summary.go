@@ -8,55 +8,87 @@ import (
 )
 
 // Summary is what a recording amounted to, from a Recorder's counters.
+// Its JSON form is the summary in a recording's sidecar.
 type Summary struct {
-	Samples      uint64
-	Span         time.Duration // device time from the first sample to the last
-	RateHz       float64       // measured over Span
-	NominalHz    uint16        // the rate the datagrams announce
-	CountOffPct  float64       // samples against rate × time, in %
-	Session      uint32        // the latest session
-	Sessions     uint64        // sessions seen
-	Lost         uint64
-	Duplicated   uint64
-	Reordered    uint64
-	Late         uint64 // samples flagged late
-	Skipped      uint64 // samples flagged as following skipped ticks
-	SensorErrors uint64
-	Malformed    uint64 // datagrams
-	EndSeen      bool
+	Samples uint64 `json:"samples"`
+	// Span is the device time the recording covers: each session from its
+	// first sample to its last, and the known gaps between sessions.
+	Span        time.Duration `json:"span_ns"`
+	RateHz      float64       `json:"rate_hz"`         // measured over Span
+	NominalHz   uint16        `json:"nominal_rate_hz"` // the rate the datagrams announce
+	CountOffPct float64       `json:"count_off_pct"`   // samples against rate × time, in %
+	Session     uint32        `json:"-"`               // the latest session
+	Sessions    uint64        `json:"sessions"`        // sessions seen
+	// Lost counts the samples missing: in transit within a session, before
+	// an end of stream, and in the known gaps between sessions.
+	Lost        uint64 `json:"lost"`
+	LostBetween uint64 `json:"lost_between_sessions"` // of Lost, in the gaps between sessions
+	// UnknownGaps counts the gaps between sessions across which the
+	// device's clock changed (a reboot): what they miss is unknown.
+	UnknownGaps  uint64       `json:"unknown_gaps"`
+	Gaps         []SessionGap `json:"gaps"`
+	Duplicated   uint64       `json:"duplicated"`
+	Reordered    uint64       `json:"reordered"`
+	Late         uint64       `json:"late"`    // samples flagged late
+	Skipped      uint64       `json:"skipped"` // samples flagged as following skipped ticks
+	SensorErrors uint64       `json:"sensor_errors"`
+	Malformed    uint64       `json:"malformed"`     // datagrams
+	PastEnd      uint64       `json:"past_duration"` // samples after the span asked for, not recorded
+	EndSeen      bool         `json:"end_seen"`
 }
 
 // Summary sums up what r received.
 func (r *Recorder) Summary() Summary {
 	st, tr := r.Stats, &r.Track
 	s := Summary{
-		Samples: st.Samples, Span: time.Duration(st.LastMonoNs - st.FirstMonoNs), NominalHz: st.RateHz,
-		Sessions: tr.Sessions, Lost: tr.Lost(), Duplicated: tr.Duplicates, Reordered: tr.Reordered,
-		Late: st.Late, Skipped: st.Skipped, SensorErrors: st.SensorErrors, Malformed: st.Malformed, EndSeen: st.Ends > 0,
+		Samples: st.Samples, NominalHz: st.RateHz,
+		Sessions: tr.Sessions, Duplicated: tr.Duplicates, Reordered: tr.Reordered,
+		Late: st.Late, Skipped: st.Skipped, SensorErrors: st.SensorErrors, Malformed: st.Malformed,
+		PastEnd: st.PastEnd, EndSeen: st.Ends > 0,
+		LostBetween: r.spans.gapLost, UnknownGaps: r.spans.unknownGaps,
+		Gaps: append([]SessionGap{}, r.spans.gaps...),
 	}
 	s.Session, _ = tr.Session()
-	// The samples span Span plus one period: n samples, n-1 gaps.
-	if expected := s.Span.Seconds()*float64(st.RateHz) + 1; st.RateHz > 0 && st.Samples > 0 {
+	s.Lost = tr.Lost() + r.spans.tailLost + r.spans.gapLost
+	if highest, ok := tr.Highest(); ok && !r.full { // past the span, the tail is not wanted
+		s.Lost += r.spans.tail(highest)
+	}
+	span, runs := r.spans.covered(st.Samples > 0)
+	s.Span = span
+	// Each run of n samples spans n-1 periods.
+	if expected := s.Span.Seconds()*float64(st.RateHz) + float64(runs); st.RateHz > 0 && st.Samples > 0 {
 		s.CountOffPct = (float64(st.Samples) - expected) / expected * 100
 	}
-	if s.Span > 0 {
-		s.RateHz = float64(st.Samples-1) / s.Span.Seconds()
+	if s.Span > 0 && st.Samples > runs {
+		s.RateHz = float64(st.Samples-runs) / s.Span.Seconds()
 	}
 	return s
 }
 
 // OK reports whether the recording passes the strict check: samples came,
-// none was lost, and their count is within 1 % of rate × time.
+// none is missing (nor an unknown number of them), and their count is
+// within 1 % of rate × time.
 func (s Summary) OK() bool {
-	return s.Samples > 0 && s.Lost == 0 && math.Abs(s.CountOffPct) <= 1
+	return s.Samples > 0 && s.Lost == 0 && s.UnknownGaps == 0 && math.Abs(s.CountOffPct) <= 1
 }
 
 // WriteText prints the summary as record does, naming the device.
 func (s Summary) WriteText(w io.Writer, device string) {
 	fmt.Fprintf(w, "recorded %d samples over %.3f s of device time from %s\n", s.Samples, s.Span.Seconds(), device)
-	fmt.Fprintf(w, "  session        %08x (%d seen)\n", s.Session, s.Sessions)
+	if s.Sessions > 1 {
+		fmt.Fprintf(w, "  session        %08x (%d seen: the stream restarted %s)\n", s.Session, s.Sessions, plural(s.Sessions-1, "time"))
+	} else {
+		fmt.Fprintf(w, "  session        %08x (%d seen)\n", s.Session, s.Sessions)
+	}
 	fmt.Fprintf(w, "  rate           %.2f Hz (nominal %d), count %+.2f %% vs rate × time\n", s.RateHz, s.NominalHz, s.CountOffPct)
-	fmt.Fprintf(w, "  lost           %d\n", s.Lost)
+	switch {
+	case s.UnknownGaps > 0:
+		fmt.Fprintf(w, "  lost           at least %d, and %s between sessions of unknown length (the device's clock changed: rebooted?)\n", s.Lost, plural(s.UnknownGaps, "gap"))
+	case s.LostBetween > 0:
+		fmt.Fprintf(w, "  lost           %d (%d of them between sessions, while the stream was down)\n", s.Lost, s.LostBetween)
+	default:
+		fmt.Fprintf(w, "  lost           %d\n", s.Lost)
+	}
 	fmt.Fprintf(w, "  duplicated     %d\n", s.Duplicated)
 	fmt.Fprintf(w, "  reordered      %d\n", s.Reordered)
 	fmt.Fprintf(w, "  late ticks     %d\n", s.Late)
@@ -64,6 +96,13 @@ func (s Summary) WriteText(w io.Writer, device string) {
 	fmt.Fprintf(w, "  sensor errors  %d\n", s.SensorErrors)
 	fmt.Fprintf(w, "  malformed      %d datagrams\n", s.Malformed)
 	fmt.Fprintf(w, "  end of stream  %v\n", s.EndSeen)
+}
+
+func plural(n uint64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // LiveLine is the one-line progress a terminal shows while recording.

@@ -105,3 +105,7 @@ func (t *Tracker) Lost() uint64 {
 
 // Session returns the current session id and whether any sample was seen.
 func (t *Tracker) Session() (uint32, bool) { return t.session, t.started }
+
+// Highest returns the highest seq of the current session and whether any
+// sample was seen.
+func (t *Tracker) Highest() (uint32, bool) { return t.highest, t.started }

@@ -21,9 +21,10 @@ func TestPruneGap(t *testing.T) {
 	deadSub := live(subs, dead)[0]
 	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, PruneAfter: pruneAfter})
 
-	// Ticks 3 s apart on the sender's clock: every other send is refused,
-	// so refusals come 6 s apart, more than PruneGap.
-	const apart = 3 * time.Second
+	// Ticks 6 s apart on the sender's clock: each send is refused (the
+	// ICMP error of the one before) and sent again, so refusals come 6 s
+	// apart, more than PruneGap.
+	const apart = 6 * time.Second
 	deadline := start
 	ticks := 0
 	for ; ticks < 40; ticks++ {
@@ -35,7 +36,7 @@ func TestPruneGap(t *testing.T) {
 	}
 	refused := deadSub.SendErrors.Load()
 	if len(live(subs, dead)) != 1 {
-		t.Fatalf("pruned after %d refused sends %v apart (PruneGap %v)", refused, 2*apart, PruneGap)
+		t.Fatalf("pruned after %d refused sends %v apart (PruneGap %v)", refused, apart, PruneGap)
 	}
 	if refused < 10 {
 		t.Fatalf("only %d refused sends in %d ticks: the port is not refusing", refused, ticks)

@@ -192,8 +192,8 @@ func NewSender(cfg Config) (*Sender, error) {
 		period:  int64(time.Second) / int64(cfg.RateHz),
 		log:     cfg.Logger,
 		batch:   make([]sensor.Sample, cfg.Batch),
-		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure)),
-		endBuf:  make([]byte, 0, telemetry.HeaderLen),
+		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure)+telemetry.TagLen),
+		endBuf:  make([]byte, 0, telemetry.HeaderLen+telemetry.TagLen),
 		started: make(chan struct{}, max(1, len(cfg.CPUs))-1),
 	}, nil
 }
@@ -434,7 +434,16 @@ func (s *Sender) sendAll(now int64, first uint32) {
 		}
 		s.join(sub, first)
 		telemetry.PutSessionSeq(s.buf, sub.session, first-sub.base)
-		_, err := sub.conn.Write(s.buf)
+		out := s.tagged(sub, s.buf)
+		_, err := sub.conn.Write(out)
+		refused := errors.Is(err, syscall.ECONNREFUSED)
+		// The kernel reports an ICMP port unreachable, which anyone can
+		// forge, on the next write, which then sends nothing: send again,
+		// so that a forged one costs no sample. A flood of them can land
+		// between two tries; the tries are bounded.
+		for try := 0; try < maxSendTries && errors.Is(err, syscall.ECONNREFUSED); try++ {
+			_, err = sub.conn.Write(out)
+		}
 		if err == nil {
 			sub.Datagrams.Add(1)
 		}
@@ -448,25 +457,42 @@ func (s *Sender) sendAll(now int64, first uint32) {
 			}
 			s.end(sub, reason)
 		}
-		if err != nil {
+		if err != nil || refused {
 			sub.SendErrors.Add(1)
 			s.c.sendErrors.Add(1)
-			s.logLimited(now, "send failed", err, sub)
-			// Only "port unreachable" says the receiver is gone, and only
-			// a subscriber without a fresh lease is pruned for it (see
-			// Config.PruneAfter); a network that is down now may be back
-			// in a moment.
-			if !ending && errors.Is(err, syscall.ECONNREFUSED) &&
-				sub.refuse(now) >= s.cfg.PruneAfter && !sub.leased(now) &&
-				sub.state.CompareAndSwap(subActive, subGone) {
-				s.c.pruned.Add(1)
-				s.end(sub, EndPruned)
-				gone[ng] = sub
-				ng++
+			why := err
+			if why == nil {
+				why = syscall.ECONNREFUSED // sent on the second try
 			}
+			s.logLimited(now, "send failed", why, sub)
+		}
+		// Only "port unreachable" says the receiver is gone, and only a
+		// subscriber without a fresh lease is pruned for it (see
+		// Config.PruneAfter); a network that is down now may be back in a
+		// moment.
+		if refused && !ending && sub.refuse(now) >= s.cfg.PruneAfter && !sub.leased(now) &&
+			sub.state.CompareAndSwap(subActive, subGone) {
+			s.c.pruned.Add(1)
+			s.end(sub, EndPruned)
+			gone[ng] = sub
+			ng++
 		}
 	}
 	s.cfg.Subs.remove(gone[:ng])
+}
+
+// maxSendTries bounds the sends again after a refused one (see sendAll).
+const maxSendTries = 4
+
+// tagged returns the encoded datagram b as sub gets it: with its tag
+// appended in b's spare capacity (the next subscriber's send overwrites
+// it), or with the flag cleared that another subscriber's tag set.
+func (s *Sender) tagged(sub *Subscriber, b []byte) []byte {
+	if sub.tagger == nil {
+		telemetry.SetTagged(b, false)
+		return b
+	}
+	return sub.tagger.Append(b)
 }
 
 // end sends sub its end-of-stream datagram (best effort: the receiver may
@@ -474,7 +500,7 @@ func (s *Sender) sendAll(now int64, first uint32) {
 func (s *Sender) end(sub *Subscriber, reason EndReason) {
 	s.join(sub, s.seq)
 	s.endBuf = telemetry.AppendEnd(s.endBuf[:0], sub.session, s.seq-sub.base, uint16(min(s.cfg.RateHz, 65535)))
-	_, _ = sub.conn.Write(s.endBuf)
+	_, _ = sub.conn.Write(s.tagged(sub, s.endBuf))
 	if s.cfg.Ends == nil {
 		return
 	}

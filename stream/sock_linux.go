@@ -86,3 +86,18 @@ func (c *sendConn) Close() error {
 	}
 	return unix.Close(int(fd))
 }
+
+// localAddr is the address the socket sends from.
+func (c *sendConn) localAddr() netip.AddrPort {
+	sa, err := unix.Getsockname(int(c.fd.Load()))
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(sa.Addr).Unmap(), uint16(sa.Port))
+	}
+	return netip.AddrPort{}
+}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/imustream/imustream/telemetry"
 )
 
 // MaxSubscribers bounds the fan-out so one tick's sends stay short.
@@ -63,6 +65,11 @@ var (
 type Subscriber struct {
 	Target netip.AddrPort
 	conn   *sendConn
+	// Source is the address the subscriber's datagrams come from.
+	Source netip.AddrPort
+	// tagger tags every datagram of a stream that asked for it (a signed
+	// start); nil for none. Only the sender uses it.
+	tagger *telemetry.Tagger
 
 	// expires is the CLOCK_MONOTONIC ns at which the lease ends; 0 = never.
 	// lease is its length, for a refresh that names none.
@@ -169,13 +176,14 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 // control PC that repeats start every second keeps one subscription), at
 // CLOCK_MONOTONIC now. lease is how long the stream lives without another
 // start; 0 keeps a subscriber's lease as it is (refreshed for its length)
-// and gives a new one def. It reports whether the subscriber is new and
-// the lease in force (0: none).
-func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64) (created bool, inForce time.Duration, err error) {
+// and gives a new one def. tagger, for a new subscriber, tags its
+// datagrams (nil: untagged); a refresh keeps the stream's. It returns the
+// subscriber and whether it is new.
+func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger) (sub *Subscriber, created bool, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	if sub := s.find(target); sub != nil {
 		if sub.state.Load() == subStopping && s.active() >= MaxSubscribers {
-			return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+			return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 		}
 		d := lease
 		if d == 0 {
@@ -184,7 +192,7 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 		if refresh(sub, expiry(d, now)) {
 			sub.lease.Store(int64(d))
 			if sub.state.CompareAndSwap(subStopping, subActive) || sub.state.Load() == subActive {
-				return false, d, nil
+				return sub, false, nil
 			}
 		}
 	}
@@ -192,13 +200,13 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 		lease = def
 	}
 	if s.active() >= MaxSubscribers || len(s.List()) >= maxListed {
-		return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
 	conn, err := dialUDP(target)
 	if err != nil {
-		return false, 0, fmt.Errorf("stream: subscribe %s: %w", target, err)
+		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}
-	sub := &Subscriber{Target: target, conn: conn}
+	sub = &Subscriber{Target: target, conn: conn, tagger: tagger, Source: conn.localAddr()}
 	sub.expires.Store(expiry(lease, now))
 	sub.lease.Store(int64(lease))
 	full := false
@@ -211,14 +219,20 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 	})
 	if full {
 		conn.Close()
-		return false, 0, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
+		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
 	select {
 	case s.changed <- struct{}{}:
 	default:
 	}
-	return true, lease, nil
+	return sub, true, nil
 }
+
+// Lease returns the lease in force, 0 for none.
+func (s *Subscriber) Lease() time.Duration { return time.Duration(s.lease.Load()) }
+
+// Tagged reports whether the subscriber's datagrams carry a tag.
+func (s *Subscriber) Tagged() bool { return s.tagger != nil }
 
 // expiry is the deadline of a lease of d from now; 0 for none.
 func expiry(d time.Duration, now int64) int64 {

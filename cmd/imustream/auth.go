@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/daemon"
@@ -15,14 +14,11 @@ import (
 
 // authFlags are the daemon's authentication settings.
 type authFlags struct {
-	key      string
-	stateDir string
+	key string
 }
 
 func (a *authFlags) register(fs *flag.FlagSet) {
-	stateDir, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":")
-	fs.StringVar(&a.key, "key", "", "key file (from imustream keygen): obey only commands signed with it; SIGHUP re-reads it")
-	fs.StringVar(&a.stateDir, "state-dir", stateDir, "directory for the replay counters --key needs, kept across restarts (default $STATE_DIRECTORY, set by systemd's StateDirectory=)")
+	fs.StringVar(&a.key, "key", "", "key `FILE` (from imustream keygen): obey only commands signed with it; SIGHUP re-reads it")
 }
 
 // reloadable is the allow list and key file in force after a reload: the
@@ -60,12 +56,13 @@ func watchReload(ctx context.Context, hup <-chan os.Signal, name string, args []
 func runKeygen(name string, args []string, stdout, stderr io.Writer) error {
 	var out string
 	fs := newFlags(name, stderr)
-	fs.StringVar(&out, "out", "", "key file to create (mode 0600; an existing file is never overwritten)")
+	fs.StringVar(&out, "out", "", "key `FILE` to create (mode 0600; an existing file is never overwritten)")
+	groupFlags(fs, "Output: out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if out == "" {
-		return fmt.Errorf("%w: --out FILE is required", errUsage)
+		return usagef("--out FILE is required")
 	}
 	k, err := control.GenerateKey()
 	if err != nil {

@@ -15,11 +15,11 @@ import (
 )
 
 // runBench is the bench command: its flags are a bench.Config, for one
-// run (a table, or --json) or the comparison runs (--markdown).
+// run (a table, or --json) or the comparison runs (--suite).
 func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	c := bench.DefaultConfig()
 	var asJSON bool
-	var markdown string
+	var suite string
 	fs := newFlags(name, stderr)
 	fs.DurationVar(&c.Duration, "duration", c.Duration, "how long to measure (after the warm-up)")
 	fs.DurationVar(&c.Warmup, "warmup", c.Warmup, "streaming before the measurement starts, left out of the figures")
@@ -36,7 +36,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
 	fs.IntVar(&c.Cycles, "cycles", c.Cycles, "start/stop cycles for the start → first datagram and stop → end latencies")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
-	fs.StringVar(&markdown, "markdown", "", "run the standard comparison runs (each --duration long) and write them as Markdown to FILE")
+	fs.StringVar(&suite, "suite", "", "run the standard comparison runs (each --duration long) and write their results as JSON to FILE, which go run ./internal/bench/perfdoc renders as docs/performance.md")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -45,8 +45,8 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if markdown != "" {
-		return benchErr(bench.Suite(ctx, c, markdown, stdout, stderr))
+	if suite != "" {
+		return benchErr(bench.Suite(ctx, c, suite, stdout, stderr))
 	}
 	if !asJSON {
 		fmt.Fprintf(stderr, "imustream bench: measuring %s (+%s warm-up)…\n", c.Duration, c.Warmup)

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,6 +31,31 @@ func TestBenchDefaults(t *testing.T) {
 	if d := bench.DefaultConfig(); d.RTPriority != DefaultRTPriority || d.Spin != DefaultSpin {
 		t.Errorf("bench.DefaultConfig: --rt-priority %d, --spin %v; run's defaults are %d and %v",
 			d.RTPriority, d.Spin, DefaultRTPriority, DefaultSpin)
+	}
+}
+
+// TestNoTemplate: imustream does not link text/template, whose reflection
+// keeps the linker from dropping unused methods (it cost 1.1 MB of the
+// stripped binary and 1.1 MiB of the idle daemon's RSS): perfdoc
+// (internal/bench/perfdoc) renders docs/performance.md from the JSON of
+// bench --suite.
+func TestNoTemplate(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the dependencies")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/imustream/imustream/internal/bench") {
+		t.Fatalf("go list -deps lacks internal/bench: %q", deps)
+	}
+	for _, p := range []string{"text/template", "html/template"} {
+		if slices.Contains(deps, p) {
+			t.Errorf("imustream links %s", p)
+		}
 	}
 }
 

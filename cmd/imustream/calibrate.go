@@ -31,12 +31,13 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
 	f.sensor.register(fs)
 	fs.BoolVar(&f.sim, "sim", false, "calibrate the simulated sensor, lying still (short for --sensor sim)")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated sensor")
-	fs.IntVar(&f.rate, "rate", 200, "read rate in Hz")
-	fs.Float64Var(&f.seconds, "seconds", 10, "how long to read the device at rest")
-	fs.StringVar(&f.out, "out", "calibration.json", "calibration file to write")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
+	fs.IntVar(&f.rate, "rate", 200, "read rate in `HZ`")
+	fs.Float64Var(&f.seconds, "seconds", 10, "how long to read the device at rest, in `SECONDS`")
+	fs.StringVar(&f.out, "out", "calibration.json", "calibration `FILE` to write")
 	fs.BoolVar(&f.level, "level", false, "the body lies level, z axis up: estimate the whole accelerometer offset, not only its part along gravity")
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount out")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -44,14 +45,14 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if !(f.seconds > 0 && f.seconds <= 3600) {
-		return fmt.Errorf("%w: --seconds %g out of range (0, 3600]", errUsage, f.seconds)
+		return usagef("--seconds %g out of range (0, 3600]", f.seconds)
 	}
 	if f.out == "" {
-		return fmt.Errorf("%w: --out must name a file", errUsage)
+		return usagef("--out must name a file")
 	}
 	n := int(math.Round(f.seconds * float64(f.rate)))
 	if n < calib.DefaultOpts.MinSamples {
-		return fmt.Errorf("%w: --seconds %g at --rate %d gives %d samples; the estimate needs at least %d", errUsage, f.seconds, f.rate, n, calib.DefaultOpts.MinSamples)
+		return usagef("--seconds %g at --rate %d gives %d samples; the estimate needs at least %d", f.seconds, f.rate, n, calib.DefaultOpts.MinSamples)
 	}
 	kind, err := f.sensor.kindOf(f.sim)
 	if err != nil {

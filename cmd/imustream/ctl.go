@@ -2,12 +2,31 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/imustream/imustream/control"
+)
+
+// deviceEnv names the environment variable that sets the default of
+// --device for every command of the control PC.
+const deviceEnv = "IMUSTREAM_DEVICE"
+
+// defaultPort is the daemon's control port, taken when --device names
+// only the host.
+var defaultPort = netip.MustParseAddrPort(DefaultListen).Port()
+
+// The help groups of ctlFlags, for the commands that register them.
+const (
+	ctlDeviceGroup   = "Device: device timeout retries"
+	ctlSecurityGroup = "Security: key from"
 )
 
 type ctlFlags struct {
@@ -16,21 +35,27 @@ type ctlFlags struct {
 	retries int
 	key     string
 	from    string
+	fs      *flag.FlagSet // to tell a --device given from the default
 }
 
 func (c *ctlFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.device, "device", DefaultListen, "the daemon's control address HOST:PORT ([ADDR]:PORT for IPv6)")
-	fs.DurationVar(&c.timeout, "timeout", 300*time.Millisecond, "how long to wait for each reply")
-	fs.IntVar(&c.retries, "retries", 3, "how often to resend (same request id) when no reply comes")
-	fs.StringVar(&c.key, "key", "", "key file (from imustream keygen): sign commands, accept only signed replies")
-	fs.StringVar(&c.from, "from", "", "this controller's name in signed commands (default: the host name)")
+	c.fs = fs
+	def := DefaultListen
+	if env := os.Getenv(deviceEnv); env != "" {
+		def = env
+	}
+	fs.StringVar(&c.device, "device", def, fmt.Sprintf("the daemon's control address `HOST[:PORT]`; port %d unless given; IPv6 as [ADDR]:PORT, or ADDR alone. The environment variable %s sets the default for every command", defaultPort, deviceEnv))
+	fs.DurationVar(&c.timeout, "timeout", 300*time.Millisecond, "how long to wait for each reply, as a `DURATION` like 300ms or 2s")
+	fs.IntVar(&c.retries, "retries", 3, "how often to resend (same request id) when no reply comes, `N` ≥ 0")
+	fs.StringVar(&c.key, "key", "", "key `FILE` (from imustream keygen): sign commands, accept only signed replies")
+	fs.StringVar(&c.from, "from", "", "this controller's `NAME` in signed commands (default: the host name)")
 }
 
 func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	if c.retries < 0 {
-		return nil, fmt.Errorf("%w: --retries must be ≥ 0", errUsage)
+		return nil, usagef("--retries must be ≥ 0")
 	}
-	opts.Timeout, opts.Retries = c.timeout, c.retries
+	opts.Timeout, opts.Retries, opts.Probe = c.timeout, c.retries, true
 	if c.retries == 0 {
 		opts.Retries = -1 // the client's zero means its default
 	}
@@ -41,9 +66,38 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 		}
 		opts.Key, opts.From = &k, c.from
 	} else if c.from != "" {
-		return nil, fmt.Errorf("%w: --from names the sender of signed commands; it needs --key", errUsage)
+		return nil, usagef("--from names the sender of signed commands; it needs --key")
 	}
-	return control.Dial(c.device, &opts)
+	c.device = withDefaultPort(c.device)
+	cl, err := control.Dial(c.device, &opts)
+	if err != nil && c.fs != nil && !isSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
+		return nil, fmt.Errorf("%w (the device is $%s)", err, deviceEnv)
+	}
+	return cl, err
+}
+
+// isSet says whether the command line set the flag.
+func isSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// withDefaultPort adds the control port to a device address that names
+// only the host: "pi" → "pi:7600", "::1" or "[::1]" → "[::1]:7600". Other
+// strings are left for control.Dial to take or refuse.
+func withDefaultPort(device string) string {
+	port := fmt.Sprint(defaultPort)
+	if a, err := netip.ParseAddr(device); err == nil {
+		return netip.AddrPortFrom(a, defaultPort).String()
+	}
+	if strings.HasPrefix(device, "[") && strings.HasSuffix(device, "]") {
+		return device + ":" + port
+	}
+	if device != "" && !strings.Contains(device, ":") {
+		return net.JoinHostPort(device, port)
+	}
+	return device
 }
 
 // runCtl serves start, stop, status and ping.
@@ -55,13 +109,26 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	cf.register(fs)
 	switch name {
 	case control.VerbStart:
-		fs.StringVar(&to, "to", "", "stream to HOST:PORT, or :PORT on this host (default: this command's own socket, which closes when it exits)")
-		fs.DurationVar(&lease, "lease", 0, "end the stream unless start is repeated within this time (0: no lease)")
+		fs.StringVar(&to, "to", "", "the receiver to stream to: `HOST:PORT`, or :PORT on this host (required)")
+		fs.DurationVar(&lease, "lease", 0, "end the stream unless start is repeated within this `DURATION` (0: no lease)")
+		groupFlags(fs, "Stream: to lease", ctlDeviceGroup, ctlSecurityGroup)
 	case control.VerbStop:
-		fs.StringVar(&to, "to", "", "stop the stream to HOST:PORT, :PORT on this host, or all")
+		fs.StringVar(&to, "to", "", "the receiver whose stream to stop: `HOST:PORT`, :PORT on this host, or all (required)")
+		groupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
+	default:
+		groupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	// Without --to the daemon would stream to this command's own socket,
+	// which closes when the command exits.
+	switch {
+	case name == control.VerbStart && to == "":
+		return usagef("--to is required: the stream needs a receiver that outlives this command, " +
+			"e.g. --to :9000 for port 9000 on this host, or --to HOST:PORT (imustream record receives the stream itself)")
+	case name == control.VerbStop && to == "":
+		return usagef("--to is required: name the receiver whose stream to stop, e.g. --to :9000, or --to all")
 	}
 	c, err := cf.dial(control.ClientOptions{})
 	if err != nil {
@@ -69,16 +136,56 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	r, err := c.Do(context.Background(), control.Command{Verb: name, Target: to, Lease: lease})
+	var refused *control.ReplyError
+	if name == control.VerbStop && errors.As(err, &refused) && refused.Reply.Verb == control.CodeNotSubscribed {
+		// Stopping what does not stream is done: it exits 0 like stop --to all.
+		fmt.Fprintf(stdout, "nothing was streaming to %s\n", to)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if name == control.VerbStatus {
+	switch {
+	case name == control.VerbStatus:
 		for _, f := range r.Fields {
 			fmt.Fprintf(stdout, "%-17s %s\n", f.Key, f.Value)
 		}
 		return nil
+	case name == control.VerbStop && to == "all":
+		if n, _ := r.Get("stopped"); n == "0" {
+			fmt.Fprintln(stdout, "nothing was streaming")
+			return nil
+		}
 	}
 	r.ID = ""
 	fmt.Fprint(stdout, r.String())
 	return nil
+}
+
+// explainNoReply says, in the terms of this command line, why a command
+// got no reply, as far as the client found out.
+func explainNoReply(e *control.NoReplyError) string {
+	tries := fmt.Sprintf("%d attempts of %s", e.Attempts, e.Timeout)
+	if e.Attempts == 1 {
+		tries = fmt.Sprintf("1 attempt of %s", e.Timeout)
+	}
+	switch {
+	case e.Probe == control.ProbeRefused:
+		return fmt.Sprintf("nothing listens on %s (is `imustream run` running there?)\n", e.Device)
+	case e.Signed && e.BadReplies > 0:
+		return fmt.Sprintf("no reply from %s with a valid signature (%s): %d ignored; does the daemon run with the same --key?\n", e.Device, tries, e.BadReplies)
+	case e.Probe == control.ProbeAnswered:
+		return fmt.Sprintf("no reply from %s within %s, yet the daemon answered a ping right after: its replies are slow or lost on the way; try a longer --timeout\n", e.Device, tries)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "no reply from %s (%s). The daemon drops what it does not accept without a word; likely causes:\n", e.Device, tries)
+	fmt.Fprintf(&b, "  - it is not running there, or a firewall drops UDP to port %d\n", e.Device.Port())
+	fmt.Fprintf(&b, "  - this host is not on its allow list: start it with --allow CIDR naming this host (without --allow it obeys loopback only)\n")
+	if e.Signed {
+		fmt.Fprintf(&b, "  - it does not run with the same key as --key (it drops commands it cannot authenticate), or this host's clock went back\n")
+	} else {
+		fmt.Fprintf(&b, "  - it obeys only signed commands (it runs with --key): pass --key FILE, a copy of its key\n")
+	}
+	fmt.Fprintf(&b, "  - it listens on another port (run --listen): name it, --device HOST:PORT\n")
+	return b.String()
 }

@@ -16,7 +16,7 @@ func TestSpecialFilesRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{
-		{"run", "--sim", "--listen", "127.0.0.1:0", "--key", fifo, "--state-dir", dir},
+		{"run", "--sim", "--listen", "127.0.0.1:0", "--key", fifo},
 		{"run", "--sim", "--listen", "127.0.0.1:0", "--config", fifo},
 		{"status", "--key", fifo},
 	} {

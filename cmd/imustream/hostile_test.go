@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/csv"
 	"errors"
 	"net"
@@ -18,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/imustream/imustream/control"
-	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -44,6 +44,7 @@ type udpPeer struct {
 	t    *testing.T
 	conn *net.UDPConn
 	dev  netip.AddrPort
+	boot string // the daemon's boot nonce, once asked for
 }
 
 func newUDPPeer(t *testing.T, ip, device string) *udpPeer {
@@ -67,10 +68,37 @@ func (p *udpPeer) send(b []byte) {
 	}
 }
 
-// sign signs a command body with k and a ts from the wall clock.
-func sign(k control.Key, body, from string) []byte {
-	body += " from=" + from + " ts=" + strconv.FormatInt(time.Now().UnixMicro(), 10)
+// sign signs a command body with k, a ts from the wall clock and the
+// daemon's boot nonce, which it asks for (hello) until it has it: a peer
+// outside the allow list gets no answer and signs for no boot.
+func (p *udpPeer) sign(k control.Key, body, from string) []byte {
+	p.t.Helper()
+	if p.boot == "" {
+		p.boot = p.hello()
+	}
+	boot := cmp.Or(p.boot, "0000000000000000")
+	body += " from=" + from + " ts=" + strconv.FormatInt(time.Now().UnixMicro(), 10) + " boot=" + boot
 	return control.AppendSigned(nil, []byte(body), k.CommandTag([]byte(body)))
+}
+
+// hello asks the daemon for its boot nonce, padded as a client does; ""
+// when no answer comes.
+func (p *udpPeer) hello() string {
+	p.t.Helper()
+	p.send([]byte("id=h hello pad=" + strings.Repeat("x", 50) + "\n"))
+	buf := make([]byte, 512)
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		_ = p.conn.SetReadDeadline(deadline)
+		n, _, err := p.conn.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return ""
+		}
+		if r, err := control.ParseReply(buf[:n]); err == nil && r.ID == "h" {
+			boot, _ := r.Get("boot")
+			return boot
+		}
+	}
 }
 
 // ask sends a signed command and waits up to wait for a reply verified
@@ -160,7 +188,7 @@ func TestSignedCommandsCLI(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, _ := keygen(t, dir, "key")
 	wrongFile, _ := keygen(t, dir, "wrong")
-	_, addr := startDaemon(t, "--key", keyFile, "--state-dir", dir)
+	_, addr := startDaemon(t, "--key", keyFile)
 	if _, stderr, code := runCmd(t, "ping", "--device", addr, "--timeout", "100ms", "--retries", "0"); code != 1 || !strings.Contains(stderr, "no reply") {
 		t.Errorf("unsigned ping: exit %d, %q; want no reply", code, stderr)
 	}
@@ -171,9 +199,7 @@ func TestSignedCommandsCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "ok ping version=") {
 		t.Errorf("signed ping: exit %d, %q %q", code, stdout, stderr)
 	}
-	// record signs its start, lease refreshes and stop. (Each signed
-	// command waits for its counter to reach the disk: a lease much
-	// shorter than a slow fsync would run out.)
+	// record signs its start, lease refreshes and stop.
 	stdout, stderr, code = runCmd(t, "record", "--device", addr, "--key", keyFile, "--duration", "2500ms", "--lease", "2s")
 	if code != 0 || !strings.Contains(stdout, "end of stream  true") || !strings.Contains(stdout, "(1 seen)") {
 		t.Errorf("signed record: exit %d\n%s%s", code, stdout, stderr)
@@ -182,14 +208,16 @@ func TestSignedCommandsCLI(t *testing.T) {
 	if n, _ := strconv.Atoi(st["cmd_accepted"]); n < 6 { // ping, start, ≥ 3 refreshes, stop, status
 		t.Errorf("cmd_accepted=%d after a signed recording", n)
 	}
-	for field, want := range map[string]string{"auth": "hmac-sha256", "drop_unsigned": "1", "drop_bad_sig": "2", "drop_replayed": "0", "subscribers": "0"} {
+	// drop_unsigned: the unsigned ping, and the unsigned probe each ping
+	// that got no reply sends to tell silence from a closed port.
+	for field, want := range map[string]string{"auth": "hmac-sha256", "drop_unsigned": "3", "drop_bad_sig": "2", "drop_replayed": "0", "subscribers": "0"} {
 		if st[field] != want {
 			t.Errorf("status %s=%q, want %q", field, st[field], want)
 		}
 	}
-	state, err := os.ReadFile(filepath.Join(dir, daemon.ReplayFile))
-	if err != nil || !strings.Contains(string(state), "test-status ") {
-		t.Errorf("replay state file: %q, %v; want a line for test-status", state, err)
+	// Nothing on disk but the two keys: replay protection writes nothing.
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("%d files in the key directory, want the 2 keys", len(entries))
 	}
 
 	for _, tc := range []struct {
@@ -197,8 +225,7 @@ func TestSignedCommandsCLI(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"run", "--sim", "--key", keyFile, "--state-dir", ""}, 2, "--key needs --state-dir"},
-		{[]string{"run", "--sim", "--key", filepath.Join(dir, "missing"), "--state-dir", dir}, 1, "no such file"},
+		{[]string{"run", "--sim", "--key", filepath.Join(dir, "missing")}, 1, "no such file"},
 		{[]string{"ping", "--from", "x"}, 2, "--from names the sender of signed commands"},
 		{[]string{"ping", "--key", keyFile, "--from", "a/b"}, 1, "sender name"},
 	} {
@@ -210,36 +237,38 @@ func TestSignedCommandsCLI(t *testing.T) {
 	if err := os.Chmod(keyFile, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, stderr, code := runCmd(t, "run", "--sim", "--key", keyFile, "--state-dir", dir); code != 1 || !strings.Contains(stderr, "chmod 600") {
+	if _, stderr, code := runCmd(t, "run", "--sim", "--key", keyFile); code != 1 || !strings.Contains(stderr, "chmod 600") {
 		t.Errorf("run with a world-readable key: exit %d, %q", code, stderr)
 	}
 }
 
 // TestReplayRejectedAfterRestart: a command captured before the daemon
-// restarts is still a replay after it; the counters live in --state-dir.
+// restarts is refused after it: it carries the earlier boot's nonce. No
+// counter is kept on disk.
 func TestReplayRejectedAfterRestart(t *testing.T) {
 	dir := t.TempDir()
 	keyFile, k := keygen(t, dir, "key")
-	d, addr := startDaemon(t, "--key", keyFile, "--state-dir", dir)
+	d, addr := startDaemon(t, "--key", keyFile)
 	pc := newUDPPeer(t, "127.0.0.1", addr)
-	captured := sign(k, "id=c start lease=1s", "pc")
+	captured := pc.sign(k, "id=c start lease=1s nonce=000102030405060708090a0b0c0d0e0f", "pc")
 	if r, ok := pc.ask(k, captured, 3*time.Second); !ok || !r.OK {
 		t.Fatalf("start: %+v, %v", r, ok)
 	}
 	d.terminate(t)
 
-	_, addr = startDaemon(t, "--key", keyFile, "--state-dir", dir)
-	pc.dev = netip.MustParseAddrPort(addr)
+	_, addr = startDaemon(t, "--key", keyFile)
+	pc.dev, pc.boot = netip.MustParseAddrPort(addr), ""
 	if r, ok := pc.ask(k, captured, 500*time.Millisecond); ok {
 		t.Fatalf("the captured command was obeyed after a restart: %+v", r)
 	}
-	if r, ok := pc.ask(k, sign(k, "id=p ping", "pc"), 3*time.Second); !ok || !r.OK {
+	if r, ok := pc.ask(k, pc.sign(k, "id=p ping", "pc"), 3*time.Second); !ok || !r.OK {
 		t.Fatalf("a fresh command after the restart: %+v, %v", r, ok)
 	}
 	st := statusWith(t, addr, keyFile)
-	if st["drop_replayed"] != "1" || st["subscribers"] != "0" || st["cmd_accepted"] != "2" {
-		t.Errorf("after replaying a pre-restart command: drop_replayed=%s subscribers=%s cmd_accepted=%s; want 1, 0, 2",
-			st["drop_replayed"], st["subscribers"], st["cmd_accepted"])
+	// Accepted: the hello, the ping, status's hello and status.
+	if st["drop_wrong_boot"] != "1" || st["subscribers"] != "0" || st["cmd_accepted"] != "4" {
+		t.Errorf("after replaying a pre-restart command: drop_wrong_boot=%s subscribers=%s cmd_accepted=%s; want 1, 0, 4",
+			st["drop_wrong_boot"], st["subscribers"], st["cmd_accepted"])
 	}
 }
 
@@ -347,34 +376,34 @@ func TestSIGHUPReload(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	write("allow = 127.0.0.1/32, 127.0.0.3/32\nkey = " + key1File + "\nstate-dir = " + dir + "\n")
+	write("allow = 127.0.0.1/32, 127.0.0.3/32\nkey = " + key1File + "\n")
 	d, addr := startDaemon(t, "--config", cfg)
 	ctl, rx := newUDPPeer(t, "127.0.0.1", addr), newUDPPeer(t, "127.0.0.1", addr)
 	two, three := newUDPPeer(t, "127.0.0.2", addr), newUDPPeer(t, "127.0.0.3", addr)
 	stream := receive(rx)
-	if r, ok := ctl.ask(k1, sign(k1, "id=s start :"+strconv.Itoa(int(rx.addr().Port())), "ctl"), 3*time.Second); !ok || !r.OK {
+	if r, ok := ctl.ask(k1, ctl.sign(k1, "id=s start :"+strconv.Itoa(int(rx.addr().Port()))+" nonce=000102030405060708090a0b0c0d0e0f", "ctl"), 3*time.Second); !ok || !r.OK {
 		t.Fatalf("start: %+v %v", r, ok)
 	}
 	stream.wait(t, 50)
-	if _, ok := two.ask(k1, sign(k1, "id=a ping", "two"), 300*time.Millisecond); ok {
+	if _, ok := two.ask(k1, two.sign(k1, "id=a ping", "two"), 300*time.Millisecond); ok {
 		t.Fatal("127.0.0.2 obeyed before the reload")
 	}
-	if r, ok := three.ask(k1, sign(k1, "id=b ping", "three"), 3*time.Second); !ok || !r.OK {
+	if r, ok := three.ask(k1, three.sign(k1, "id=b ping", "three"), 3*time.Second); !ok || !r.OK {
 		t.Fatalf("127.0.0.3 before the reload: %+v %v", r, ok)
 	}
 
-	write("allow = 127.0.0.1/32, 127.0.0.2/32\nkey = " + key2File + "\nstate-dir = " + dir + "\n")
+	write("allow = 127.0.0.1/32, 127.0.0.2/32\nkey = " + key2File + "\n")
 	if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	d.waitLog(t, "configuration reloaded", 1)
-	if r, ok := two.ask(k2, sign(k2, "id=c ping", "two"), 3*time.Second); !ok || !r.OK {
+	if r, ok := two.ask(k2, two.sign(k2, "id=c ping", "two"), 3*time.Second); !ok || !r.OK {
 		t.Fatalf("127.0.0.2 after the reload: %+v %v", r, ok)
 	}
-	if _, ok := three.ask(k2, sign(k2, "id=d ping", "three"), 300*time.Millisecond); ok {
+	if _, ok := three.ask(k2, three.sign(k2, "id=d ping", "three"), 300*time.Millisecond); ok {
 		t.Error("127.0.0.3 obeyed after leaving the allow list")
 	}
-	if _, ok := two.ask(k1, sign(k1, "id=e ping", "two"), 300*time.Millisecond); ok {
+	if _, ok := two.ask(k1, two.sign(k1, "id=e ping", "two"), 300*time.Millisecond); ok {
 		t.Error("the old key still works")
 	}
 
@@ -385,18 +414,18 @@ func TestSIGHUPReload(t *testing.T) {
 		"allow = 127.0.0.1/32\n", // no key: authentication off needs a restart
 		"frobnicate = 1\n",
 	} {
-		write(bad + "state-dir = " + dir + "\n")
+		write(bad)
 		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
 		d.waitLog(t, "reload failed", i+1)
 	}
-	if r, ok := two.ask(k2, sign(k2, "id=f ping", "two"), 3*time.Second); !ok || !r.OK {
+	if r, ok := two.ask(k2, two.sign(k2, "id=f ping", "two"), 3*time.Second); !ok || !r.OK {
 		t.Fatalf("after failed reloads, 127.0.0.2 with the new key: %+v %v", r, ok)
 	}
 	n := stream.count()
 	stream.wait(t, n+50)
-	if r, ok := ctl.ask(k2, sign(k2, "id=g status", "ctl"), 3*time.Second); !ok {
+	if r, ok := ctl.ask(k2, ctl.sign(k2, "id=g status", "ctl"), 3*time.Second); !ok {
 		t.Fatal("no status")
 	} else if v, _ := r.Get("drop_bad_sig"); v != "1" {
 		t.Errorf("drop_bad_sig=%s, want 1 (the old key)", v)
@@ -438,19 +467,20 @@ func TestControllerSilentLeaseExpires(t *testing.T) {
 	d.terminate(t)
 }
 
-// TestRecorderKilledPruned: a recorder killed outright leaves a closed
-// port behind; the daemon prunes it after the refused sends instead of
-// streaming into the void until the lease ends.
-func TestRecorderKilledPruned(t *testing.T) {
+// TestRecorderKilledExpires: a recorder killed outright leaves a closed
+// port behind. ICMP port unreachable can be forged, so the daemon does not
+// prune a subscriber for it while its lease is fresh: the stream ends when
+// the lease runs out, an end the recorder's silence proves.
+func TestRecorderKilledExpires(t *testing.T) {
 	d, addr := startDaemon(t)
-	rec := exec.Command(bin, "record", "--device", addr, "--lease", "1m", "--duration", "1m")
+	rec := exec.Command(bin, "record", "--device", addr, "--lease", "2s", "--duration", "1m")
 	if err := rec.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rec.Process.Kill(); _ = rec.Wait() })
 	waitStatus := func(want string) string {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			stdout, _, _ := runCmd(t, "status", "--device", addr)
 			if strings.Contains(stdout, want) || time.Now().After(deadline) {
@@ -465,8 +495,8 @@ func TestRecorderKilledPruned(t *testing.T) {
 	}
 	_ = rec.Process.Kill()
 	_ = rec.Wait()
-	st := waitStatus("pruned            1")
-	if !strings.Contains(st, "pruned            1") || !strings.Contains(st, "subscribers       0") || !strings.Contains(st, "expired           0") {
+	st := waitStatus("expired           1")
+	if !strings.Contains(st, "expired           1") || !strings.Contains(st, "subscribers       0") || !strings.Contains(st, "pruned            0") {
 		t.Errorf("after killing the recorder:\n%s", st)
 	}
 	d.terminate(t)
@@ -491,9 +521,11 @@ func mountTmpfs(t *testing.T, size string) string {
 }
 
 // TestRecordDiskFull: record fills its disk; it says so clearly, still
-// prints the summary, exits 1, and leaves a CSV of whole rows.
+// prints the summary, exits 1, and leaves a CSV of whole rows under the
+// partial name, which it names: an incomplete recording never goes to --out.
 func TestRecordDiskFull(t *testing.T) {
-	out := filepath.Join(mountTmpfs(t, "100k"), "rec.csv")
+	dir := mountTmpfs(t, "100k")
+	out, partial := filepath.Join(dir, "rec.csv"), filepath.Join(dir, "rec.partial.csv")
 	_, addr := startDaemon(t, "--rate", "1000")
 	stdout, stderr, code := runCmd(t, "record", "--device", addr, "--duration", "3s", "--out", out)
 	if code != 1 {
@@ -502,10 +534,13 @@ func TestRecordDiskFull(t *testing.T) {
 	if !strings.Contains(stderr, "no space left on device") || !strings.Contains(stderr, "writing recording") {
 		t.Errorf("stderr does not say the disk is full:\n%s", stderr)
 	}
-	if !strings.Contains(stdout, "recorded ") || !strings.Contains(stdout, "lost           0") || !strings.Contains(stdout, "INCOMPLETE") {
-		t.Errorf("summary missing or not marked incomplete:\n%s", stdout)
+	if !strings.Contains(stdout, "recorded ") || !strings.Contains(stdout, "lost           0") || !strings.Contains(stdout, "INCOMPLETE") || !strings.Contains(stderr, partial) {
+		t.Errorf("summary missing, not marked incomplete, or the partial file not named:\n%s%s", stdout, stderr)
 	}
-	data, err := os.ReadFile(out)
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("the incomplete recording went to %s", out)
+	}
+	data, err := os.ReadFile(partial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +558,7 @@ func TestRecordDiskFull(t *testing.T) {
 		t.Fatalf("%d rows, header %q", len(rows), rows[0])
 	}
 	for i, row := range rows[1:] {
-		if len(row) != 12 {
+		if len(row) != 14 {
 			t.Fatalf("row %d has %d fields", i+1, len(row))
 		}
 		if _, err := strconv.ParseUint(row[1], 10, 32); err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/sensor"
 )
@@ -30,14 +31,14 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[--sensor auto|mpu6050|lsm9ds1|sim] [--sim] [--bus 1] [--calibration FILE] [--listen ADDR] [--allow CIDR]… [--rate HZ]", "run the daemon: stream the IMU to subscribers", runDaemon},
-		{"probe", "[--bus 1] [--record FILE]", "list the I²C devices at the IMU and barometer addresses (on the Pi)", runProbe},
-		{"calibrate", "[--seconds N] [--out FILE] [--level] [--mount AXES|MATRIX] [--sensor …|--sim]", "estimate gyro bias and accel offset at rest; run loads the file", runCalibrate},
-		{"start", "[--device ADDR] [--to HOST:PORT|:PORT] [--lease DUR]", "start a stream (to this host's socket unless --to)", runCtl},
-		{"stop", "[--device ADDR] [--to HOST:PORT|:PORT|all]", "stop a stream", runCtl},
-		{"status", "[--device ADDR]", "show the daemon's state and counters", runCtl},
-		{"ping", "[--device ADDR]", "check that the daemon answers", runCtl},
-		{"record", "[--device ADDR] [--duration D] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
+		{"run", "[--sim | --sensor KIND] [--listen HOST:PORT] [--allow CIDR]… [--rate HZ] [--key FILE] [flags]", "run the daemon: stream the IMU to subscribers", runDaemon},
+		{"probe", "[--bus BUS] [--record FILE]", "list the I²C devices at the IMU and barometer addresses (on the Pi)", runProbe},
+		{"calibrate", "[--seconds N] [--out FILE] [--level] [--mount AXES|MATRIX] [--sensor KIND | --sim]", "estimate gyro bias and accel offset at rest; run loads the file", runCalibrate},
+		{"start", "--to HOST:PORT|:PORT [--lease DURATION] [--device HOST[:PORT]]", "start a stream to a receiver: a port on this host or another", runCtl},
+		{"stop", "--to HOST:PORT|:PORT|all [--device HOST[:PORT]]", "stop the stream to a receiver, or all of them", runCtl},
+		{"status", "[--device HOST[:PORT]]", "show the daemon's state and counters", runCtl},
+		{"ping", "[--device HOST[:PORT]]", "check that the daemon answers", runCtl},
+		{"record", "[--device HOST[:PORT]] [--duration DURATION] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
 		{"bench", "[--duration D] [--rate HZ] [--batch N] [--load N] [--flood PPS] [--baseline] [--json]", "measure the stream's timing on loopback, optionally against a time.Ticker baseline", runBench},
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
@@ -48,77 +49,161 @@ func init() {
 	}
 }
 
-// errUsage marks errors that are the caller's flags; they exit 2.
+// lookup finds a command by name, hidden ones included.
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
+
+// errUsage marks errors that are the caller's flags; they exit 2. Make
+// them with usagef, whose message reads without the word "usage".
 var errUsage = errors.New("usage")
+
+// usageError is a mistake on the command line: run prints it after the
+// command's name with a hint to the command's help, and exits 2.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string        { return e.err.Error() }
+func (e *usageError) Unwrap() error        { return e.err }
+func (e *usageError) Is(target error) bool { return target == errUsage }
+
+// usagef is fmt.Errorf for a usage error.
+func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run is the whole command line: help goes to stdout and exits 0; a
+// mistake on the command line prints one line and a hint to stderr and
+// exits 2; a failure exits 1.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
 		return 0
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
+	case "help":
+		return runHelp(args[1:], stdout, stderr)
 	}
-	for _, c := range commands {
-		if c.name != args[0] {
-			continue
-		}
-		err := c.run(c.name, args[1:], stdout, stderr)
-		switch {
-		case err == nil:
-			return 0
-		case errors.Is(err, flag.ErrHelp):
-			return 0
-		case errors.Is(err, errUsage):
-			fmt.Fprintln(stderr, "imustream:", err)
-			return 2
-		default:
-			fmt.Fprintln(stderr, "imustream:", err)
-			return 1
-		}
+	c, ok := lookup(args[0])
+	if !ok {
+		fmt.Fprintf(stderr, "imustream: unknown command %q\nrun 'imustream help' for the list of commands\n", args[0])
+		return 2
 	}
-	fmt.Fprintf(stderr, "imustream: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	return exit(c.name, c.run(c.name, args[1:], stdout, stderr), stdout, stderr)
+}
+
+// runHelp is "imustream help [COMMAND]": the command's help is its -h.
+func runHelp(args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0:
+		usage(stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "imustream help: one command at a time, got %q\n", args)
+		return 2
+	}
+	c, ok := lookup(args[0])
+	if !ok || c.help == "" {
+		fmt.Fprintf(stderr, "imustream help: unknown command %q\nrun 'imustream help' for the list of commands\n", args[0])
+		return 2
+	}
+	return exit(c.name, c.run(c.name, []string{"-h"}, stdout, stderr), stdout, stderr)
+}
+
+// exit prints what a command returned and gives its exit code.
+func exit(name string, err error, stdout, stderr io.Writer) int {
+	var help *helpRequest
+	var nr *control.NoReplyError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		help.fs.SetOutput(stdout)
+		help.fs.Usage()
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "imustream %s: %v\nrun 'imustream %s -h' for help\n", name, err, name)
+		return 2
+	case errors.As(err, &nr):
+		fmt.Fprintf(stderr, "imustream %s: %s", name, explainNoReply(nr))
+		return 1
+	default:
+		fmt.Fprintf(stderr, "imustream %s: %v\n", name, err)
+		return 1
+	}
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: imustream COMMAND [flags]\n\ncommands:")
+	fmt.Fprintln(w, "imustream streams an IMU from a Raspberry Pi over UDP.\n\nusage: imustream COMMAND [flags]\n\ncommands:")
 	for _, c := range commands {
 		if c.help == "" {
 			continue
 		}
-		fmt.Fprintf(w, "  %-8s %s\n           %s\n", c.name, c.help, c.args)
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.help)
+		if c.args != "" {
+			fmt.Fprintf(w, "  %-10s %s\n", "", c.args)
+		}
 	}
-	fmt.Fprintln(w, "\n'imustream COMMAND -h' lists a command's flags.")
+	fmt.Fprintf(w, "\n'imustream help COMMAND' or 'imustream COMMAND -h' shows a command's flags.\n"+
+		"The commands of the control PC talk to the daemon at --device HOST[:PORT] (port %d\n"+
+		"unless given); $%s sets its default, else %s.\n", defaultPort, deviceEnv, DefaultListen)
 }
 
-func runVersion(_ string, _ []string, stdout, _ io.Writer) error {
+func runVersion(name string, args []string, stdout, stderr io.Writer) error {
+	if err := parseFlags(newFlags(name, stderr), args); err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "imustream %s (commit %s) %s/%s%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, goarm(), runtime.Version())
 	return nil
 }
 
 // newFlags returns a FlagSet whose errors come back to run instead of
-// exiting, so bad flags exit 2 with the FlagSet's message.
+// exiting. Its help lists the flags under one heading until the command
+// names groups (groupFlags).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("imustream "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	groupFlags(fs)
 	return fs
 }
 
+// parseFlags parses args into fs. It prints nothing: -h comes back as a
+// *helpRequest for run to print to stdout, and a bad flag as one usage
+// error (a refused value as a *flagValueError) instead of the flag
+// package's message followed by every flag.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	values := checkValues(fs)
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return &helpRequest{fs}
+	case err != nil:
+		for _, v := range values {
+			if v.failed != nil {
+				return usagef("%w", v.failed)
+			}
 		}
-		return fmt.Errorf("%w: %w", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+		return usagef("%w", err)
+	case fs.NArg() > 0:
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }
@@ -126,7 +211,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // checkRate refuses a --rate outside the range a sensor is read at.
 func checkRate(hz int) error {
 	if sensor.CheckRate(hz) != nil {
-		return fmt.Errorf("%w: --rate %d Hz out of range %d..%d", errUsage, hz, sensor.MinRateHz, sensor.MaxRateHz)
+		return usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
 	}
 	return nil
 }

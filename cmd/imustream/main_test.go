@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "imustream")
+	os.Unsetenv(deviceEnv) // the tests name the device, or set this themselves
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building imustream: %v\n%s", err, out)
@@ -241,8 +242,8 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"run", "--sim", "--listen", "nohost"}, 2, "--listen"},
 		{[]string{"run", "--sim", "extra"}, 2, "unexpected argument"},
 		{[]string{"record", "--lease", "1ms"}, 2, "--lease"},
-		{[]string{"status", "--device", "127.0.0.1:1", "--timeout", "100ms", "--retries", "0"}, 1, "no reply"},
-		{[]string{"start", "--device", "no such host:1"}, 1, "device"},
+		{[]string{"status", "--device", "127.0.0.1:1", "--timeout", "100ms", "--retries", "0"}, 1, "nothing listens on 127.0.0.1:1"},
+		{[]string{"start", "--device", "no such host:1", "--to", ":9000"}, 1, "device"},
 	} {
 		_, stderr, code := runCmd(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {

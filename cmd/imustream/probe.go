@@ -18,8 +18,9 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	var record string
 	fs := newFlags(name, stderr)
 	sf.register(fs)
-	fs.IntVar(&rate, "rate", 200, "with --record: the rate the samples are read at, Hz")
-	fs.StringVar(&record, "record", "", "also open the first IMU found with these settings, read 20 samples and write every I²C transaction to this trace file (it resets the chip: stop a running daemon first)")
+	fs.IntVar(&rate, "rate", 200, "with --record: the rate the samples are read at, `HZ`")
+	fs.StringVar(&record, "record", "", "also open the first IMU found with these settings, read 20 samples and write every I²C transaction to this trace `FILE` (it resets the chip: stop a running daemon first)")
+	groupFlags(fs, "Sensor: sensor bus addr accel-range gyro-range dlpf", "Recording: record rate")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,7 +29,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if kind == "sim" {
-		return fmt.Errorf("%w: probe looks at the I²C bus; the simulated sensor is not on one", errUsage)
+		return usagef("probe looks at the I²C bus; the simulated sensor is not on one")
 	}
 	cfg, err := sf.detectConfig(kind, rate)
 	if err != nil {
@@ -43,7 +44,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "recorded the session to %s: fill in its note (board, Pi model, how it lay) and see docs/hardware.md to contribute it\n", record)
 	}
 	if errors.Is(err, mpu6050.ErrInvalidOpts) || errors.Is(err, lsm9ds1.ErrInvalidOpts) {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return usagef("%w", err)
 	}
 	return err
 }

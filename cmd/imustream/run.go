@@ -46,19 +46,22 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	var f daemonFlags
 	fs := newFlags(name, stderr)
 	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
-	fs.Uint64Var(&f.seed, "seed", 1, "seed of the simulated sensor")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
 	f.sensor.registerPressure(fs)
 	f.cal.register(fs)
-	fs.StringVar(&f.listen, "listen", DefaultListen, "control address HOST:PORT to receive commands on")
-	fs.Var(&f.allow, "allow", "CIDR or address commands are accepted from and streams may go to; repeatable (default loopback only)")
-	fs.IntVar(&f.rate, "rate", 200, fmt.Sprintf("sample rate in Hz (%d..%d)", sensor.MinRateHz, sensor.MaxRateHz))
-	fs.IntVar(&f.batch, "batch", 1, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
+	fs.StringVar(&f.listen, "listen", DefaultListen, "control address `HOST:PORT` to receive commands on")
+	fs.Var(&f.allow, "allow", "`CIDR` or address commands are accepted from and streams may go to; repeatable, or comma-separated (default: loopback only)")
+	fs.IntVar(&f.rate, "rate", 200, fmt.Sprintf("sample rate in `HZ` (%d..%d)", sensor.MinRateHz, sensor.MaxRateHz))
+	fs.IntVar(&f.batch, "batch", 1, fmt.Sprintf("samples per datagram, `N` in 1..%d", telemetry.MaxBatch))
 	f.sched.register(fs)
-	fs.DurationVar(&f.defaultLease, "default-lease", 0, "lease for a start without lease= (0: none)")
-	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&f.config, "config", "", "config file of key = value lines named as these flags; flags override it")
+	fs.DurationVar(&f.defaultLease, "default-lease", 0, "the lease, a `DURATION`, of a start without lease= (0: none)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
+	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount",
+		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
+		"Security: key", "Logging/config: log-level config")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -127,7 +130,6 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 	cfg := daemon.Config{
 		Reloadable:   daemon.Reloadable{Allow: f.allow, KeyFile: f.auth.key},
 		Listen:       f.listen,
-		StateDir:     f.auth.stateDir,
 		RateHz:       f.rate,
 		Batch:        f.batch,
 		DefaultLease: f.defaultLease,
@@ -142,9 +144,6 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 	}
 	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
 		return cfg, fmt.Errorf("%w: --listen %q: %w", errUsage, f.listen, err)
-	}
-	if f.auth.key != "" && f.auth.stateDir == "" {
-		return cfg, fmt.Errorf("%w: --key needs --state-dir DIR to keep its replay counters across restarts (or run under systemd with StateDirectory=)", errUsage)
 	}
 	return cfg, nil
 }

@@ -23,7 +23,7 @@ func TestSchedFlagsRange(t *testing.T) {
 		{[]string{"run", "--sim", "--cpu", "1,1"}, `CPU 1 twice in "1,1"`},
 		{[]string{"run", "--sim", "--cpu", "0,x"}, `"0,x" is not auto`},
 		{[]string{"run", "--sim", "--spin", "-1ms"}, "stream: spin -1ms is negative"},
-		{[]string{"run", "--sim", "--spin", "fast"}, `invalid value "fast" for flag -spin`},
+		{[]string{"run", "--sim", "--spin", "fast"}, `--spin "fast": not a duration`},
 		{[]string{"bench", "--rt-priority", "100"}, "100 out of range 0..99"},
 		{[]string{"bench", "--rate", "0"}, "--rate 0 out of range"},
 		{[]string{"bench", "--spin", "-5us"}, "--spin -5µs is negative"},

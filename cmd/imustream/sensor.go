@@ -30,12 +30,12 @@ type sensorFlags struct {
 const sensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"
 
 func (s *sensorFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU: "+sensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
-	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C bus: 1, I2C1 or /dev/i2c-1")
+	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+sensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
+	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C `BUS`: 1, I2C1 or /dev/i2c-1")
 	fs.Var(&s.addr, "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
-	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale, ±g: 2, 4, 8 or 16 (default 4)")
-	fs.IntVar(&s.gyroRange, "gyro-range", 0, "gyroscope full scale, ±°/s: 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
-	fs.IntVar(&s.dlpf, "dlpf", 0, "MPU low-pass filter, Hz: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
+	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
+	fs.IntVar(&s.gyroRange, "gyro-range", 0, "gyroscope full scale ±`DPS` (°/s): 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
+	fs.IntVar(&s.dlpf, "dlpf", 0, "MPU low-pass filter `HZ`: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
 }
 
 // registerPressure adds run's --pressure.
@@ -50,11 +50,11 @@ func (s *sensorFlags) kindOf(simFlag bool) (string, error) {
 	switch detect.Kind(k) {
 	case detect.Auto, detect.MPU6050, detect.LSM9DS1, "sim":
 	default:
-		return "", fmt.Errorf("%w: --sensor %q: want %s", errUsage, s.kind, sensorKinds)
+		return "", usagef("--sensor %q: want %s", s.kind, sensorKinds)
 	}
 	if simFlag {
 		if k != "sim" && k != string(detect.Auto) {
-			return "", fmt.Errorf("%w: --sim and --sensor %s disagree (--sim is short for --sensor sim)", errUsage, k)
+			return "", usagef("--sim and --sensor %s disagree (--sim is short for --sensor sim)", k)
 		}
 		k = "sim"
 	}
@@ -75,7 +75,7 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 		Pressure:     s.pressure,
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("%w: %w", errUsage, err)
+		return cfg, usagef("%w", err)
 	}
 	return cfg, nil
 }
@@ -106,7 +106,7 @@ func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still b
 func openSensor(c daemon.SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	sens, err := daemon.OpenSensor(c, log)
 	if errors.Is(err, daemon.ErrConfig) {
-		return nil, fmt.Errorf("%w: %w", errUsage, err)
+		return nil, usagef("%w", err)
 	}
 	return sens, err
 }
@@ -133,7 +133,7 @@ func (c *calibFlags) load() (*calib.Calibration, error) {
 	if c.file != "" {
 		var err error
 		if cal, err = calib.Load(c.file); err != nil {
-			return nil, fmt.Errorf("%w: --calibration: %w", errUsage, err)
+			return nil, usagef("--calibration: %w", err)
 		}
 	}
 	if c.mount.set {

@@ -19,12 +19,12 @@ const allowPlaceholder = "YOUR-CONTROL-PC-ADDRESS-OR-CIDR"
 // config (set, or commented out with its default), and every key there is
 // a flag, so a new flag cannot be forgotten and a renamed one cannot linger.
 func TestShippedConfigListsEveryFlag(t *testing.T) {
-	_, help, code := runCmd(t, "run", "-h")
+	help, _, code := runCmd(t, "run", "-h")
 	if code != 0 {
 		t.Fatalf("run -h: exit %d\n%s", code, help)
 	}
 	var flags []string
-	for _, m := range regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`).FindAllStringSubmatch(help, -1) {
+	for _, m := range regexp.MustCompile(`(?m)^  --([a-z0-9-]+)`).FindAllStringSubmatch(help, -1) {
 		if m[1] != "config" {
 			flags = append(flags, m[1])
 		}

@@ -11,8 +11,11 @@
 // Floor: the program's command table must route those names to them. The
 // child command lines are written and parsed in this package only.
 //
-// Run measures once; Suite runs the comparison runs and renders
-// docs/performance.md from performance.md.tmpl. The bench needs Linux
-// (SO_TIMESTAMPNS and /proc); elsewhere its entry points return
-// ErrNeedsLinux.
+// Run measures once; Suite runs the comparison runs and writes their
+// results as JSON (SuiteResult), which the developer tool perfdoc
+// (internal/bench/perfdoc, go run) renders as docs/performance.md from its
+// template. The template stays out of this package and so out of
+// imustream: text/template would keep the linker from dropping unused
+// methods. The bench needs Linux (SO_TIMESTAMPNS and /proc); elsewhere its
+// entry points return ErrNeedsLinux.
 package bench

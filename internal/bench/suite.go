@@ -1,8 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -13,17 +13,75 @@ import (
 	"github.com/imustream/imustream/internal/daemon"
 )
 
-// suiteRun is one run of the comparison that Suite writes.
+// SuiteResult is what Suite measured: the comparison runs in the suite's
+// order, each with its result. imustream bench --suite writes it as JSON,
+// and internal/bench/perfdoc renders that as docs/performance.md.
+type SuiteResult struct {
+	// Command is the command line that ran the suite.
+	Command string `json:"command"`
+	// Time is when the last run ended.
+	Time time.Time  `json:"time"`
+	Runs []SuiteRun `json:"runs"`
+}
+
+// SuiteRun is one run of the suite.
+type SuiteRun struct {
+	// Key names the run for Find: idle, load, gc…
+	Key    string  `json:"key"`
+	Title  string  `json:"title"`
+	Result *Result `json:"result"`
+}
+
+// Find returns the result of the run named key; nil when it did not run.
+func (s *SuiteResult) Find(key string) *Result {
+	for _, r := range s.Runs {
+		if r.Key == key {
+			return r.Result
+		}
+	}
+	return nil
+}
+
+// ReadSuite reads a SuiteResult as Suite writes it, with each run's
+// Config.Duration and Config.Warmup, which the JSON has in seconds only.
+func ReadSuite(r io.Reader) (*SuiteResult, error) {
+	var s SuiteResult
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return nil, fmt.Errorf("bench: suite: %w", err)
+	}
+	for i, run := range s.Runs {
+		if run.Key == "" || run.Result == nil {
+			return nil, fmt.Errorf("bench: suite: run %d (%q) lacks its key or its result", i+1, run.Title)
+		}
+		c := &run.Result.Config
+		c.Duration = time.Duration(math.Round(c.Seconds * float64(time.Second)))
+		c.Warmup = time.Duration(math.Round(c.WarmupSecs * float64(time.Second)))
+	}
+	return &s, nil
+}
+
+// writeSuite writes s to path as JSON.
+func writeSuite(path string, s *SuiteResult) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("bench: suite: %w", err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+// suiteRun is one run of the comparison that Suite measures.
 type suiteRun struct {
 	key, title string
 	set        func(c *Config)
-	r          *Result
 }
 
 // suite lists the comparison runs. Every run has the time.Ticker baseline
 // next to it; the flood run follows the loaded one it is compared with.
-func suite() []*suiteRun {
-	return []*suiteRun{
+func suite() []suiteRun {
+	return []suiteRun{
 		{key: "idle", title: "200 Hz, idle, RT priority", set: func(c *Config) {}},
 		{key: "idle-nort", title: "200 Hz, idle, no RT priority", set: func(c *Config) { c.RTPriority = 0 }},
 		{key: "load", title: "200 Hz, load 2, RT priority", set: func(c *Config) { c.Load = 2 }},
@@ -38,7 +96,7 @@ func suite() []*suiteRun {
 
 // config is the run's configuration: base's duration, warm-up, spin,
 // mlock and cycles, the defaults for the rest, and what the run sets.
-func (s *suiteRun) config(base Config) Config {
+func (s suiteRun) config(base Config) Config {
 	d := DefaultConfig()
 	c := base
 	c.Baseline = true
@@ -50,9 +108,10 @@ func (s *suiteRun) config(base Config) Config {
 }
 
 // Suite runs the comparison runs, each with base's duration, printing
-// each one's table to stderr, writes them as Markdown to path (rendered
-// from performance.md.tmpl) and prints the acceptance verdicts to stdout.
+// each one's table to stderr, writes their SuiteResult as JSON to path and
+// prints the acceptance verdicts to stdout.
 func Suite(ctx context.Context, base Config, path string, stdout, stderr io.Writer) error {
+	res := SuiteResult{Command: "imustream bench --suite " + path + " --duration " + base.Duration.String()}
 	runs := suite()
 	for i, s := range runs {
 		c := s.config(base)
@@ -64,68 +123,54 @@ func Suite(ctx context.Context, base Config, path string, stdout, stderr io.Writ
 		if err != nil {
 			return fmt.Errorf("%s: %w", s.title, err)
 		}
-		s.r = r
+		res.Runs = append(res.Runs, SuiteRun{Key: s.key, Title: s.title, Result: r})
 		WriteTable(stderr, r)
 		fmt.Fprintln(stderr)
 	}
-	var b bytes.Buffer
-	cmd := "imustream bench --markdown " + path + " --duration " + base.Duration.String()
-	if err := writeDoc(&b, cmd, runs, time.Now()); err != nil {
+	res.Time = time.Now().UTC().Truncate(time.Second)
+	if err := writeSuite(path, &res); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("bench: %w", err)
-	}
-	for _, v := range acceptance(runs) {
+	for _, v := range res.Acceptance() {
 		fmt.Fprintf(stdout, "%-9s %s: %s\n", v.Mark(), v.Criterion, v.Figure)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", path)
 	return nil
 }
 
-// verdict is one acceptance criterion and what the suite measured for it.
-type verdict struct {
+// Verdict is one acceptance criterion and what the suite measured for it.
+type Verdict struct {
 	Criterion, Figure string
 	Met               bool
 }
 
 // Mark says whether the criterion was met.
-func (v verdict) Mark() string {
+func (v Verdict) Mark() string {
 	if v.Met {
 		return "met"
 	}
 	return "NOT MET"
 }
 
-// find returns the result of the run named key; nil when it did not run.
-func find(runs []*suiteRun, key string) *Result {
-	for _, s := range runs {
-		if s.key == key {
-			return s.r
-		}
-	}
-	return nil
-}
-
-// acceptance checks the project's timing goals against the suite's runs.
-func acceptance(runs []*suiteRun) []verdict {
-	load := find(runs, "load")
+// Acceptance checks the project's timing goals against the suite's runs.
+func (s *SuiteResult) Acceptance() []Verdict {
+	load := s.Find("load")
 	out := loadGoals(load)
-	if fl := find(runs, "flood"); fl != nil && fl.FloodOn != nil && fl.FloodOff != nil {
+	if fl := s.Find("flood"); fl != nil && fl.FloodOn != nil && fl.FloodOff != nil {
 		out = append(out, floodGoal(fl, load))
 	}
-	if idle := find(runs, "idle"); idle != nil {
-		s := idle.StartToFirst
-		out = append(out, verdict{
+	if idle := s.Find("idle"); idle != nil {
+		st := idle.StartToFirst
+		out = append(out, Verdict{
 			"start → first datagram p99 ≤ 1 ms on loopback (idle)",
-			fmt.Sprintf("p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d cycles", s.P50, s.P99, s.Max, s.N),
-			s.N > 0 && s.P99 <= 1000,
+			fmt.Sprintf("p50 %.0f µs, p99 %.0f µs, max %.0f µs over %d cycles", st.P50, st.P99, st.Max, st.N),
+			st.N > 0 && st.P99 <= 1000,
 		})
 	}
 	for _, k := range []struct{ key, what string }{{"1khz", "1 kHz single-sample"}, {"8khz", "8 kHz with --batch 8"}} {
-		if r := find(runs, k.key); r != nil {
+		if r := s.Find(k.key); r != nil {
 			p := &r.Product
-			out = append(out, verdict{k.what + ": 0 loss",
+			out = append(out, Verdict{k.what + ": 0 loss",
 				fmt.Sprintf("%d samples, %d lost, end of stream seen: %v", p.Samples, p.Lost, p.EndSeen),
 				p.Lost == 0 && p.EndSeen && p.Samples > 0})
 		}
@@ -134,7 +179,7 @@ func acceptance(runs []*suiteRun) []verdict {
 }
 
 // loadGoals are the jitter goals, judged on the loaded run (nil: none).
-func loadGoals(load *Result) []verdict {
+func loadGoals(load *Result) []Verdict {
 	if load == nil {
 		return nil
 	}
@@ -144,14 +189,14 @@ func loadGoals(load *Result) []verdict {
 	if f := load.Floor; f != nil {
 		floor = fmt.Sprintf("; the machine's floor in the same minute: p99 %.1f µs, max %.1f µs", f.Interval.P99, f.Interval.Max)
 	}
-	out := []verdict{{
+	out := []Verdict{{
 		"200 Hz, load 2, RT priority granted: p99 ≤ 50 µs, max ≤ 250 µs, 0 loss, over ≥ 60 s",
 		fmt.Sprintf("p99 %.1f µs, max %.1f µs, %d lost, %s, %s%s", p.Interval.P99, p.Interval.Max, p.Lost, load.Config.Duration, p.Sched, floor),
 		rt && p.Interval.P99 <= 50 && p.Interval.Max <= 250 && p.Lost == 0 && load.Config.Duration >= time.Minute,
 	}}
 	if b := load.Baseline; b != nil {
 		ratio := b.Interval.P99 / math.Max(p.Interval.P99, 0.1)
-		out = append(out, verdict{
+		out = append(out, Verdict{
 			"same run: p99 at least 30× smaller than the time.Ticker baseline's",
 			fmt.Sprintf("%.1f µs vs %.1f µs: %.0f×", p.Interval.P99, b.Interval.P99, ratio),
 			ratio >= 30,
@@ -162,7 +207,7 @@ func loadGoals(load *Result) []verdict {
 
 // floodGoal compares the flood run's flood seconds with its quiet ones,
 // and names the same split of the loaded run (nil: none) as the noise.
-func floodGoal(fl, load *Result) verdict {
+func floodGoal(fl, load *Result) Verdict {
 	on, off := fl.FloodOn, fl.FloodOff
 	a, b := off.Interval.P99, on.Interval.P99
 	change := (b - a) / math.Max(a, 0.1)
@@ -171,7 +216,7 @@ func floodGoal(fl, load *Result) verdict {
 		x, y := load.FloodOff.Interval.P99, load.FloodOn.Interval.P99
 		noise = fmt.Sprintf("; the same split of the loaded run without a flood: %.1f µs → %.1f µs (%+.0f %%)", x, y, (y-x)/math.Max(x, 0.1)*100)
 	}
-	return verdict{
+	return Verdict{
 		"flood 10000 pps: p99 changes by ≤ 10 % and no tick is missed",
 		fmt.Sprintf("p99 %.1f µs in the quiet seconds → %.1f µs in the flood seconds (%+.0f %%); %d skips in the flood seconds, %d lost; %s commands dropped%s",
 			a, b, change*100, on.Skipped, fl.Product.Lost, fl.DaemonStatus["drop_not_allowed"], noise),

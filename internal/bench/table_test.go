@@ -8,7 +8,7 @@ import (
 
 // TestWriteTable checks lines of the table of the fixture's flood run.
 func TestWriteTable(t *testing.T) {
-	r := findRun(loadSuite(t, nil), "flood").r
+	r := readFixture(t).Find("flood")
 	r.DaemonStatus["ticks"] = "12200"
 	var b bytes.Buffer
 	WriteTable(&b, r)

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -28,9 +27,6 @@ import (
 // otherwise: loopback, so a fresh install obeys no one on the network.
 const DefaultListen = "127.0.0.1:7600"
 
-// ReplayFile is the replay state's file name inside Config.StateDir.
-const ReplayFile = "replay-windows"
-
 // ErrConfig marks a Config that cannot run; the CLI exits 2 on it.
 var ErrConfig = errors.New("daemon: bad configuration")
 
@@ -41,7 +37,8 @@ type Reloadable struct {
 	// go to. It defaults to control.DefaultAllow (loopback).
 	Allow []netip.Prefix
 	// KeyFile, when set, makes the daemon obey only commands signed with
-	// the key in it (control.LoadKey). It needs StateDir.
+	// the key in it (control.LoadKey), and tag the telemetry of the streams
+	// signed starts ask for.
 	KeyFile string
 }
 
@@ -56,12 +53,6 @@ type Config struct {
 	// Conn is a control socket bound by the caller (tests, systemd socket
 	// activation); the caller closes it after Run returns.
 	Conn net.PacketConn
-	// StateDir keeps the replay counters that KeyFile needs across
-	// restarts.
-	StateDir string
-	// Replay, when set, holds the replay windows instead of StateDir's
-	// file (tests; an embedding program).
-	Replay *control.ReplayState
 	// RateHz is the sample rate (sensor.CheckRate). It defaults to 200.
 	RateHz int
 	// Batch is the number of samples per datagram. It defaults to 1.
@@ -101,9 +92,6 @@ func (c *Config) Validate() error {
 	if c.Batch < 0 || c.Batch > telemetry.MaxBatch {
 		return fmt.Errorf("%w: batch %d out of range 1..%d", ErrConfig, c.Batch, telemetry.MaxBatch)
 	}
-	if c.KeyFile != "" && c.StateDir == "" && c.Replay == nil {
-		return fmt.Errorf("%w: a key needs a state directory to keep its replay counters across restarts (or run under systemd with StateDirectory=)", ErrConfig)
-	}
 	if c.DefaultLease < 0 {
 		return fmt.Errorf("%w: default lease %v is negative", ErrConfig, c.DefaultLease)
 	}
@@ -122,7 +110,6 @@ type Daemon struct {
 	stream  *streamControl
 	ends    chan stream.End
 	srv     *control.Server
-	replay  *control.ReplayState
 	tuning  *tuning
 
 	reloadMu sync.Mutex // one Reload at a time
@@ -149,14 +136,6 @@ func New(cfg Config) (*Daemon, error) {
 		}
 	}()
 	var key *control.Key
-	d.replay = cfg.Replay
-	if d.replay == nil && cfg.StateDir != "" {
-		st, err := control.OpenReplayState(filepath.Join(cfg.StateDir, ReplayFile))
-		if err != nil {
-			return nil, err
-		}
-		d.replay = st
-	}
 	if cfg.KeyFile != "" {
 		k, err := control.LoadKey(cfg.KeyFile)
 		if err != nil {
@@ -180,11 +159,12 @@ func New(cfg Config) (*Daemon, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	d.sender = sender
-	st := &streamControl{subs: d.subs, sender: sender, clock: cfg.Clock, sensor: cfg.Sensor, defLease: cfg.DefaultLease}
+	st := &streamControl{subs: d.subs, sender: sender, clock: cfg.Clock, sensor: cfg.Sensor, defLease: cfg.DefaultLease,
+		pressure: HasPressure(cfg.Sensor), batch: sender.Stats().Batch}
 	d.stream = st
 	srv, err := control.NewServer(control.ServerConfig{
 		Stream: st, Status: st.status, Allow: cfg.Allow,
-		Version: cfg.Version, Logger: cfg.Logger, Key: key, Replay: d.replay,
+		Version: cfg.Version, Logger: cfg.Logger, Key: key,
 	})
 	if err != nil {
 		return nil, err
@@ -228,6 +208,9 @@ func (d *Daemon) Stats() stream.Stats { return d.sender.Stats() }
 // Targets lists the destinations streamed to.
 func (d *Daemon) Targets() []netip.AddrPort { return d.stream.Targets() }
 
+// Boot returns the boot nonce signed commands must carry.
+func (d *Daemon) Boot() string { return d.srv.Boot() }
+
 // Counters returns the command server's counters.
 func (d *Daemon) Counters() control.Counters { return d.srv.Counters() }
 
@@ -247,6 +230,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	log.Info("imustream daemon ready", "version", d.cfg.Version, "listen", d.conn.LocalAddr().String(),
 		"sensor", d.cfg.Sensor.String(), "rate_hz", d.sender.Stats().RateHz, "batch", d.sender.Stats().Batch,
 		"allow", control.AllowList(d.srv.Allow()).String(), "allow_source", allowNote, "auth", d.authNote())
+	d.warnWide()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -309,8 +293,6 @@ func (d *Daemon) Reload(r Reloadable) error {
 	defer d.reloadMu.Unlock()
 	var key *control.Key
 	switch {
-	case r.KeyFile != "" && d.replay == nil:
-		return errors.New("daemon: a key needs the state directory, given at start, for its replay counters")
 	case r.KeyFile != "":
 		k, err := control.LoadKey(r.KeyFile)
 		if err != nil {
@@ -327,6 +309,7 @@ func (d *Daemon) Reload(r Reloadable) error {
 	if key != nil {
 		auth = "hmac-sha256 (" + r.KeyFile + ")"
 	}
+	d.warnWide()
 	d.log.Info("configuration reloaded", "allow", control.AllowList(d.srv.Allow()).String(), "auth", auth,
 		"streams_ended", len(ended), "note", "allow and key only; other settings change at the next start")
 	for _, t := range ended {
@@ -335,9 +318,16 @@ func (d *Daemon) Reload(r Reloadable) error {
 	return nil
 }
 
+// warnWide says loudly when the allow list admits every address.
+func (d *Daemon) warnWide() {
+	if l := control.AllowList(d.srv.Allow()); l.Wide() {
+		d.log.Warn("the allow list admits every address (a /0): anyone who can reach the control port commands the daemon; name your control PC's network instead", "allow", l.String())
+	}
+}
+
 func (d *Daemon) authNote() string {
 	if !d.srv.Authenticated() {
 		return "none: the allow list is the only check; pass --key to require signed commands"
 	}
-	return "hmac-sha256, replay counters in " + d.replay.Path()
+	return "hmac-sha256: signed commands (boot " + d.srv.Boot() + "), tagged telemetry for signed starts"
 }

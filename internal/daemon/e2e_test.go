@@ -39,7 +39,6 @@ type daemonOpts struct {
 	// For the hostile-network tests: the command key and replay windows,
 	// the sensor (a sim whose faults the test injects) and the log.
 	key    *control.Key
-	replay *control.ReplayState
 	sensor sensor.Sensor
 	log    *slog.Logger
 }
@@ -58,11 +57,11 @@ func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	cfg := daemon.Config{
 		Reloadable: daemon.Reloadable{Allow: o.allow},
 		Sensor:     o.sensor, Listen: o.listen, RateHz: o.rate, Version: "test",
-		Replay: o.replay, Logger: o.log,
+		Logger: o.log,
 	}
 	if o.key != nil {
 		dir := t.TempDir()
-		cfg.KeyFile, cfg.StateDir = filepath.Join(dir, "key"), dir
+		cfg.KeyFile = filepath.Join(dir, "key")
 		if err := control.WriteKeyFile(cfg.KeyFile, *o.key); err != nil {
 			t.Fatal(err)
 		}
@@ -532,7 +531,7 @@ func TestFloodLosesNoTick(t *testing.T) {
 	// emulation); every packet is either counted or a kernel drop.
 	c := d.Counters()
 	read := c.Accepted + c.Repeated + c.NotAllowed + c.Oversized + c.Malformed +
-		c.Unsigned + c.BadSig + c.Replayed + c.Stale + c.SenderLimit
+		c.Unsigned + c.BadSig + c.Replayed + c.WrongBoot + c.SenderLimit + c.Replies
 	drops := udpDrops(t, d.addr)
 	if read+drops != uint64(sent) {
 		t.Errorf("sent %d packets, the daemon counted %d and the kernel dropped %d: %+v", sent, read, drops, c)

@@ -26,8 +26,17 @@ var (
 	wrongKey = control.Key{0: 9}
 )
 
-// signed returns body signed with k, as a client sends it.
+// boot is the boot nonce of the daemon the running test started with a key
+// (keyedDaemon sets it; the tests do not run in parallel).
+var boot string
+
+// nonce is a signed start's nonce in these tests.
+const nonce = "000102030405060708090a0b0c0d0e0f"
+
+// signed returns body, for the daemon's boot, signed with k, as a client
+// sends it.
 func signed(k control.Key, body string) string {
+	body += " boot=" + boot
 	return string(control.AppendSigned(nil, []byte(body), k.CommandTag([]byte(body))))
 }
 
@@ -83,7 +92,9 @@ func keyedDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	if o.allow == nil {
 		o.allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("127.0.0.3/32")}
 	}
-	return startDaemon(t, o)
+	d := startDaemon(t, o)
+	boot = d.Boot()
+	return d
 }
 
 // counter hands out ts values as the client does: the wall clock in µs,
@@ -96,13 +107,11 @@ func (c *counter) next() string {
 }
 
 // TestUnauthenticatedCommandsRejected: with a key, every unsigned, wrongly
-// signed, tampered, replayed, held-back or spoofed command is dropped (100 %
+// signed, tampered, replayed, pre-restart or spoofed command is dropped (100 %
 // of them, each counted under its reason), none gets a reply, none changes
 // anything, and the controller that holds the key is obeyed throughout.
 func TestUnauthenticatedCommandsRejected(t *testing.T) {
-	replay := control.NewReplayState()
-	replay.StaleAfter = 200 * time.Millisecond
-	d := keyedDaemon(t, daemonOpts{replay: replay})
+	d := keyedDaemon(t, daemonOpts{})
 	pc := newPeer(t, d, "127.0.0.1")
 	var ts counter
 
@@ -118,7 +127,7 @@ func TestUnauthenticatedCommandsRejected(t *testing.T) {
 		}
 	}
 	// A captured command of the controller, and the reply it got.
-	captured := signed(key, "id=cap start lease=30s from=pc ts="+ts.next())
+	captured := signed(key, "id=cap start lease=30s nonce="+nonce+" from=pc ts="+ts.next())
 	if r := pc.sendSigned(key, captured, "cap"); !r.OK {
 		t.Fatalf("start: %+v", r)
 	}
@@ -160,6 +169,10 @@ func TestUnauthenticatedCommandsRejected(t *testing.T) {
 			func(c control.Counters) uint64 { return c.Replayed }},
 		{"spoofed source", "127.0.0.2", func(i int) string { return signed(key, "stop all from=pc ts="+ts.next()) },
 			func(c control.Counters) uint64 { return c.NotAllowed }},
+		{"captured before a restart (another boot)", "127.0.0.1", func(i int) string {
+			body := "stop all from=pc ts=" + ts.next() + " boot=0123456789abcdef"
+			return string(control.AppendSigned(nil, []byte(body), key.CommandTag([]byte(body))))
+		}, func(c control.Counters) uint64 { return c.WrongBoot }},
 	}
 	for _, tc := range cases {
 		before := d.Counters()
@@ -178,24 +191,13 @@ func TestUnauthenticatedCommandsRejected(t *testing.T) {
 		a.silent(50 * time.Millisecond) // any reply was sent before the ping's
 	}
 
-	// A stop all the controller sent as its latest command, held back on
-	// the way and released after the 200 ms window: stale.
-	held := signed(key, "id=held stop all from=pc ts="+ts.next())
-	time.Sleep(400 * time.Millisecond)
-	attackers["127.0.0.3"].send(held)
-	sync()
-	if c := d.Counters(); c.Stale != 1 {
-		t.Errorf("held-back command: Stale = %d, want 1", c.Stale)
-	}
-	attackers["127.0.0.3"].silent(50 * time.Millisecond)
-
 	if n := len(d.Targets()); n != 1 {
 		t.Errorf("%d subscribers after the attacks, want the controller's 1", n)
 	}
 	st := pc.signedDo(key, "id=st status from=pc ts="+ts.next(), "st")
 	for field, want := range map[string]string{
 		"auth": "hmac-sha256", "drop_unsigned": itoa(2 * n), "drop_bad_sig": itoa(4 * n),
-		"drop_replayed": itoa(3 * n), "drop_stale": "1", "drop_not_allowed": itoa(n), "subscribers": "1",
+		"drop_replayed": itoa(3 * n), "drop_wrong_boot": itoa(n), "drop_not_allowed": itoa(n), "subscribers": "1",
 	} {
 		if got, _ := st.Get(field); got != want {
 			t.Errorf("status %s=%s, want %s", field, got, want)
@@ -210,18 +212,18 @@ func TestSignedRetryAnsweredFromCache(t *testing.T) {
 	pc := newPeer(t, d, "127.0.0.1")
 	rx := newPeer(t, d, "127.0.0.1")
 	port := itoa(rx.addr().Port())
-	first := pc.signedDo(key, "id=s1 start :"+port+" from=pc ts=10", "s1")
+	first := pc.signedDo(key, "id=s1 start :"+port+" nonce="+nonce+" from=pc ts=10", "s1")
 	if v, _ := first.Get("new"); !first.OK || v != "true" {
 		t.Fatalf("start: %+v", first)
 	}
 	var s received
 	rx.collect(&s, 20)
-	again := pc.signedDo(key, "id=s1 start :"+port+" from=pc ts=11", "s1")
+	again := pc.signedDo(key, "id=s1 start :"+port+" nonce="+nonce+" from=pc ts=11", "s1")
 	if again.String() != first.String() {
 		t.Errorf("retry answered %q, first answer %q", again.String(), first.String())
 	}
 	// Another sender name with the same id is another request.
-	other := pc.signedDo(key, "id=s1 start :"+port+" from=laptop ts=1", "s1")
+	other := pc.signedDo(key, "id=s1 start :"+port+" nonce="+nonce+" from=laptop ts=1", "s1")
 	if v, _ := other.Get("new"); v != "false" {
 		t.Errorf("start from another name: %+v, want a refresh (new=false)", other)
 	}
@@ -253,8 +255,10 @@ func TestClientSigns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := r.Get("cmd_accepted"); v != "21" {
-		t.Errorf("cmd_accepted=%s, want 21", v)
+	// The first command's hello, 20 pings and the status: the client
+	// learns the boot nonce once.
+	if v, _ := r.Get("cmd_accepted"); v != "22" {
+		t.Errorf("cmd_accepted=%s, want 22", v)
 	}
 	if _, err := c.Stop(ctx, ""); !errors.As(err, new(*control.ReplyError)) {
 		t.Errorf("stop with nothing to stop: %v, want a signed err reply", err)
@@ -389,16 +393,23 @@ func TestReplyNoLargerThanRequest(t *testing.T) {
 		probe{"stranger", "127.0.0.2", "id=1 start :1\n"},
 		probe{"oversized", "127.0.0.1", "status " + strings.Repeat("x", 300)},
 		probe{"binary", "127.0.0.1", "\x00\x01status\xff"},
+		probe{"hello", "127.0.0.1", "hello\n"},
+		probe{"hello", "127.0.0.1", "id=1 hello pad=" + strings.Repeat("p", 40) + "\n"},
+		probe{"reply", "127.0.0.1", "err unknown-command\n"},
 	)
-	keyed := []probe{
-		{"unsigned", "127.0.0.1", "status\n"},
-		{"unsigned", "127.0.0.1", "id=1 start :1\n"},
-		{"unsigned", "127.0.0.1", "frobnicate\n"},
-		{"wrong key", "127.0.0.1", signed(wrongKey, "status from=x ts=5")},
-		{"no ts", "127.0.0.1", signed(key, "status from=x")},
-		{"stranger", "127.0.0.2", signed(key, "status from=x ts=9")},
-		{"replayed", "127.0.0.1", signed(key, "status from=x ts=1")}, // after ts=5 below
-		{"oversized", "127.0.0.1", signed(key, "status from=x "+strings.Repeat("a", 250))},
+	keyedProbes := func() []probe {
+		return []probe{
+			{"unsigned", "127.0.0.1", "status\n"},
+			{"unsigned", "127.0.0.1", "id=1 start :1\n"},
+			{"unsigned", "127.0.0.1", "frobnicate\n"},
+			{"wrong key", "127.0.0.1", signed(wrongKey, "status from=x ts=5")},
+			{"no ts", "127.0.0.1", signed(key, "status from=x")},
+			{"stranger", "127.0.0.2", signed(key, "status from=x ts=9")},
+			{"replayed", "127.0.0.1", signed(key, "status from=x ts=1")}, // after ts=5 below
+			{"oversized", "127.0.0.1", signed(key, "status from=x "+strings.Repeat("a", 250))},
+			{"hello", "127.0.0.1", "hello\n"},
+			{"hello", "127.0.0.1", "id=1 hello pad=" + strings.Repeat("p", 40) + "\n"},
+		}
 	}
 
 	measure := func(t *testing.T, d *testDaemon, ctl *peer, sync func(), probes []probe) {
@@ -462,7 +473,7 @@ func TestReplyNoLargerThanRequest(t *testing.T) {
 			ctl.signedDo(key, "id="+id+" ping from=ctl ts="+ts.ts2(), id)
 		}
 		ctl.signedDo(key, "id=first ping from=x ts=5", "first")
-		measure(t, d, ctl, sync, keyed)
+		measure(t, d, ctl, sync, keyedProbes())
 		if c := d.Counters(); c.Unsigned != 3 || c.BadSig != 2 || c.NotAllowed != 1 || c.Replayed != 1 || c.Oversized != 1 {
 			t.Errorf("counters %+v", c)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/detect"
 	"github.com/imustream/imustream/stream"
+	"github.com/imustream/imustream/telemetry"
 )
 
 // streamControl adapts the sender's subscriber set to control.Stream and
@@ -23,17 +24,30 @@ type streamControl struct {
 	clock    rt.Clock // the sender's: lease deadlines are on its time
 	sensor   sensor.Sensor
 	defLease time.Duration // for a new subscriber whose start names none
+	pressure bool          // 56-byte records
+	batch    int
 }
 
 var _ control.Stream = (*streamControl)(nil)
 
-func (s *streamControl) Start(target netip.AddrPort, lease time.Duration) (bool, time.Duration, error) {
-	created, inForce, err := s.subs.Start(target, lease, s.defLease, s.clock.Now())
+func (s *streamControl) Start(req control.StartRequest) (control.StartResult, error) {
+	var tagger *telemetry.Tagger
+	if req.Auth != nil {
+		if s.pressure && s.batch > telemetry.MaxBatchPressureTagged {
+			return control.StartResult{}, &control.CommandError{Code: control.CodeBadRequest,
+				Message: fmt.Sprintf("a tagged stream of pressure records holds at most %d per datagram; run the daemon with --batch %d", telemetry.MaxBatchPressureTagged, telemetry.MaxBatchPressureTagged)}
+		}
+		tagger = telemetry.NewTagger(telemetry.StreamKey(req.Auth.Key[:], req.Auth.Nonce[:]))
+	}
+	sub, created, err := s.subs.Start(req.Target, req.Lease, s.defLease, s.clock.Now(), tagger)
 	if errors.Is(err, stream.ErrFull) {
-		return false, 0, &control.CommandError{Code: control.CodeFull, Err: err,
+		return control.StartResult{}, &control.CommandError{Code: control.CodeFull, Err: err,
 			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}
 	}
-	return created, inForce, err
+	if err != nil {
+		return control.StartResult{}, err
+	}
+	return control.StartResult{Created: created, Lease: sub.Lease(), Source: sub.Source, Tagged: sub.Tagged()}, nil
 }
 
 func (s *streamControl) Stop(target netip.AddrPort) error { return s.stop(target, stream.EndStopped) }

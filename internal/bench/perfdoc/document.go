@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	_ "embed"
@@ -7,6 +7,8 @@ import (
 	"math"
 	"text/template"
 	"time"
+
+	"github.com/imustream/imustream/internal/bench"
 )
 
 // docTemplate is docs/performance.md with the suite's figures left out.
@@ -24,19 +26,20 @@ var docTmpl = template.Must(template.New("performance.md").Funcs(template.FuncMa
 
 // docData is what performance.md.tmpl renders.
 type docData struct {
-	// Cmd is the command line that wrote the document.
-	Cmd string
+	// Cmd is the command line that measured the suite, Render the one
+	// that wrote the document from its results.
+	Cmd, Render string
 	// Date is the day of the measurement, UTC.
 	Date string
 	// Machine and Duration are those of the runs.
-	Machine  MachineInfo
+	Machine  bench.MachineInfo
 	Duration time.Duration
-	// Runs are the runs that have a result, in the suite's order.
+	// Runs are the suite's runs, in its order.
 	Runs     []docRun
-	Verdicts []verdict
+	Verdicts []bench.Verdict
 	// Load, OneCPU and GC are the runs load, load-1cpu and gc; nil when
 	// they did not run.
-	Load, OneCPU, GC *Result
+	Load, OneCPU, GC *bench.Result
 	// GCTotal is the garbage collections of the runs without commands.
 	GCTotal int
 }
@@ -44,26 +47,23 @@ type docData struct {
 // docRun is one run's row in the tables.
 type docRun struct {
 	Title string
-	*Result
+	*bench.Result
 }
 
-// writeDoc writes docs/performance.md for the runs, measured at when, as
-// written by the command line cmd.
-func writeDoc(w io.Writer, cmd string, runs []*suiteRun, when time.Time) error {
-	d := docData{Cmd: cmd, Date: when.UTC().Format("2006-01-02"), Verdicts: acceptance(runs),
-		Load: find(runs, "load"), OneCPU: find(runs, "load-1cpu"), GC: find(runs, "gc")}
-	for _, s := range runs {
-		if s.r == nil {
-			continue
-		}
-		d.Machine, d.Duration = s.r.Machine, s.r.Config.Duration
-		d.Runs = append(d.Runs, docRun{s.title, s.r})
-		if s.key != "gc" {
-			d.GCTotal += s.r.Product.GCCycles
+// writeDoc writes docs/performance.md for the suite's results, as written
+// by the command line render.
+func writeDoc(w io.Writer, s *bench.SuiteResult, render string) error {
+	d := docData{Cmd: s.Command, Render: render, Date: s.Time.UTC().Format("2006-01-02"), Verdicts: s.Acceptance(),
+		Load: s.Find("load"), OneCPU: s.Find("load-1cpu"), GC: s.Find("gc")}
+	for _, run := range s.Runs {
+		d.Machine, d.Duration = run.Result.Machine, run.Result.Config.Duration
+		d.Runs = append(d.Runs, docRun{run.Title, run.Result})
+		if run.Key != "gc" {
+			d.GCTotal += run.Result.Product.GCCycles
 		}
 	}
 	if err := docTmpl.Execute(w, d); err != nil {
-		return fmt.Errorf("bench: %w", err)
+		return fmt.Errorf("perfdoc: %w", err)
 	}
 	return nil
 }
