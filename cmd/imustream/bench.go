@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/imustream/imustream/internal/bench"
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -29,7 +30,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2), every other second of the measurement")
 	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
-	fs.Var(&intRange{&c.RTPriority, 0, 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
+	fs.Var(&cli.IntRange{P: &c.RTPriority, Min: 0, Max: 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")
 	fs.Var(&c.CPU, "cpu", "the daemon's --cpu: auto, none or a list of CPUs")
 	fs.BoolVar(&c.Mlock, "mlock", false, "pass --mlock to the daemon")
 	fs.DurationVar(&c.Spin, "spin", c.Spin, "the daemon's --spin")

@@ -10,9 +10,11 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/bench"
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/sensor"
 )
 
@@ -61,18 +63,10 @@ func lookup(name string) (command, bool) {
 
 // errUsage marks errors that are the caller's flags; they exit 2. Make
 // them with usagef, whose message reads without the word "usage".
-var errUsage = errors.New("usage")
-
-// usageError is a mistake on the command line: run prints it after the
-// command's name with a hint to the command's help, and exits 2.
-type usageError struct{ err error }
-
-func (e *usageError) Error() string        { return e.err.Error() }
-func (e *usageError) Unwrap() error        { return e.err }
-func (e *usageError) Is(target error) bool { return target == errUsage }
+var errUsage = cli.ErrUsage
 
 // usagef is fmt.Errorf for a usage error.
-func usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -123,14 +117,14 @@ func runHelp(args []string, stdout, stderr io.Writer) int {
 
 // exit prints what a command returned and gives its exit code.
 func exit(name string, err error, stdout, stderr io.Writer) int {
-	var help *helpRequest
+	var help *cli.HelpRequest
 	var nr *control.NoReplyError
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &help):
-		help.fs.SetOutput(stdout)
-		help.fs.Usage()
+		help.FS.SetOutput(stdout)
+		help.FS.Usage()
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
@@ -180,33 +174,18 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args into fs. It prints nothing: -h comes back as a
-// *helpRequest for run to print to stdout, and a bad flag as one usage
-// error (a refused value as a *flagValueError) instead of the flag
-// package's message followed by every flag.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	values := checkValues(fs)
-	usage, out := fs.Usage, fs.Output()
-	fs.Usage = func() {}
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(args)
-	fs.Usage = usage
-	fs.SetOutput(out)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return &helpRequest{fs}
-	case err != nil:
-		for _, v := range values {
-			if v.failed != nil {
-				return usagef("%w", v.failed)
-			}
-		}
-		return usagef("%w", err)
-	case fs.NArg() > 0:
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
+// groupFlags makes a command's help its summary and usage line from the
+// command table, then its flags under these headings (cli.Group).
+func groupFlags(fs *flag.FlagSet, groups ...string) {
+	name := strings.TrimPrefix(fs.Name(), "imustream ")
+	c, _ := lookup(name)
+	head := fmt.Sprintf("imustream %s — %s\n\nusage: %s\n", name, c.help, strings.TrimSpace("imustream "+name+" "+c.args))
+	cli.Group(fs, head, groups...)
 }
+
+// parseFlags parses args into fs (cli.Parse): -h comes back for run to
+// print, a bad flag as one usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error { return cli.Parse(fs, args) }
 
 // checkRate refuses a --rate outside the range a sensor is read at.
 func checkRate(hz int) error {

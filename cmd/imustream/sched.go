@@ -2,10 +2,9 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"strconv"
 	"time"
 
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/daemon"
 )
 
@@ -29,35 +28,10 @@ type schedFlags struct {
 
 func (s *schedFlags) register(fs *flag.FlagSet) {
 	s.rtPriority, s.cpu = DefaultRTPriority, daemon.CPUs{Auto: true}
-	fs.Var(&intRange{&s.rtPriority, 0, 99}, "rt-priority",
+	fs.Var(&cli.IntRange{P: &s.rtPriority, Min: 0, Max: 99}, "rt-priority",
 		"SCHED_FIFO `PRIORITY` of the sender threads, 1..99; 0: normal priority. Falls back to normal priority, with a warning, when not permitted (needs CAP_SYS_NICE or LimitRTPRIO)")
 	fs.Var(&s.cpu, "cpu", "`CPUS` for the sender: one thread pinned to each, the first awake at a deadline does the tick, so one CPU held up does not delay the stream; "+
 		"a list like 2,3, auto (the last two CPUs the daemon may use, if it may use two; threads without RT priority are then left unpinned) or none (one thread on any CPU)")
 	fs.DurationVar(&s.spin, "spin", DefaultSpin, "at real-time priority, wake `DURATION` before each deadline and busy-wait the rest, so a wake-up delayed by less still starts the tick on time; costs up to this much CPU per tick, at most a tenth of the period; 0: sleep to the deadline")
 	fs.BoolVar(&s.mlock, "mlock", false, "lock the daemon's memory (mlockall) so no tick waits for paging; needs CAP_IPC_LOCK or LimitMEMLOCK=infinity")
-}
-
-// intRange is an int flag that rejects values outside [min, max].
-type intRange struct {
-	p        *int
-	min, max int
-}
-
-func (r *intRange) String() string {
-	if r.p == nil {
-		return "0"
-	}
-	return strconv.Itoa(*r.p)
-}
-
-func (r *intRange) Set(v string) error {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		return fmt.Errorf("%q is not an integer", v)
-	}
-	if n < r.min || n > r.max {
-		return fmt.Errorf("%d out of range %d..%d", n, r.min, r.max)
-	}
-	*r.p = n
-	return nil
 }

@@ -1,4 +1,20 @@
-package main
+// Package cli is what the imustream command line needs of the flag
+// package and does not get: help with the flags under headings and named
+// placeholders, one-line flag errors that say what a value needed, usage
+// errors a CLI exits 2 on, and an int flag with a range.
+//
+// A command's help is its head (a summary and a usage line), then its
+// flags under headings. A command names its groups in one line after
+// defining its flags:
+//
+//	cli.Group(fs, head, "Recording: duration out lease strict", "Device: device timeout retries")
+//
+// Each group is "Heading: flag flag …"; a heading given twice is one
+// group. Flags in no group are listed last, under "Other" (under "Flags"
+// when the command names no groups). A name that is no flag of fs is a
+// mistake in the program: writing the help panics, and a test of the
+// commands' help catches it.
+package cli
 
 import (
 	"errors"
@@ -12,35 +28,23 @@ import (
 	"unicode/utf8"
 )
 
-// A command's help (imustream COMMAND -h, imustream help COMMAND) is its
-// summary and usage line from the command table, then its flags under
-// headings. A command names its groups in one line after defining its
-// flags:
-//
-//	groupFlags(fs, "Recording: duration out lease strict", ctlDeviceGroup, ctlSecurityGroup)
-//
-// Each group is "Heading: flag flag …"; a heading given twice is one
-// group. Flags in no group are listed last, under "Other" (under "Flags"
-// when the command names no groups). A name that is no flag of fs is a
-// mistake in the program, and the help test catches it.
-
-// groupFlags makes fs's help list its flags under these headings.
-func groupFlags(fs *flag.FlagSet, groups ...string) {
-	fs.Usage = func() { writeHelp(fs.Output(), fs, groups) }
+// Group makes fs's help the head (a summary and a usage line), then its
+// flags under these headings.
+func Group(fs *flag.FlagSet, head string, groups ...string) {
+	fs.Usage = func() { writeHelp(fs.Output(), fs, head, groups) }
 }
 
-// helpRequest is -h or --help on a command's line: run prints the
-// FlagSet's help to stdout and exits 0. It matches flag.ErrHelp.
-type helpRequest struct{ fs *flag.FlagSet }
+// HelpRequest is -h or --help on a command's line: the caller prints the
+// FlagSet's help (FS.Usage) to stdout and exits 0. It matches flag.ErrHelp.
+type HelpRequest struct{ FS *flag.FlagSet }
 
-func (h *helpRequest) Error() string { return flag.ErrHelp.Error() }
-func (h *helpRequest) Unwrap() error { return flag.ErrHelp }
+func (h *HelpRequest) Error() string { return flag.ErrHelp.Error() }
+func (h *HelpRequest) Unwrap() error { return flag.ErrHelp }
 
 // writeHelp writes the help of the command fs parses.
-func writeHelp(w io.Writer, fs *flag.FlagSet, groups []string) {
-	name := strings.TrimPrefix(fs.Name(), "imustream ")
-	c, _ := lookup(name)
-	fmt.Fprintf(w, "imustream %s — %s\n\nusage: %s\n", name, c.help, strings.TrimSpace("imustream "+name+" "+c.args))
+func writeHelp(w io.Writer, fs *flag.FlagSet, head string, groups []string) {
+	name := fs.Name()
+	fmt.Fprint(w, head)
 	var order []string // headings
 	members := map[string][]*flag.Flag{}
 	placed := map[string]bool{}
@@ -53,7 +57,7 @@ func writeHelp(w io.Writer, fs *flag.FlagSet, groups []string) {
 		for _, n := range strings.Fields(names) {
 			f := fs.Lookup(n)
 			if f == nil || placed[n] {
-				panic(fmt.Sprintf("imustream %s: help group %q names %q, which is no flag or is in another group", name, heading, n))
+				panic(fmt.Sprintf("%s: help group %q names %q, which is no flag or is in another group", name, heading, n))
 			}
 			placed[n] = true
 			members[heading] = append(members[heading], f)
@@ -162,7 +166,7 @@ func getValue(v flag.Value) any {
 	return nil
 }
 
-// checkedValue wraps each flag's value while parseFlags runs, so that a
+// checkedValue wraps each flag's value while Parse runs, so that a
 // refused value is reported by name with a reason a person can act on:
 // `--lease "5": a duration needs a unit, like 5s or 500ms` rather than
 // the flag package's `invalid value "5" for flag -lease: parse error`. The
@@ -170,7 +174,7 @@ func getValue(v flag.Value) any {
 type checkedValue struct {
 	flag.Value
 	name   string
-	failed *flagValueError // the value Set refused last
+	failed *ValueError // the value Set refused last
 }
 
 func (c *checkedValue) IsBoolFlag() bool {
@@ -184,7 +188,7 @@ func (c *checkedValue) Set(s string) error {
 		return nil
 	}
 	err = valueReason(c.Value, s, err)
-	c.failed = &flagValueError{Flag: c.name, Value: s, Err: err}
+	c.failed = &ValueError{Flag: c.name, Value: s, Err: err}
 	return err
 }
 
@@ -212,14 +216,14 @@ func valueReason(v flag.Value, s string, err error) error {
 // errDurationUnit is the reason for a duration given as a bare number.
 var errDurationUnit = errors.New("a duration needs a unit, like 5s or 500ms")
 
-// flagValueError is a value a flag refused.
-type flagValueError struct {
+// ValueError is a value a flag refused.
+type ValueError struct {
 	Flag, Value string
 	Err         error
 }
 
-func (e *flagValueError) Error() string { return fmt.Sprintf("--%s %q: %v", e.Flag, e.Value, e.Err) }
-func (e *flagValueError) Unwrap() error { return e.Err }
+func (e *ValueError) Error() string { return fmt.Sprintf("--%s %q: %v", e.Flag, e.Value, e.Err) }
+func (e *ValueError) Unwrap() error { return e.Err }
 
 func unwrap(v flag.Value) flag.Value {
 	if c, ok := v.(*checkedValue); ok {
@@ -240,4 +244,71 @@ func checkValues(fs *flag.FlagSet) []*checkedValue {
 		all = append(all, c)
 	})
 	return all
+}
+
+// ErrUsage marks errors that are the caller's flags; a CLI exits 2 on
+// them. Make them with Usagef, whose message reads without the word.
+var ErrUsage = errors.New("usage")
+
+// usageError is a mistake on the command line.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string        { return e.err.Error() }
+func (e *usageError) Unwrap() error        { return e.err }
+func (e *usageError) Is(target error) bool { return target == ErrUsage }
+
+// Usagef is fmt.Errorf for a usage error.
+func Usagef(format string, a ...any) error { return &usageError{fmt.Errorf(format, a...)} }
+
+// Parse parses args into fs. It prints nothing: -h comes back as a
+// *HelpRequest for the caller to print to stdout, and a bad flag as one
+// usage error (a refused value as a *ValueError) instead of the flag
+// package's message followed by every flag.
+func Parse(fs *flag.FlagSet, args []string) error {
+	values := checkValues(fs)
+	usage, out := fs.Usage, fs.Output()
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	fs.Usage = usage
+	fs.SetOutput(out)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return &HelpRequest{fs}
+	case err != nil:
+		for _, v := range values {
+			if v.failed != nil {
+				return Usagef("%w", v.failed)
+			}
+		}
+		return Usagef("%w", err)
+	case fs.NArg() > 0:
+		return Usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// IntRange is an int flag that rejects values outside [min, max].
+type IntRange struct {
+	P        *int
+	Min, Max int
+}
+
+func (r *IntRange) String() string {
+	if r.P == nil {
+		return "0"
+	}
+	return strconv.Itoa(*r.P)
+}
+
+func (r *IntRange) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("%q is not an integer", v)
+	}
+	if n < r.Min || n > r.Max {
+		return fmt.Errorf("%d out of range %d..%d", n, r.Min, r.Max)
+	}
+	*r.P = n
+	return nil
 }
