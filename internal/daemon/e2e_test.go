@@ -294,8 +294,10 @@ func TestTwoSubscribersIdenticalSequences(t *testing.T) {
 	d := startDaemon(t, daemonOpts{})
 	a, b := newPeer(t, d, "127.0.0.1"), newPeer(t, d, "127.0.0.1")
 	var sa, sb received
-	a.do("id=a start\n", "a")
-	b.do("id=b start\n", "b")
+	a.send("id=a start\n")
+	a.reply("a", sa.add) // a datagram may come before the reply
+	b.send("id=b start\n")
+	b.reply("b", sb.add)
 	a.collect(&sa, 300)
 	b.collect(&sb, 200)
 	// Each has its own session from seq 0 (b's is a's if it started
