@@ -1,4 +1,6 @@
 # imustream — one command per job; `make help` lists them.
+# bash: the test target keeps go test's exit status through tee (pipefail).
+SHELL     := bash
 GO        ?= go
 BIN       := bin/imustream
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -39,10 +41,12 @@ build-arm64: ## build bin/linux-arm64/imustream: Pi 3/4/5 with a 64-bit OS
 build-amd64: ## build bin/linux-amd64/imustream (the amd64 package, for tests)
 	GOARCH=amd64 $(XBUILD) -o bin/linux-amd64/imustream ./cmd/imustream
 
-test: ## vet, all tests with the race detector, every benchmark once
+test: ## vet, all tests with the race detector, every benchmark once; ends with a one-line summary
+	@mkdir -p bin
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
-	$(GO) test -run='^$$' -bench=. -benchtime=1x -benchmem ./...
+	@set -o pipefail; $(GO) test -race -count=1 ./... 2>&1 | tee bin/test.log
+	@set -o pipefail; $(GO) test -run='^$$' -bench=. -benchtime=1x -benchmem ./... 2>&1 | tee bin/bench-once.log
+	@echo "make test: $$(grep -c '^ok' bin/test.log) packages passed, $$(grep -c '^FAIL' bin/test.log) failed; $$(grep -c '^Benchmark' bin/bench-once.log) benchmarks ran once"
 
 # Every Fuzz target of every package, one after the other; a crasher lands
 # in the package's testdata/fuzz and fails the run.
@@ -108,7 +112,7 @@ smoke-arm64: build build-arm64 qemu-user ## arm64 daemon under qemu streams 5 s 
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null; echo "--- arm64 daemon log (bin/smoke-arm64-daemon.log)"; cat bin/smoke-arm64-daemon.log' EXIT; \
 	qemu-aarch64-static bin/linux-arm64/imustream version; \
 	$(BIN) record --device 127.0.0.1:$(SMOKE_PORT) --duration 1s --retries 10 >/dev/null; \
-	$(BIN) record --device 127.0.0.1:$(SMOKE_PORT) --duration 5s --out bin/smoke-arm64.csv --strict --retries 10
+	$(BIN) record --device 127.0.0.1:$(SMOKE_PORT) --duration 5s --out bin/smoke-arm64.csv --force --strict --retries 10
 
 # armhf carries the GOARM=6 binary: Raspberry Pi OS's armhf is ARMv6, so
 # one package serves every 32-bit Pi.

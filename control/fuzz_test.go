@@ -14,6 +14,8 @@ func FuzzVerifyCommand(f *testing.F) {
 	for _, s := range []string{
 		"id=7 start :9000 lease=5s from=lab-pc ts=1767225600000000 sig=6f121c2a73b5070f7b891b9dc9c13a6f\n",
 		"ping from=a ts=1", "stop all sig=", " sig=00112233445566778899aabbccddeeff", "status\r\n", "\xff sig=",
+		"id=7 start :9000 lease=5s nonce=000102030405060708090a0b0c0d0e0f from=lab-pc ts=1767225600000000 boot=8f3a5c1e9d0b2746 sig=55a0a4ca1c3241ab1ea48f8ee8b7fae3",
+		"ping from=a ts=1 boot=0123456789abcdef", "ping from=a ts=1 sig=00112233445566778899aabbccddeeff\r",
 	} {
 		f.Add([]byte(s))
 	}

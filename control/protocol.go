@@ -291,52 +291,67 @@ func ParseDuration(v string) (time.Duration, error) {
 	if v == "" {
 		return 0, ErrDuration
 	}
-	if secs, ok := decimal(v); ok {
-		if secs > float64(MaxLease/time.Second)*10 {
-			return 0, ErrDuration
-		}
-		return time.Duration(secs * float64(time.Second)), nil
+	if d, ok := decimal(v, time.Second); ok {
+		return d, nil // plain seconds
 	}
 	units := []struct {
 		name string
 		d    time.Duration
 	}{{"h", time.Hour}, {"ms", time.Millisecond}, {"m", time.Minute}, {"s", time.Second}, {"us", time.Microsecond}, {"µs", time.Microsecond}, {"ns", time.Nanosecond}}
-	var total float64
+	var total time.Duration
 	last := time.Duration(1<<63 - 1) // the previous unit: each must be smaller
 	for v != "" {
 		i := strings.IndexFunc(v, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
 		if i <= 0 {
 			return 0, ErrDuration
 		}
-		n, ok := decimal(v[:i])
-		if !ok {
-			return 0, ErrDuration
-		}
+		num := v[:i]
 		v = v[i:]
 		found := false
 		for _, u := range units {
 			if strings.HasPrefix(v, u.name) && u.d < last {
-				total += n * float64(u.d)
+				d, ok := decimal(num, u.d)
+				if !ok {
+					return 0, ErrDuration
+				}
+				total += d
 				last, v, found = u.d, v[len(u.name):], true
 				break
 			}
 		}
-		if !found || total > float64(100*MaxLease) {
+		if !found || total > 100*MaxLease {
 			return 0, ErrDuration
 		}
 	}
-	return time.Duration(total), nil
+	return total, nil
 }
 
-// decimal reads digits with at most one decimal point inside them.
-func decimal(s string) (float64, bool) {
-	dot := strings.IndexByte(s, '.')
-	digits := strings.Replace(s, ".", "", 1)
-	if digits == "" || dot == 0 || dot == len(s)-1 || strings.IndexFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+// decimal reads digits with at most one decimal point inside them as that
+// many units, exactly (no floating point: "4.1" is 4.1 s to the ns),
+// truncated below a nanosecond, and only up to 100 × MaxLease.
+func decimal(s string, unit time.Duration) (time.Duration, bool) {
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || dot && frac == "" {
 		return 0, false
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	return f, err == nil
+	var d time.Duration
+	for _, r := range whole {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		d = d*10 + time.Duration(r-'0')*unit
+		if d > 100*MaxLease {
+			return 0, false
+		}
+	}
+	for _, r := range frac {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		unit /= 10
+		d += time.Duration(r-'0') * unit
+	}
+	return d, true
 }
 
 // String formats c as the command line a client sends (without newline).

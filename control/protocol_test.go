@@ -97,7 +97,9 @@ func TestReplyRoundTrip(t *testing.T) {
 }
 
 func FuzzParseCommand(f *testing.F) {
-	for _, s := range []string{"start\n", "id=1 start :9000 lease=5s", "stop all", "status", "ping", "start [::1]:1", "\xff"} {
+	for _, s := range []string{"start\n", "id=1 start :9000 lease=5s", "stop all", "status", "ping", "start [::1]:1", "\xff",
+		"id=h hello pad=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n", "start lease=1m30s nonce=000102030405060708090a0b0c0d0e0f from=pc ts=5 boot=0123456789abcdef",
+		"start [fe80::1%eth0]:9000 lease=2.5", "stop\nall", "start lease=1h1h", "ok ping"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
