@@ -42,6 +42,7 @@ const (
 	CodeNotAllowed     = "target-not-allowed"
 	CodeFull           = "full"
 	CodeNotSubscribed  = "not-subscribed"
+	CodeNotOwner       = "not-owner"
 )
 
 // Errors from ParseCommand and ParseReply.
@@ -99,6 +100,10 @@ type Command struct {
 	// Nonce, in a signed start, keys the stream's authentication tags
 	// (NonceLen bytes as lowercase hex).
 	Nonce string
+	// Admin (admin=1), in a signed start or stop, acts on streams another
+	// sender name started; without it a name may refresh or stop only its
+	// own.
+	Admin bool
 }
 
 // ParseCommand parses one command line: an optional "id=ID", the verb, then
@@ -158,6 +163,11 @@ func ParseCommand(b []byte) (Command, error) {
 			c.Boot = v
 		case "pad":
 			c.Pad = v
+		case "admin":
+			if v != "1" {
+				return c, badArg("admin takes 1")
+			}
+			c.Admin = true
 		case "nonce":
 			if !isHex(v, NonceLen) {
 				return c, badArg("nonce %q is not %d lowercase hex digits", v, 2*NonceLen)
@@ -198,6 +208,9 @@ func ParseCommand(b []byte) (Command, error) {
 	}
 	if c.Nonce != "" && c.Verb != VerbStart {
 		return c, badArg("nonce= is for start")
+	}
+	if c.Admin && c.Verb != VerbStart && c.Verb != VerbStop {
+		return c, badArg("admin= is for start and stop")
 	}
 	return c, nil
 }
@@ -369,6 +382,9 @@ func (c Command) String() string {
 	}
 	if c.Nonce != "" {
 		b.WriteString(" nonce=" + c.Nonce)
+	}
+	if c.Admin {
+		b.WriteString(" admin=1")
 	}
 	if c.From != "" {
 		b.WriteString(" from=" + c.From)

@@ -39,8 +39,13 @@ type Stream interface {
 	// Disallow ends target's stream because the allow list no longer
 	// admits it.
 	Disallow(target netip.AddrPort) error
-	// StopAll ends every stream and reports how many there were.
-	StopAll() int
+	// StopAll ends every stream that owner started ("" for every stream)
+	// and reports how many there were.
+	StopAll(owner string) int
+	// Owner names who started target's stream: the sender name of its
+	// signed start, "" for an unsigned one; ok is false when there is no
+	// stream to target.
+	Owner(target netip.AddrPort) (owner string, ok bool)
 	// Targets lists the destinations streamed to.
 	Targets() []netip.AddrPort
 }
@@ -51,6 +56,9 @@ type StartRequest struct {
 	// Lease 0 (none given) keeps a subscriber's lease and gives a new one
 	// the stream's default.
 	Lease time.Duration
+	// Owner is the sender name of a signed start; it alone may refresh or
+	// stop the stream it starts (docs/protocol.md). "" for an unsigned one.
+	Owner string
 	// Auth, for a signed start (always with a key), says how the stream's
 	// datagrams are tagged (docs/protocol.md, "Authentication tag"): the
 	// stream key derives from Key and Nonce. A refresh keeps the tag of
@@ -567,7 +575,11 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
 			return notAllowed(to)
 		}
 		req := StartRequest{Target: to, Lease: cmd.Lease}
+		if r, refused := s.notOwner(cmd, to, sg); refused {
+			return r
+		}
 		if sg != nil {
+			req.Owner = sg.name
 			if cmd.Nonce == "" {
 				return Reply{Verb: CodeBadRequest, Message: "start: a signed start needs nonce= (docs/protocol.md, Authentication tag)"}
 			}
@@ -605,7 +617,11 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
 		return Reply{OK: true, Verb: cmd.Verb, Fields: f}
 	case VerbStop:
 		if cmd.Target == "all" {
-			n := s.cfg.Stream.StopAll()
+			owner := ""
+			if sg != nil && !cmd.Admin {
+				owner = sg.name // only its own, unless admin=1
+			}
+			n := s.cfg.Stream.StopAll(owner)
 			if s.infoLog.allow(time.Now()) {
 				s.log.Info("all streams stopped", "by", from, "count", n)
 			}
@@ -614,6 +630,9 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
 		to, err := s.target(cmd.Target, from)
 		if err != nil {
 			return s.refusal(cmd.Verb, err)
+		}
+		if r, refused := s.notOwner(cmd, to, sg); refused {
+			return r
 		}
 		if err := s.cfg.Stream.Stop(to); err != nil {
 			return s.refusal(cmd.Verb, err)
@@ -629,6 +648,20 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
 	default: // VerbPing; ParseCommand admits no other verb
 		return Reply{OK: true, Verb: cmd.Verb, Fields: []Field{{"version", s.cfg.Version}}}
 	}
+}
+
+// notOwner refuses a signed start or stop of a stream another sender name
+// started, unless the command says admin=1. Without a key streams have no
+// owner: anyone the allow list admits may stop any.
+func (s *Server) notOwner(cmd Command, to netip.AddrPort, sg *signer) (Reply, bool) {
+	if sg == nil || cmd.Admin {
+		return Reply{}, false
+	}
+	owner, ok := s.cfg.Stream.Owner(to)
+	if !ok || owner == sg.name || owner == "" {
+		return Reply{}, false
+	}
+	return Reply{Verb: CodeNotOwner, Message: cmd.Verb + ": the stream to " + to.String() + " was started by " + owner + "; admin=1 acts on it anyway"}, true
 }
 
 // target resolves a start/stop target against the sender's address.

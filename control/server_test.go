@@ -51,8 +51,9 @@ func (f *fakeStream) Stop(netip.AddrPort) error {
 	defer f.mu.Unlock()
 	return f.stopErr
 }
-func (f *fakeStream) Disallow(t netip.AddrPort) error { return f.Stop(t) }
-func (f *fakeStream) StopAll() int                    { return 0 }
+func (f *fakeStream) Disallow(t netip.AddrPort) error     { return f.Stop(t) }
+func (f *fakeStream) StopAll(string) int                  { return 0 }
+func (f *fakeStream) Owner(netip.AddrPort) (string, bool) { return "", false }
 func (f *fakeStream) Targets() []netip.AddrPort {
 	f.mu.Lock()
 	defer f.mu.Unlock()

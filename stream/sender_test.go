@@ -141,7 +141,7 @@ func (r *receiver) expectQuiet() {
 
 func mustStart(t testing.TB, subs *Subscribers, target netip.AddrPort, lease int64) {
 	t.Helper()
-	if _, _, err := subs.Start(target, time.Duration(lease), 0, 0, nil); err != nil {
+	if _, _, err := subs.Start(target, time.Duration(lease), 0, 0, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -67,6 +67,9 @@ type Subscriber struct {
 	conn   *sendConn
 	// Source is the address the subscriber's datagrams come from.
 	Source netip.AddrPort
+	// Owner names who started the stream (a signed start's sender name;
+	// "" for none).
+	Owner string
 	// tagger tags every datagram of a stream that asked for it (a signed
 	// start); nil for none. Only the sender uses it.
 	tagger *telemetry.Tagger
@@ -179,7 +182,7 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 // and gives a new one def. tagger, for a new subscriber, tags its
 // datagrams (nil: untagged); a refresh keeps the stream's. It returns the
 // subscriber and whether it is new.
-func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger) (sub *Subscriber, created bool, err error) {
+func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string) (sub *Subscriber, created bool, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	if sub := s.find(target); sub != nil {
 		if sub.state.Load() == subStopping && s.active() >= MaxSubscribers {
@@ -206,7 +209,7 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 	if err != nil {
 		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}
-	sub = &Subscriber{Target: target, conn: conn, tagger: tagger, Source: conn.localAddr()}
+	sub = &Subscriber{Target: target, conn: conn, tagger: tagger, Source: conn.localAddr(), Owner: owner}
 	sub.expires.Store(expiry(lease, now))
 	sub.lease.Store(int64(lease))
 	full := false
@@ -226,6 +229,15 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 	default:
 	}
 	return sub, true, nil
+}
+
+// Owner returns who started target's stream; ok is false without one.
+func (s *Subscribers) Owner(target netip.AddrPort) (owner string, ok bool) {
+	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
+	if sub := s.find(target); sub != nil && sub.state.Load() == subActive {
+		return sub.Owner, true
+	}
+	return "", false
 }
 
 // Lease returns the lease in force, 0 for none.
@@ -294,12 +306,13 @@ func (s *Subscribers) Stop(target netip.AddrPort, reason EndReason) error {
 	return nil
 }
 
-// StopAll asks the sender to end every stream and reports how many there were.
-func (s *Subscribers) StopAll() int {
+// StopAll asks the sender to end every stream owner started ("" for
+// every stream) and reports how many there were.
+func (s *Subscribers) StopAll(owner string) int {
 	list := s.List()
 	n := 0
 	for _, sub := range list {
-		if sub.state.Load() != subActive {
+		if sub.state.Load() != subActive || owner != "" && sub.Owner != owner {
 			continue
 		}
 		sub.reason.Store(uint32(EndStopped))

@@ -67,7 +67,7 @@ func readEnd(t *testing.T, rx *receiver, expected uint32, maxSamples int) (telem
 func TestSubscribersStartRefresh(t *testing.T) {
 	subs := NewSubscribers()
 	rx := newReceiver(t)
-	_, created, err := subs.Start(rx.addr(), 100, 0, 0, nil)
+	_, created, err := subs.Start(rx.addr(), 100, 0, 0, nil, "")
 	if err != nil || !created {
 		t.Fatalf("first Start: created %v, %v; want true, nil", created, err)
 	}
@@ -78,7 +78,7 @@ func TestSubscribersStartRefresh(t *testing.T) {
 		target      netip.AddrPort
 		lease, want int64
 	}{{rx.addr(), 200, 200}, {mapped, 300, 300}, {rx.addr(), 0, 300}} {
-		_, created, err := subs.Start(tc.target, time.Duration(tc.lease), 0, 0, nil)
+		_, created, err := subs.Start(tc.target, time.Duration(tc.lease), 0, 0, nil, "")
 		if err != nil || created {
 			t.Errorf("refresh %d (%v): created %v, %v; want false, nil", i, tc.target, created, err)
 		}
@@ -116,10 +116,10 @@ func TestSubscribersFull(t *testing.T) {
 		mustStart(t, subs, rx.addr(), 0)
 	}
 	extra := newReceiver(t)
-	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil); !errors.Is(err, ErrFull) || created {
+	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil, ""); !errors.Is(err, ErrFull) || created {
 		t.Fatalf("Start beyond MaxSubscribers: created %v, %v; want false, ErrFull", created, err)
 	}
-	if _, created, err := subs.Start(rxs[3].addr(), 42, 0, 0, nil); err != nil || created {
+	if _, created, err := subs.Start(rxs[3].addr(), 42, 0, 0, nil, ""); err != nil || created {
 		t.Errorf("refresh while full: created %v, %v; want false, nil", created, err)
 	}
 	if len(subs.List()) != MaxSubscribers {
@@ -130,7 +130,7 @@ func TestSubscribersFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.tick(start, start)
-	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil); err != nil || !created {
+	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil, ""); err != nil || !created {
 		t.Errorf("Start after a stop: created %v, %v; want true, nil", created, err)
 	}
 }
@@ -208,10 +208,10 @@ func TestStopAll(t *testing.T) {
 	}
 	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs})
 	next := s.tick(start, start)
-	if n := subs.StopAll(); n != len(rxs) {
+	if n := subs.StopAll(""); n != len(rxs) {
 		t.Errorf("StopAll = %d, want %d", n, len(rxs))
 	}
-	if n := subs.StopAll(); n != 0 {
+	if n := subs.StopAll(""); n != 0 {
 		t.Errorf("second StopAll = %d, want 0", n)
 	}
 	s.tick(next, next)
@@ -337,7 +337,7 @@ func TestLeasedNotPruned(t *testing.T) {
 	dead := closedPort(t)
 	subs := NewSubscribers()
 	const lease = 30 * time.Second
-	if _, _, err := subs.Start(dead, lease, 0, start, nil); err != nil {
+	if _, _, err := subs.Start(dead, lease, 0, start, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	sub := live(subs, dead)[0]
@@ -369,14 +369,14 @@ func TestLeasedNotPruned(t *testing.T) {
 func TestRefreshKeepsLease(t *testing.T) {
 	rx := newReceiver(t)
 	subs := NewSubscribers()
-	sub, created, err := subs.Start(rx.addr(), 0, 7*time.Second, 100, nil)
+	sub, created, err := subs.Start(rx.addr(), 0, 7*time.Second, 100, nil, "")
 	if err != nil || !created || sub.Lease() != 7*time.Second {
 		t.Fatalf("new without lease: %v %v, want the default 7s", created, err)
 	}
-	if again, created, err := subs.Start(rx.addr(), 0, time.Hour, 5e9, nil); err != nil || created || again != sub || sub.Lease() != 7*time.Second || sub.Expires() != 5e9+int64(7*time.Second) {
+	if again, created, err := subs.Start(rx.addr(), 0, time.Hour, 5e9, nil, ""); err != nil || created || again != sub || sub.Lease() != 7*time.Second || sub.Expires() != 5e9+int64(7*time.Second) {
 		t.Errorf("refresh without lease: %v %v, lease %v expires %d; want the 7s lease from now", created, err, sub.Lease(), sub.Expires())
 	}
-	if _, _, _ = subs.Start(rx.addr(), 2*time.Second, 0, 6e9, nil); sub.Lease() != 2*time.Second || sub.Expires() != 8e9 {
+	if _, _, _ = subs.Start(rx.addr(), 2*time.Second, 0, 6e9, nil, ""); sub.Lease() != 2*time.Second || sub.Expires() != 8e9 {
 		t.Errorf("refresh with lease=2s: %v, expires %d", sub.Lease(), sub.Expires())
 	}
 }
@@ -396,14 +396,14 @@ func TestStopFreesSlot(t *testing.T) {
 	if err := subs.Stop(rxs[0].addr(), EndStopped); err != nil {
 		t.Fatal(err)
 	}
-	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil); err != nil || !created {
+	if _, created, err := subs.Start(extra.addr(), 0, 0, 0, nil, ""); err != nil || !created {
 		t.Fatalf("start after a stop: %v %v", created, err)
 	}
 	if n := len(subs.Active()); n != MaxSubscribers {
 		t.Errorf("%d active, want %d", n, MaxSubscribers)
 	}
 	// Reviving the stopped one now would make nine.
-	if _, _, err := subs.Start(rxs[0].addr(), 0, 0, 0, nil); !errors.Is(err, ErrFull) {
+	if _, _, err := subs.Start(rxs[0].addr(), 0, 0, 0, nil, ""); !errors.Is(err, ErrFull) {
 		t.Errorf("restarting the stopped target with every slot taken: %v, want ErrFull", err)
 	}
 	s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs})
@@ -428,7 +428,7 @@ func TestStopThenStart(t *testing.T) {
 	if err := subs.Stop(rx.addr(), EndStopped); err != nil {
 		t.Fatal(err)
 	}
-	if _, created, err := subs.Start(rx.addr(), 0, 0, 0, nil); err != nil || created {
+	if _, created, err := subs.Start(rx.addr(), 0, 0, 0, nil, ""); err != nil || created {
 		t.Errorf("Start after Stop: created %v, %v; want false, nil", created, err)
 	}
 	deadline = s.tick(deadline, deadline)
@@ -445,7 +445,7 @@ func TestStopThenStart(t *testing.T) {
 	}
 	deadline = s.tick(deadline, deadline)
 	end, _ := readEnd(t, rx, 2, 1)
-	if _, created, err := subs.Start(rx.addr(), 0, 0, 0, nil); err != nil || !created {
+	if _, created, err := subs.Start(rx.addr(), 0, 0, 0, nil, ""); err != nil || !created {
 		t.Errorf("Start after the end: created %v, %v; want true, nil", created, err)
 	}
 	s.tick(deadline, deadline)
@@ -471,7 +471,7 @@ func TestStopStartRace(t *testing.T) {
 		if i%2 == 1 { // let the sender handle the stop first, sometimes
 			waitFor(t, "the stop to be handled", func() bool { return len(live(subs, rx.addr())) == 0 })
 		}
-		if _, _, err := subs.Start(rx.addr(), 0, 0, 0, nil); err != nil {
+		if _, _, err := subs.Start(rx.addr(), 0, 0, 0, nil, ""); err != nil {
 			t.Fatalf("toggle %d: Start: %v", i, err)
 		}
 		l := live(subs, rx.addr())
@@ -555,7 +555,7 @@ func TestTaggedSubscriber(t *testing.T) {
 	plain, tagged := newReceiver(t), newReceiver(t)
 	k := telemetry.StreamKey([]byte("shared key"), []byte("nonce-0123456789"))
 	mustStart(t, subs, plain.addr(), 0)
-	sub, _, err := subs.Start(tagged.addr(), 0, 0, 0, telemetry.NewTagger(k))
+	sub, _, err := subs.Start(tagged.addr(), 0, 0, 0, telemetry.NewTagger(k), "")
 	if err != nil || !sub.Tagged() || !sub.Source.IsValid() {
 		t.Fatalf("tagged start: %v, tagged %v, source %v", err, sub.Tagged(), sub.Source)
 	}

@@ -667,3 +667,40 @@ func TestReloadShrinksAllowList(t *testing.T) {
 		t.Errorf("NotAllowed = %d, want 1", c.NotAllowed)
 	}
 }
+
+// TestStreamOwner: with a key, only the sender name that started a stream
+// refreshes or stops it; another key holder needs admin=1. A spoofed
+// copy of the owner's address is no owner: the name is under the tag.
+func TestStreamOwner(t *testing.T) {
+	d := keyedDaemon(t, daemonOpts{})
+	owner, other := newPeer(t, d, "127.0.0.1"), newPeer(t, d, "127.0.0.3")
+	rx := newPeer(t, d, "127.0.0.1")
+	port := itoa(rx.addr().Port())
+	var ts counter
+	if r := owner.signedDo(key, "id=s start 127.0.0.1:"+port+" nonce="+nonce+" from=owner ts="+ts.next(), "s"); !r.OK {
+		t.Fatalf("start: %+v", r)
+	}
+	for _, line := range []string{
+		"id=a stop 127.0.0.1:" + port + " from=intruder ts=" + ts.next(),
+		"id=b start 127.0.0.1:" + port + " lease=1s nonce=" + nonce + " from=intruder ts=" + ts.next(),
+	} {
+		id := strings.TrimPrefix(strings.Fields(line)[0], "id=")
+		if r := other.signedDo(key, line, id); r.OK || r.Verb != control.CodeNotOwner || !strings.Contains(r.Message, "started by owner") {
+			t.Errorf("%q from another name: %+v, want not-owner", line, r)
+		}
+	}
+	if r := other.signedDo(key, "id=c stop all from=intruder ts="+ts.next(), "c"); !r.OK {
+		t.Errorf("stop all: %+v", r)
+	} else if n, _ := r.Get("stopped"); n != "0" {
+		t.Errorf("another name's stop all stopped %s streams, want 0 (only its own)", n)
+	}
+	if len(d.Targets()) != 1 {
+		t.Fatal("the owner's stream ended")
+	}
+	var s received
+	rx.collect(&s, 20)
+	if r := other.signedDo(key, "id=d stop 127.0.0.1:"+port+" admin=1 from=intruder ts="+ts.next(), "d"); !r.OK {
+		t.Errorf("stop with admin=1: %+v", r)
+	}
+	rx.untilEnd(&s)
+}

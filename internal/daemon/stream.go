@@ -39,7 +39,7 @@ func (s *streamControl) Start(req control.StartRequest) (control.StartResult, er
 		}
 		tagger = telemetry.NewTagger(telemetry.StreamKey(req.Auth.Key[:], req.Auth.Nonce[:]))
 	}
-	sub, created, err := s.subs.Start(req.Target, req.Lease, s.defLease, s.clock.Now(), tagger)
+	sub, created, err := s.subs.Start(req.Target, req.Lease, s.defLease, s.clock.Now(), tagger, req.Owner)
 	if errors.Is(err, stream.ErrFull) {
 		return control.StartResult{}, &control.CommandError{Code: control.CodeFull, Err: err,
 			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}
@@ -65,7 +65,9 @@ func (s *streamControl) stop(target netip.AddrPort, why stream.EndReason) error 
 	return err
 }
 
-func (s *streamControl) StopAll() int { return s.subs.StopAll() }
+func (s *streamControl) StopAll(owner string) int { return s.subs.StopAll(owner) }
+
+func (s *streamControl) Owner(target netip.AddrPort) (string, bool) { return s.subs.Owner(target) }
 
 func (s *streamControl) Targets() []netip.AddrPort { return s.subs.Active() }
 

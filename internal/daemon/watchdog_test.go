@@ -102,7 +102,7 @@ func TestWatchdogStopsWhileSenderStalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rx.Close()
-	if _, _, err := subs.Start(rx.LocalAddr().(*net.UDPAddr).AddrPort(), 0, 0, 0, nil); err != nil {
+	if _, _, err := subs.Start(rx.LocalAddr().(*net.UDPAddr).AddrPort(), 0, 0, 0, nil, ""); err != nil {
 		t.Fatal(err)
 	}
 	ns.WaitFor(t, "STATUS=streaming to 1 subscriber", 5*time.Second)
