@@ -162,9 +162,31 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// Dial resolves device ("HOST:PORT", IPv6 as "[ADDR]:PORT") and opens a
-// client socket. Close it when done.
+// DefaultPort is the daemon's control port: Dial takes a device given by
+// its host alone to mean this port.
+const DefaultPort = 7600
+
+// WithDefaultPort adds DefaultPort to a device address that names only the
+// host: "pi" → "pi:7600", "::1" or "[::1]" → "[::1]:7600". Other strings
+// are left for Dial to take or refuse.
+func WithDefaultPort(device string) string {
+	port := strconv.Itoa(DefaultPort)
+	if a, err := netip.ParseAddr(device); err == nil {
+		return netip.AddrPortFrom(a, DefaultPort).String()
+	}
+	if strings.HasPrefix(device, "[") && strings.HasSuffix(device, "]") {
+		return device + ":" + port
+	}
+	if device != "" && !strings.Contains(device, ":") {
+		return net.JoinHostPort(device, port)
+	}
+	return device
+}
+
+// Dial resolves device ("HOST:PORT", IPv6 as "[ADDR]:PORT"; a host alone
+// means DefaultPort) and opens a client socket. Close it when done.
 func Dial(device string, opts *ClientOptions) (*Client, error) {
+	device = WithDefaultPort(device)
 	var o ClientOptions
 	if opts != nil {
 		o = *opts

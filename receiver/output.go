@@ -35,6 +35,7 @@ type Output struct {
 	force   bool
 	f       *os.File
 	at      string // where the rows are now
+	done    bool   // Commit, Keep or Discard ran
 }
 
 // CreateOutput creates the partial file for a recording to path. Without
@@ -98,6 +99,7 @@ func (o *Output) Where() string { return o.at }
 // it cannot put the recording in place it keeps it at Partial, as Keep
 // does, and says why.
 func (o *Output) Commit(meta *Metadata) error {
+	o.done = true
 	if err := o.close(); err != nil {
 		return o.keepAfter(meta, err)
 	}
@@ -130,12 +132,20 @@ func (o *Output) keepAfter(meta *Metadata, err error) error {
 
 // Keep leaves the recording at Partial, with meta in its sidecar.
 func (o *Output) Keep(meta *Metadata) error {
+	o.done = true
 	err := o.close()
 	return errors.Join(err, writeSidecar(o.Partial, meta))
 }
 
 // Discard closes and removes the partial file: nothing was recorded.
+// After Commit, Keep or Discard it does nothing, so that a deferred
+// Discard cleans up after an early return (as sql.Tx's Rollback after
+// Commit).
 func (o *Output) Discard() error {
+	if o.done {
+		return nil
+	}
+	o.done = true
 	o.f.Close()
 	o.at = ""
 	if err := os.Remove(o.Partial); err != nil {

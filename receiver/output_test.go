@@ -172,6 +172,38 @@ func TestOutputDiscard(t *testing.T) {
 	if names := dirNames(t, dir); len(names) != 0 || o.Where() != "" {
 		t.Errorf("after Discard: %q, rows at %q", names, o.Where())
 	}
+	if err := o.Discard(); err != nil {
+		t.Errorf("Discard again: %v", err)
+	}
+}
+
+// TestOutputDiscardAfterFinish: a deferred Discard leaves a recording
+// that was put in place, or kept, alone.
+func TestOutputDiscardAfterFinish(t *testing.T) {
+	dir := t.TempDir()
+	committed, err := CreateOutput(filepath.Join(dir, "a.csv"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := CreateOutput(filepath.Join(dir, "b.csv"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := committed.Commit(recordInto(t, committed)); err != nil {
+		t.Fatal(err)
+	}
+	if err := kept.Keep(recordInto(t, kept)); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []*Output{committed, kept} {
+		if err := o.Discard(); err != nil {
+			t.Errorf("Discard after finishing %s: %v", o.Path, err)
+		}
+	}
+	want := []string{"a.csv", "a.csv.json", "b.partial.csv", "b.partial.csv.json"}
+	if names := dirNames(t, dir); !slices.Equal(names, want) || committed.Where() != committed.Path || kept.Where() != kept.Partial {
+		t.Errorf("after Discard: %q, rows at %q and %q; want %q", names, committed.Where(), kept.Where(), want)
+	}
 }
 
 // TestMetadata: the sidecar names every column of the header, in order,

@@ -105,13 +105,36 @@ func plural(n uint64, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// LiveLine is the one-line progress a terminal shows while recording.
-func (r *Recorder) LiveLine(elapsed time.Duration) string {
+// Progress is how a running recording goes, for a live view.
+type Progress struct {
+	// Started says that the first sample came; the rest counts from it.
+	Started bool
+	Elapsed time.Duration // since the first sample arrived
+	Samples uint64
+	// Lost, Duplicated and Reordered are the Tracker's counts so far;
+	// Late and SensorErrors count flagged samples.
+	Lost, Duplicated, Reordered, Late, SensorErrors uint64
+}
+
+// progress is r's Progress, elapsed after its first sample arrived.
+func (r *Recorder) progress(elapsed time.Duration) Progress {
 	st, tr := r.Stats, &r.Track
+	return Progress{
+		Started: true, Elapsed: elapsed, Samples: st.Samples,
+		Lost: tr.Lost(), Duplicated: tr.Duplicates, Reordered: tr.Reordered,
+		Late: st.Late, SensorErrors: st.SensorErrors,
+	}
+}
+
+// String is the one line of progress a terminal shows while recording.
+func (p Progress) String() string {
+	if !p.Started {
+		return "waiting for the first sample"
+	}
 	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(st.Samples) / s
+	if s := p.Elapsed.Seconds(); s > 0 {
+		rate = float64(p.Samples) / s
 	}
 	return fmt.Sprintf("%6.1f s  %7.1f Hz  samples %d  lost %d  dup %d  reord %d  late %d  sensor_err %d ",
-		elapsed.Seconds(), rate, st.Samples, tr.Lost(), tr.Duplicates, tr.Reordered, st.Late, st.SensorErrors)
+		p.Elapsed.Seconds(), rate, p.Samples, p.Lost, p.Duplicated, p.Reordered, p.Late, p.SensorErrors)
 }

@@ -6,8 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -21,7 +19,7 @@ const deviceEnv = "IMUSTREAM_DEVICE"
 
 // defaultPort is the daemon's control port, taken when --device names
 // only the host.
-var defaultPort = netip.MustParseAddrPort(DefaultListen).Port()
+const defaultPort = control.DefaultPort
 
 // The help groups of ctlFlags, for the commands that register them.
 const (
@@ -68,7 +66,6 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	} else if c.from != "" {
 		return nil, usagef("--from names the sender of signed commands; it needs --key")
 	}
-	c.device = withDefaultPort(c.device)
 	cl, err := control.Dial(c.device, &opts)
 	if err != nil && c.fs != nil && !isSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
 		return nil, fmt.Errorf("%w (the device is $%s)", err, deviceEnv)
@@ -81,23 +78,6 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// withDefaultPort adds the control port to a device address that names
-// only the host: "pi" → "pi:7600", "::1" or "[::1]" → "[::1]:7600". Other
-// strings are left for control.Dial to take or refuse.
-func withDefaultPort(device string) string {
-	port := fmt.Sprint(defaultPort)
-	if a, err := netip.ParseAddr(device); err == nil {
-		return netip.AddrPortFrom(a, defaultPort).String()
-	}
-	if strings.HasPrefix(device, "[") && strings.HasSuffix(device, "]") {
-		return device + ":" + port
-	}
-	if device != "" && !strings.Contains(device, ":") {
-		return net.JoinHostPort(device, port)
-	}
-	return device
 }
 
 // runCtl serves start, stop, status and ping.

@@ -167,8 +167,8 @@ func TestWithDefaultPort(t *testing.T) {
 		"fe80::1%eth0":           "[fe80::1%eth0]:7600",
 		"":                       "",
 	} {
-		if got := withDefaultPort(in); got != want {
-			t.Errorf("withDefaultPort(%q) = %q, want %q", in, got, want)
+		if got := control.WithDefaultPort(in); got != want {
+			t.Errorf("WithDefaultPort(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
-	"strconv"
-	"sync"
 	"syscall"
 	"time"
 
@@ -34,7 +31,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.duration, "duration", 0, "how long to record, counted from the first sample: a `DURATION` like 90s or 5m (0: until Ctrl-C)")
 	fs.StringVar(&f.out, "out", "", "CSV `FILE` to write, its metadata to FILE.json; the rows go to a partial file that becomes FILE once the recording is complete ('-': standard output; default: statistics only)")
 	fs.BoolVar(&f.force, "force", false, "replace an existing --out FILE, once the new recording is complete")
-	fs.DurationVar(&f.lease, "lease", 3*time.Second, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
+	fs.DurationVar(&f.lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
 	groupFlags(fs, "Recording: duration out force lease strict", ctlDeviceGroup, ctlSecurityGroup)
 	if err := parseFlags(fs, args); err != nil {
@@ -58,344 +55,115 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		out = o
+		defer out.Discard() // after an early return; nothing once the recording finished with it
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return record(ctx, f, out, stdout, stderr)
 }
 
-// ending is how a recording ended.
-type ending int
-
-const (
-	endDuration    ending = iota // --duration of samples recorded
-	endSignal                    // Ctrl-C (or SIGTERM) without --duration: as asked
-	endInterrupted               // Ctrl-C before --duration was reached
-	endDaemon                    // the daemon sent the end of stream
-)
-
-func (e ending) String() string {
-	switch e {
-	case endDuration:
-		return "the duration was recorded"
-	case endSignal:
-		return "stopped by a signal (Ctrl-C)"
-	case endInterrupted:
-		return "interrupted by a signal (Ctrl-C) before the duration was recorded"
-	}
-	return "the daemon ended the stream"
-}
-
-// recording is the state the client's reader goroutine shares with the
-// main loop.
-type recording struct {
-	mu      sync.Mutex
-	rec     *receiver.Recorder
-	sess    *receiver.Session
-	errw    io.Writer
-	partial string    // where the rows go, for messages
-	firstAt time.Time // arrival of the first sample recorded
-	lastAt  time.Time // and of the latest
-	first   chan struct{}
-	full    chan struct{}
-	isFull  bool
-}
-
-func (r *recording) onData(b []byte, _ netip.AddrPort) {
-	r.mu.Lock()
-	rec := r.rec
-	failed, samples, sessions := rec.Err() != nil, rec.Stats.Samples, rec.Track.Sessions
-	_ = rec.Add(b) // malformed datagrams are counted in rec.Stats
-	if err := rec.Err(); err != nil && !failed {
-		// Say so now, not only at the end of a long recording.
-		fmt.Fprintf(r.errw, "\nrecord: %v; %s keeps the %d bytes of whole rows written so far, the statistics go on\n", err, r.partial, rec.Written())
-	}
-	if rec.Stats.Samples > samples {
-		r.lastAt = time.Now()
-		if samples == 0 {
-			r.firstAt = r.lastAt
-			close(r.first)
-		}
-	}
-	if sessions > 0 && rec.Track.Sessions > sessions {
-		if g, ok := rec.LastGap(); ok {
-			fmt.Fprintf(r.errw, "\nrecord: %s\n", g)
-		}
-	}
-	if rec.Full() && !r.isFull {
-		r.isFull = true
-		close(r.full)
-	}
-	r.mu.Unlock()
-	r.sess.Observe(b)
-}
-
-// quiet returns how long no sample came.
-func (r *recording) quiet() time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.lastAt.IsZero() {
-		return 0
-	}
-	return time.Since(r.lastAt)
-}
-
-// refreshNotes says once that lease refreshes fail and once that they
-// work again, rather than a line per refresh while the daemon is away.
-type refreshNotes struct {
-	mu      sync.Mutex
-	w       io.Writer
-	failing bool
-}
-
-func (n *refreshNotes) failed(err error, quiet time.Duration) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.failing {
-		return
-	}
-	n.failing = true
-	fmt.Fprintf(n.w, "\nrecord: lease refresh failed: %v; no samples for %.1f s. Still trying: record says when it works again, and the summary counts what is missing\n", err, quiet.Seconds())
-}
-
-func (n *refreshNotes) ok() {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.failing {
-		n.failing = false
-		fmt.Fprintln(n.w, "\nrecord: the daemon answers again")
-	}
-}
-
-func (n *refreshNotes) isFailing() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.failing
-}
-
-// lockedWriter serialises the lines of the goroutines that report.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
-}
-
+// record runs one recording and prints what came of it: its notes and
+// live line on stderr as they come, its summary on stdout.
 func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
-	var live <-chan time.Time
-	if isTerminal(stderr) {
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		live = t.C
+	// control.Dial takes a host alone to mean the default port; the
+	// sidecar and the summary name the device with it.
+	f.ctl.device = control.WithDefaultPort(f.ctl.device)
+	cfg := receiver.RecordConfig{
+		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.device,
+		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit),
 	}
-	errw := &lockedWriter{w: stderr}
-	var w io.Writer
-	r := &recording{errw: errw, first: make(chan struct{}), full: make(chan struct{})}
-	finished := false // the partial file was put in place, kept or removed
+	rows := "" // where the rows go, for the notes
 	switch {
 	case out != nil:
-		w, r.partial = out.File(), out.Partial
-		defer func() {
-			if !finished {
-				out.Discard() // the stream never started: leave nothing behind
-			}
-		}()
+		rows = out.Partial
 	case f.out == "-":
-		w, r.partial = stdout, "standard output"
+		cfg.CSV, rows = stdout, "standard output"
 	}
-	r.rec = receiver.NewRecorder(w)
-	if f.duration > 0 {
-		r.rec.StopAfter(f.duration)
+	cfg.OnNote = func(n receiver.Note) { printNote(stderr, n, rows) }
+	live := isTerminal(stderr)
+	if live {
+		cfg.LiveEvery = 500 * time.Millisecond
+		cfg.OnLive = func(p receiver.Progress) { fmt.Fprintf(stderr, "\r%s", p) }
 	}
-	notes := &refreshNotes{w: errw}
-	var c *control.Client // dialled below; the session sends only after that
-	sess, err := receiver.NewSession(func(ctx context.Context, cmd control.Command) error {
-		_, err := c.Do(ctx, cmd)
-		if err == nil && cmd.Verb == control.VerbStart {
-			notes.ok()
-		}
-		return err
-	}, "", f.lease)
+	rc, err := receiver.NewRecording(cfg)
 	if err != nil {
 		return usagef("%w", err)
 	}
-	r.sess = sess
-	if c, err = f.ctl.dial(control.ClientOptions{OnData: r.onData}); err != nil {
+	c, err := f.ctl.dial(control.ClientOptions{OnData: rc.Receive})
+	if err != nil {
 		return err
 	}
 	defer c.Close()
-
-	// The status says what the sidecar records of the daemon.
-	status, err := c.Status(ctx)
-	if err == nil {
-		err = sess.Start(ctx)
-	}
-	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("interrupted before the stream started: %w", ctx.Err())
-		}
+	res, err := rc.Run(ctx, c)
+	if res == nil {
 		return err
 	}
-	keepCtx, stopKeep := context.WithCancel(ctx)
-	defer stopKeep()
-	kept := make(chan struct{})
-	go func() {
-		defer close(kept)
-		sess.Keep(keepCtx, func(err error) { notes.failed(err, r.quiet()) })
-	}()
+	if live {
+		fmt.Fprintln(stderr)
+	}
+	if s := res.Summary; res.Ending == receiver.EndDaemon {
+		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
+	}
+	printRecording(stdout, f, out, res)
+	return recordErr(f, out, res, err)
+}
 
-	// --duration counts from the first sample: the start may take retries,
-	// and the first sample comes a tick after it.
-	first, full := r.first, r.full
-	var timer <-chan time.Time
-	var how ending
-loop:
-	for {
-		select {
-		case <-ctx.Done():
-			how = endSignal
-			if f.duration > 0 {
-				how = endInterrupted
-			}
-			break loop
-		case <-sess.Ended():
-			how = endDaemon
-			break loop
-		case <-first:
-			first = nil
-			if f.duration > 0 {
-				t := time.NewTimer(f.duration)
-				defer t.Stop()
-				timer = t.C
-			}
-		case <-timer:
-			how = endDuration
-			break loop
-		case <-full: // a sample past the duration: the rest is in flight
-			how = endDuration
-			break loop
-		case <-live:
-			r.mu.Lock()
-			line := "waiting for the first sample"
-			if !r.firstAt.IsZero() {
-				line = r.rec.LiveLine(time.Since(r.firstAt))
-			}
-			r.mu.Unlock()
-			fmt.Fprintf(errw, "\r%s", line)
-		}
+// printNote says what happened while recording; rows names where the
+// rows go.
+func printNote(w io.Writer, n receiver.Note, rows string) {
+	switch n := n.(type) {
+	case receiver.WriteFailed:
+		fmt.Fprintf(w, "\nrecord: %v; %s keeps the %d bytes of whole rows written so far, the statistics go on\n", n.Err, rows, n.Written)
+	case receiver.SessionGap:
+		fmt.Fprintf(w, "\nrecord: %s\n", n)
+	case receiver.RefreshFailed:
+		fmt.Fprintf(w, "\nrecord: lease refresh failed: %v; no samples for %.1f s. Still trying: record says when it works again, and the summary counts what is missing\n", n.Err, n.Quiet.Seconds())
+	case receiver.RefreshResumed:
+		fmt.Fprintln(w, "\nrecord: the daemon answers again")
 	}
-	stopKeep()
-	<-kept
-	if live != nil {
-		fmt.Fprintln(errw)
-	}
-	// Stop and wait briefly for the end-of-stream marker so the samples
-	// already in flight are recorded too.
-	stopErr := sess.Stop(context.Background(), time.Second)
-	if errors.Is(stopErr, receiver.ErrNoEnd) {
-		stopErr = nil // the summary says "end of stream false"
-	}
-	var endNote string
-	if how == endDaemon {
-		endNote = daemonEnded(c)
-	}
-	c.Close()
+}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rec := r.rec
-	writeErr := rec.Flush()
-	sum := rec.Summary()
-	var why string // why the recording is incomplete
-	switch {
-	case writeErr != nil:
-		why = "writing failed"
-	case how == endDaemon:
-		why = "the daemon ended the stream"
-	case how == endInterrupted && r.firstAt.IsZero():
-		why = "interrupted before the first sample"
-	case how == endInterrupted:
-		why = fmt.Sprintf("interrupted after %.1f s of the %s asked", time.Since(r.firstAt).Seconds(), f.duration)
-	case stopErr != nil && notes.isFailing():
-		why = "the daemon stopped answering"
-	}
-	ended := how.String()
-	if how == endDaemon {
-		ended += "; " + endNote
-		fmt.Fprintf(errw, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", sum.Session, sum.Samples, sum.Span.Seconds(), endNote)
-	}
-
-	// The file goes into place only when it is complete; otherwise it
-	// stays under its partial name, and the message says where.
-	var fileErr error
-	csvLine, where := "", ""
-	if out != nil {
-		meta := rec.NewMetadata()
-		meta.Complete, meta.Ended = why == "", ended
-		if why != "" {
-			meta.Ended += "; incomplete: " + why
-		}
-		fillMetadata(meta, f, status)
-		finished = true
-		switch {
-		case rec.Stats.Samples == 0:
-			fileErr = out.Discard()
-			csvLine = "none: no samples recorded; " + unchanged(f.out)
-		case why == "":
-			fileErr = out.Commit(meta)
-		default:
-			fileErr = out.Keep(meta)
-		}
-		switch at := out.Where(); at {
-		case "":
-		case out.Path:
-			csvLine = fmt.Sprintf("%s (%d bytes)\n  metadata       %s", at, rec.Written(), receiver.SidecarPath(at))
-		default:
-			if why == "" {
-				why = "it could not be put in place"
-			}
-			csvLine = fmt.Sprintf("%s (%d bytes of whole rows, INCOMPLETE: %s; %s)\n  metadata       %s",
-				at, rec.Written(), why, unchanged(f.out), receiver.SidecarPath(at))
-			where = fmt.Sprintf(": its %d rows are in %s; %s", rec.Rows(), at, unchanged(f.out))
-		}
-	}
-	sum.WriteText(stdout, f.ctl.device)
-	fmt.Fprintf(stdout, "  ended          %s\n", ended)
-	if csvLine != "" {
-		fmt.Fprintf(stdout, "  csv            %s\n", csvLine)
+// printRecording prints the summary and what became of the file.
+func printRecording(w io.Writer, f recordFlags, out *receiver.Output, res *receiver.RecordResult) {
+	res.Summary.WriteText(w, f.ctl.device)
+	fmt.Fprintf(w, "  ended          %s\n", res.Ended)
+	switch at := res.At; {
+	case out == nil:
+	case res.Summary.Samples == 0:
+		fmt.Fprintf(w, "  csv            none: no samples recorded; %s\n", unchanged(f.out))
+	case at == out.Path:
+		fmt.Fprintf(w, "  csv            %s (%d bytes)\n  metadata       %s\n", at, res.Written, receiver.SidecarPath(at))
+	default:
+		fmt.Fprintf(w, "  csv            %s (%d bytes of whole rows, INCOMPLETE: %s; %s)\n  metadata       %s\n",
+			at, res.Written, res.Incomplete, unchanged(f.out), receiver.SidecarPath(at))
 	}
 	if f.strict {
 		verdict := "PASS"
-		if !sum.OK() {
+		if !res.Summary.OK() {
 			verdict = "FAIL"
 		}
-		fmt.Fprintf(stdout, "  strict check   %s (no loss, count within 1 %%)\n", verdict)
+		fmt.Fprintf(w, "  strict check   %s (no loss, count within 1 %%)\n", verdict)
 	}
+}
 
-	var errs []error
-	if writeErr != nil {
-		errs = append(errs, writeErr)
-	}
-	if stopErr != nil {
-		errs = append(errs, stopErr)
-	}
-	if fileErr != nil {
-		errs = append(errs, fileErr)
-	}
+// recordErr is record's error: what failed (runErr), an incomplete
+// recording, no samples, or a failed strict check.
+func recordErr(f recordFlags, out *receiver.Output, res *receiver.RecordResult, runErr error) error {
+	errs := []error{runErr}
 	switch {
-	case why != "":
-		errs = append(errs, fmt.Errorf("the recording is incomplete (%s)%s", why, where))
-	case out != nil && rec.Stats.Samples == 0:
+	case res.Incomplete != "":
+		where := ""
+		if out != nil && res.At != "" && res.At != out.Path {
+			where = fmt.Sprintf(": its %d rows are in %s; %s", res.Rows, res.At, unchanged(f.out))
+		}
+		errs = append(errs, fmt.Errorf("the recording is incomplete (%s)%s", res.Incomplete, where))
+	case out != nil && res.Summary.Samples == 0:
 		errs = append(errs, fmt.Errorf("no samples received; %s", unchanged(f.out)))
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
-	if f.strict && !sum.OK() {
+	if f.strict && !res.Summary.OK() {
 		return errors.New("strict check failed")
 	}
 	return nil
@@ -407,35 +175,6 @@ func unchanged(path string) string {
 		return path + " is unchanged"
 	}
 	return path + " was not written"
-}
-
-// daemonEnded finds out whether the daemon that ended the stream still
-// runs, to say why it may have ended it.
-func daemonEnded(c *control.Client) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
-	r, err := c.Ping(ctx)
-	if err != nil {
-		return "it no longer answers: it shut down, or this host left its allow list"
-	}
-	v, _ := r.Get("version")
-	return fmt.Sprintf("it still answers (version %s): another controller stopped the stream, or its lease ran out", v)
-}
-
-// fillMetadata adds what record knows to a recording's sidecar: the
-// daemon's address and its status when the recording started.
-func fillMetadata(m *receiver.Metadata, f recordFlags, status control.Reply) {
-	m.Device = f.ctl.device
-	m.Recorder = fmt.Sprintf("imustream %s (commit %s) record", version, commit)
-	m.DurationAsked = f.duration
-	m.Daemon.Status = make(map[string]string, len(status.Fields))
-	for _, fl := range status.Fields {
-		m.Daemon.Status[fl.Key] = fl.Value
-	}
-	m.Daemon.Version = m.Daemon.Status["version"]
-	m.Daemon.Sensor = m.Daemon.Status["sensor"]
-	m.Daemon.RateHz, _ = strconv.Atoi(m.Daemon.Status["rate"])
-	m.Daemon.Batch, _ = strconv.Atoi(m.Daemon.Status["batch"])
 }
 
 func isTerminal(w io.Writer) bool {

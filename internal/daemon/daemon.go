@@ -25,7 +25,7 @@ import (
 
 // DefaultListen is the control address unless Config.Listen says
 // otherwise: loopback, so a fresh install obeys no one on the network.
-const DefaultListen = "127.0.0.1:7600"
+const DefaultListen = "127.0.0.1:7600" // control.DefaultPort on loopback
 
 // ErrConfig marks a Config that cannot run; the CLI exits 2 on it.
 var ErrConfig = errors.New("daemon: bad configuration")
