@@ -155,6 +155,35 @@ func (e *NoReplyError) Error() string {
 
 func (e *NoReplyError) Unwrap() error { return ErrNoReply }
 
+// Explain says, in the terms of imustream's command lines, why the
+// command got no reply, as far as the client found out: one line when the
+// probe or the replies tell, else the likely causes, one a line.
+func (e *NoReplyError) Explain() string {
+	tries := fmt.Sprintf("%d attempts of %s", e.Attempts, e.Timeout)
+	if e.Attempts == 1 {
+		tries = fmt.Sprintf("1 attempt of %s", e.Timeout)
+	}
+	switch {
+	case e.Probe == ProbeRefused:
+		return fmt.Sprintf("nothing listens on %s (is `imustream run` running there?)\n", e.Device)
+	case e.Signed && e.BadReplies > 0:
+		return fmt.Sprintf("no reply from %s with a valid signature (%s): %d ignored; does the daemon run with the same --key?\n", e.Device, tries, e.BadReplies)
+	case e.Probe == ProbeAnswered:
+		return fmt.Sprintf("no reply from %s within %s, yet the daemon answered a ping right after: its replies are slow or lost on the way; try a longer --timeout\n", e.Device, tries)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "no reply from %s (%s). The daemon drops what it does not accept without a word; likely causes:\n", e.Device, tries)
+	fmt.Fprintf(&b, "  - it is not running there, or a firewall drops UDP to port %d\n", e.Device.Port())
+	fmt.Fprintf(&b, "  - this host is not on its allow list: start it with --allow CIDR naming this host (without --allow it obeys loopback only)\n")
+	if e.Signed {
+		fmt.Fprintf(&b, "  - it does not run with the same key as --key (it drops commands it cannot authenticate), or this host's clock went back\n")
+	} else {
+		fmt.Fprintf(&b, "  - it obeys only signed commands (it runs with --key): pass --key FILE, a copy of its key\n")
+	}
+	fmt.Fprintf(&b, "  - it listens on another port (run --listen): name it, --device HOST:PORT\n")
+	return b.String()
+}
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return one

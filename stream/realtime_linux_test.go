@@ -9,12 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/imustream/imustream/internal/rt"
+	"github.com/imustream/imustream/internal/syncbuf"
 	"github.com/imustream/imustream/sensor/sim"
 	"golang.org/x/sys/unix"
 )
@@ -48,30 +48,12 @@ func fifoThreads(t *testing.T, prio int) []int {
 // in the next run (-count).
 var testPrio atomic.Int32
 
-// logBuffer is a log destination safe for the sender's goroutine.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestRunRealtimePriority: the sender's thread, and only it, runs at the
 // requested SCHED_FIFO priority, and the thread ends with Run; where the
 // system refuses, Run says what to grant and streams anyway.
 func TestRunRealtimePriority(t *testing.T) {
 	prio := 7 + int(testPrio.Add(1)%80) // unusual, so no other thread of the test binary has it
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	subs := NewSubscribers()
 	rx := newReceiver(t)
 	mustStart(t, subs, rx.addr(), 0)
@@ -160,7 +142,7 @@ func TestRunPinnedCPU(t *testing.T) {
 			cpu = c // the last one this test may use
 		}
 	}
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	subs := NewSubscribers()
 	rx := newReceiver(t)
 	mustStart(t, subs, rx.addr(), 0)
@@ -299,7 +281,7 @@ func TestRunTwoThreadsOneTickEach(t *testing.T) {
 func TestRunPinOnlyRealtime(t *testing.T) {
 	cpus := twoCPUs(t)
 	for _, only := range []bool{true, false} {
-		var logs logBuffer
+		var logs syncbuf.Buffer
 		subs := NewSubscribers()
 		rx := newReceiver(t)
 		mustStart(t, subs, rx.addr(), 0)

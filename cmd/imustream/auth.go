@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/daemon"
 )
 
@@ -58,11 +59,11 @@ func runKeygen(name string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
 	fs.StringVar(&out, "out", "", "key `FILE` to create (mode 0600; an existing file is never overwritten)")
 	groupFlags(fs, "Output: out")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if out == "" {
-		return usagef("--out FILE is required")
+		return cli.Usagef("--out FILE is required")
 	}
 	k, err := control.GenerateKey()
 	if err != nil {

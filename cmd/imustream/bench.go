@@ -38,7 +38,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.Cycles, "cycles", c.Cycles, "start/stop cycles for the start → first datagram and stop → end latencies")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&suite, "suite", "", "run the standard comparison runs (each --duration long) and write their results as JSON to FILE, which go run ./internal/bench/perfdoc renders as docs/performance.md")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := c.Check(); err != nil {
@@ -84,7 +84,7 @@ func runFloor(_ string, args []string, stdout, stderr io.Writer) error {
 // benchErr makes the bench's configuration errors usage errors: exit 2.
 func benchErr(err error) error {
 	if errors.Is(err, bench.ErrConfig) {
-		return fmt.Errorf("%w: %w", errUsage, err)
+		return cli.Usagef("%w", err)
 	}
 	return err
 }

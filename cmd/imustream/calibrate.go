@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/sensor/calib"
 )
 
@@ -21,7 +22,7 @@ type calibrateFlags struct {
 	seconds float64
 	out     string
 	level   bool
-	mount   mountFlag
+	mount   calib.Mounting
 }
 
 // runCalibrate reads the sensor at rest, estimates its gyroscope bias and
@@ -38,21 +39,21 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.level, "level", false, "the body lies level, z axis up: estimate the whole accelerometer offset, not only its part along gravity")
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
 	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount out")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkRate(f.rate); err != nil {
 		return err
 	}
 	if !(f.seconds > 0 && f.seconds <= 3600) {
-		return usagef("--seconds %g out of range (0, 3600]", f.seconds)
+		return cli.Usagef("--seconds %g out of range (0, 3600]", f.seconds)
 	}
 	if f.out == "" {
-		return usagef("--out must name a file")
+		return cli.Usagef("--out must name a file")
 	}
 	n := int(math.Round(f.seconds * float64(f.rate)))
 	if n < calib.DefaultOpts.MinSamples {
-		return usagef("--seconds %g at --rate %d gives %d samples; the estimate needs at least %d", f.seconds, f.rate, n, calib.DefaultOpts.MinSamples)
+		return cli.Usagef("--seconds %g at --rate %d gives %d samples; the estimate needs at least %d", f.seconds, f.rate, n, calib.DefaultOpts.MinSamples)
 	}
 	kind, err := f.sensor.kindOf(f.sim)
 	if err != nil {
@@ -78,7 +79,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	var opts calib.Opts
 	if f.level {
-		up := f.mount.m.SensorUp()
+		up := f.mount.SensorUp()
 		opts.Up = &up
 	}
 	c, rep, err := acc.Estimate(&opts)
@@ -87,7 +88,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	c.Sensor = sens.String()
 	c.Created = time.Now().UTC().Format(time.RFC3339)
-	c.Mounting = f.mount.m
+	c.Mounting = f.mount
 	if err := calib.Save(f.out, c); err != nil {
 		return err
 	}

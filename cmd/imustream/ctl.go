@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/cli"
 )
 
 // deviceEnv names the environment variable that sets the default of
@@ -51,7 +51,7 @@ func (c *ctlFlags) register(fs *flag.FlagSet) {
 
 func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	if c.retries < 0 {
-		return nil, usagef("--retries must be ≥ 0")
+		return nil, cli.Usagef("--retries must be ≥ 0")
 	}
 	opts.Timeout, opts.Retries, opts.Probe = c.timeout, c.retries, true
 	if c.retries == 0 {
@@ -64,7 +64,7 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 		}
 		opts.Key, opts.From = &k, c.from
 	} else if c.from != "" {
-		return nil, usagef("--from names the sender of signed commands; it needs --key")
+		return nil, cli.Usagef("--from names the sender of signed commands; it needs --key")
 	}
 	cl, err := control.Dial(c.device, &opts)
 	if err != nil && c.fs != nil && !isSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
@@ -98,17 +98,17 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	default:
 		groupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
 	}
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	// Without --to the daemon would stream to this command's own socket,
 	// which closes when the command exits.
 	switch {
 	case name == control.VerbStart && to == "":
-		return usagef("--to is required: the stream needs a receiver that outlives this command, " +
+		return cli.Usagef("--to is required: the stream needs a receiver that outlives this command, " +
 			"e.g. --to :9000 for port 9000 on this host, or --to HOST:PORT (imustream record receives the stream itself)")
 	case name == control.VerbStop && to == "":
-		return usagef("--to is required: name the receiver whose stream to stop, e.g. --to :9000, or --to all")
+		return cli.Usagef("--to is required: name the receiver whose stream to stop, e.g. --to :9000, or --to all")
 	}
 	c, err := cf.dial(control.ClientOptions{})
 	if err != nil {
@@ -140,32 +140,4 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	r.ID = ""
 	fmt.Fprint(stdout, r.String())
 	return nil
-}
-
-// explainNoReply says, in the terms of this command line, why a command
-// got no reply, as far as the client found out.
-func explainNoReply(e *control.NoReplyError) string {
-	tries := fmt.Sprintf("%d attempts of %s", e.Attempts, e.Timeout)
-	if e.Attempts == 1 {
-		tries = fmt.Sprintf("1 attempt of %s", e.Timeout)
-	}
-	switch {
-	case e.Probe == control.ProbeRefused:
-		return fmt.Sprintf("nothing listens on %s (is `imustream run` running there?)\n", e.Device)
-	case e.Signed && e.BadReplies > 0:
-		return fmt.Sprintf("no reply from %s with a valid signature (%s): %d ignored; does the daemon run with the same --key?\n", e.Device, tries, e.BadReplies)
-	case e.Probe == control.ProbeAnswered:
-		return fmt.Sprintf("no reply from %s within %s, yet the daemon answered a ping right after: its replies are slow or lost on the way; try a longer --timeout\n", e.Device, tries)
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "no reply from %s (%s). The daemon drops what it does not accept without a word; likely causes:\n", e.Device, tries)
-	fmt.Fprintf(&b, "  - it is not running there, or a firewall drops UDP to port %d\n", e.Device.Port())
-	fmt.Fprintf(&b, "  - this host is not on its allow list: start it with --allow CIDR naming this host (without --allow it obeys loopback only)\n")
-	if e.Signed {
-		fmt.Fprintf(&b, "  - it does not run with the same key as --key (it drops commands it cannot authenticate), or this host's clock went back\n")
-	} else {
-		fmt.Fprintf(&b, "  - it obeys only signed commands (it runs with --key): pass --key FILE, a copy of its key\n")
-	}
-	fmt.Fprintf(&b, "  - it listens on another port (run --listen): name it, --device HOST:PORT\n")
-	return b.String()
 }

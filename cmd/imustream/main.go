@@ -61,13 +61,6 @@ func lookup(name string) (command, bool) {
 	return command{}, false
 }
 
-// errUsage marks errors that are the caller's flags; they exit 2. Make
-// them with usagef, whose message reads without the word "usage".
-var errUsage = cli.ErrUsage
-
-// usagef is fmt.Errorf for a usage error.
-func usagef(format string, a ...any) error { return cli.Usagef(format, a...) }
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -128,11 +121,11 @@ func exit(name string, err error, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
-	case errors.Is(err, errUsage):
+	case errors.Is(err, cli.ErrUsage):
 		fmt.Fprintf(stderr, "imustream %s: %v\nrun 'imustream %s -h' for help\n", name, err, name)
 		return 2
 	case errors.As(err, &nr):
-		fmt.Fprintf(stderr, "imustream %s: %s", name, explainNoReply(nr))
+		fmt.Fprintf(stderr, "imustream %s: %s", name, nr.Explain())
 		return 1
 	default:
 		fmt.Fprintf(stderr, "imustream %s: %v\n", name, err)
@@ -157,7 +150,7 @@ func usage(w io.Writer) {
 }
 
 func runVersion(name string, args []string, stdout, stderr io.Writer) error {
-	if err := parseFlags(newFlags(name, stderr), args); err != nil {
+	if err := cli.Parse(newFlags(name, stderr), args); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "imustream %s (commit %s) %s/%s%s %s\n", version, commit, runtime.GOOS, runtime.GOARCH, goarm(), runtime.Version())
@@ -183,14 +176,10 @@ func groupFlags(fs *flag.FlagSet, groups ...string) {
 	cli.Group(fs, head, groups...)
 }
 
-// parseFlags parses args into fs (cli.Parse): -h comes back for run to
-// print, a bad flag as one usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error { return cli.Parse(fs, args) }
-
 // checkRate refuses a --rate outside the range a sensor is read at.
 func checkRate(hz int) error {
 	if sensor.CheckRate(hz) != nil {
-		return usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
+		return cli.Usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/sensor/detect"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
@@ -21,7 +22,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&rate, "rate", 200, "with --record: the rate the samples are read at, `HZ`")
 	fs.StringVar(&record, "record", "", "also open the first IMU found with these settings, read 20 samples and write every I²C transaction to this trace `FILE` (it resets the chip: stop a running daemon first)")
 	groupFlags(fs, "Sensor: sensor bus addr accel-range gyro-range dlpf", "Recording: record rate")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	kind, err := sf.kindOf(false)
@@ -29,7 +30,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if kind == "sim" {
-		return usagef("probe looks at the I²C bus; the simulated sensor is not on one")
+		return cli.Usagef("probe looks at the I²C bus; the simulated sensor is not on one")
 	}
 	cfg, err := sf.detectConfig(kind, rate)
 	if err != nil {
@@ -44,7 +45,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "recorded the session to %s: fill in its note (board, Pi model, how it lay) and see docs/hardware.md to contribute it\n", record)
 	}
 	if errors.Is(err, mpu6050.ErrInvalidOpts) || errors.Is(err, lsm9ds1.ErrInvalidOpts) {
-		return usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/receiver"
 )
 
@@ -34,14 +35,14 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
 	groupFlags(fs, "Recording: duration out force lease strict", ctlDeviceGroup, ctlSecurityGroup)
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if f.duration < 0 {
-		return usagef("--duration %s is negative: give how long to record, or 0 to record until Ctrl-C", f.duration)
+		return cli.Usagef("--duration %s is negative: give how long to record, or 0 to record until Ctrl-C", f.duration)
 	}
 	if f.lease < control.MinLease || f.lease > control.MaxLease {
-		return usagef("--lease %s outside %s..%s", f.lease, control.MinLease, control.MaxLease)
+		return cli.Usagef("--lease %s outside %s..%s", f.lease, control.MinLease, control.MaxLease)
 	}
 	// The file is checked and created before the daemon is asked for
 	// anything: a refusal or a bad directory costs no stream.
@@ -49,7 +50,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	if f.out != "" && f.out != "-" {
 		o, err := receiver.CreateOutput(f.out, f.force)
 		if e, ok := errors.AsType[*receiver.ExistsError](err); ok {
-			return usagef("%s exists; --force replaces it once the new recording is complete", e.Path)
+			return cli.Usagef("%s exists; --force replaces it once the new recording is complete", e.Path)
 		}
 		if err != nil {
 			return err
@@ -87,7 +88,7 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	}
 	rc, err := receiver.NewRecording(cfg)
 	if err != nil {
-		return usagef("%w", err)
+		return cli.Usagef("%w", err)
 	}
 	c, err := f.ctl.dial(control.ClientOptions{OnData: rc.Receive})
 	if err != nil {

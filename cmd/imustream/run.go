@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/config"
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/sdnotify"
@@ -62,12 +63,12 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount",
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Logging/config: log-level config")
-	if err := parseFlags(fs, args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if f.config != "" {
 		if err := config.Load(fs, f.config, true); err != nil {
-			return nil, fmt.Errorf("%w: %w", errUsage, err)
+			return nil, cli.Usagef("%w", err)
 		}
 	}
 	return &f, nil
@@ -81,13 +82,13 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	f := *fp
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("%w: --log-level %q: want debug, info, warn or error", errUsage, f.logLevel)
+		return cli.Usagef("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
 	if err := checkRate(f.rate); err != nil {
 		return err
 	}
 	if f.batch < 1 || f.batch > telemetry.MaxBatch {
-		return fmt.Errorf("%w: --batch %d out of range 1..%d", errUsage, f.batch, telemetry.MaxBatch)
+		return cli.Usagef("--batch %d out of range 1..%d", f.batch, telemetry.MaxBatch)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg, err := f.daemonConfig(log)
@@ -103,7 +104,7 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		sens.Halt()
 		if errors.Is(err, daemon.ErrConfig) {
-			return fmt.Errorf("%w: %w", errUsage, err)
+			return cli.Usagef("%w", err)
 		}
 		return err
 	}
@@ -143,7 +144,7 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 		Logger:       log,
 	}
 	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
-		return cfg, fmt.Errorf("%w: --listen %q: %w", errUsage, f.listen, err)
+		return cfg, cli.Usagef("--listen %q: %w", f.listen, err)
 	}
 	return cfg, nil
 }

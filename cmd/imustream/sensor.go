@@ -3,11 +3,9 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 
+	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
@@ -20,17 +18,15 @@ import (
 type sensorFlags struct {
 	kind       string
 	bus        string
-	addr       addrFlag
+	addr       detect.Addr
 	accelRange int
 	gyroRange  int
 	dlpf       int
 	pressure   bool // run only
 }
 
-const sensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"
-
 func (s *sensorFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+sensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
+	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+daemon.SensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
 	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C `BUS`: 1, I2C1 or /dev/i2c-1")
 	fs.Var(&s.addr, "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
 	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
@@ -44,19 +40,11 @@ func (s *sensorFlags) registerPressure(fs *flag.FlagSet) {
 }
 
 // kindOf returns the sensor to use, "sim" or a detect kind, with --sim
-// folded in.
+// folded in (daemon.SensorKind).
 func (s *sensorFlags) kindOf(simFlag bool) (string, error) {
-	k := strings.ToLower(strings.TrimSpace(s.kind))
-	switch detect.Kind(k) {
-	case detect.Auto, detect.MPU6050, detect.LSM9DS1, "sim":
-	default:
-		return "", usagef("--sensor %q: want %s", s.kind, sensorKinds)
-	}
-	if simFlag {
-		if k != "sim" && k != string(detect.Auto) {
-			return "", usagef("--sim and --sensor %s disagree (--sim is short for --sensor sim)", k)
-		}
-		k = "sim"
+	k, err := daemon.SensorKind(s.kind, simFlag)
+	if err != nil {
+		return "", cli.Usagef("%w", err)
 	}
 	return k, nil
 }
@@ -75,7 +63,7 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 		Pressure:     s.pressure,
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, usagef("%w", err)
+		return cfg, cli.Usagef("%w", err)
 	}
 	return cfg, nil
 }
@@ -106,7 +94,7 @@ func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still b
 func openSensor(c daemon.SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	sens, err := daemon.OpenSensor(c, log)
 	if errors.Is(err, daemon.ErrConfig) {
-		return nil, usagef("%w", err)
+		return nil, cli.Usagef("%w", err)
 	}
 	return sens, err
 }
@@ -114,11 +102,13 @@ func openSensor(c daemon.SensorConfig, log *slog.Logger) (sensor.Sensor, error) 
 // calibFlags load a calibration file and a mounting for run.
 type calibFlags struct {
 	file  string
-	mount mountFlag
+	mount calib.Mounting
+	fs    *flag.FlagSet // whether --mount was given, since "x=x,y=y,z=z" and none are the same rotation but only one overrides the file
 }
 
 func (c *calibFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.file, "calibration", "", "calibration `FILE` written by imustream calibrate, applied to every sample")
+	c.fs = fs
 	fs.Var(&c.mount, "mount", "mounting as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix (rows = body axes in sensor coordinates); overrides the calibration file's")
 }
 
@@ -126,61 +116,21 @@ func (c *calibFlags) register(fs *flag.FlagSet) {
 // given. It runs before the sensor is opened, so that a bad file is refused
 // without touching the bus.
 func (c *calibFlags) load() (*calib.Calibration, error) {
-	if c.file == "" && !c.mount.set {
+	mount := isSet(c.fs, "mount")
+	if c.file == "" && !mount {
 		return nil, nil
 	}
 	cal := calib.Calibration{Format: calib.Format}
 	if c.file != "" {
 		var err error
 		if cal, err = calib.Load(c.file); err != nil {
-			return nil, usagef("--calibration: %w", err)
+			return nil, cli.Usagef("--calibration: %w", err)
 		}
 	}
-	if c.mount.set {
-		cal.Mounting = c.mount.m
+	if mount {
+		cal.Mounting = c.mount
 	}
 	return &cal, nil
-}
-
-// addrFlag is a 7-bit I²C address, given in hex (0x68) or decimal.
-type addrFlag uint16
-
-func (a addrFlag) String() string {
-	if a == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%#02x", uint16(a))
-}
-
-func (a *addrFlag) Set(s string) error {
-	v, err := strconv.ParseUint(s, 0, 16)
-	if err != nil || v == 0 || v > 0x7f {
-		return errors.New("want a 7-bit I²C address such as 0x68")
-	}
-	*a = addrFlag(v)
-	return nil
-}
-
-// mountFlag remembers whether it was set, since "x=x,y=y,z=z" and no flag
-// are the same rotation but only one overrides the calibration file.
-type mountFlag struct {
-	m   calib.Mounting
-	set bool
-}
-
-func (f *mountFlag) String() string {
-	if !f.set {
-		return ""
-	}
-	return f.m.String()
-}
-
-func (f *mountFlag) Set(s string) error {
-	if err := f.m.Set(s); err != nil {
-		return err
-	}
-	f.set = true
-	return nil
 }
 
 // openDaemonSensor opens the sensor run's flags select, with its

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/internal/syncbuf"
 	"github.com/imustream/imustream/receiver"
 )
 
@@ -57,7 +58,7 @@ func TestLateListenerGetsLeasedStream(t *testing.T) {
 // TestStreamEndsLogged: every end of a stream is logged once with its
 // reason: a stop, a lease that ran out, the allow list, the shutdown.
 func TestStreamEndsLogged(t *testing.T) {
-	var logBuf syncBuf
+	var logBuf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 	both := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("127.0.0.3/32")}
 	d := startDaemon(t, daemonOpts{log: log, allow: both})

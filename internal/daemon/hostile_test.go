@@ -16,6 +16,7 @@ import (
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/internal/syncbuf"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
@@ -222,8 +223,9 @@ func TestSignedRetryAnsweredFromCache(t *testing.T) {
 	if again.String() != first.String() {
 		t.Errorf("retry answered %q, first answer %q", again.String(), first.String())
 	}
-	// Another sender name with the same id is another request.
-	other := pc.signedDo(key, "id=s1 start :"+port+" nonce="+nonce+" from=laptop ts=1", "s1")
+	// Another sender name with the same id is another request (run, not
+	// answered from the cache); as another name's refresh it needs admin=1.
+	other := pc.signedDo(key, "id=s1 start :"+port+" nonce="+nonce+" admin=1 from=laptop ts=1", "s1")
 	if v, _ := other.Get("new"); v != "false" {
 		t.Errorf("start from another name: %+v, want a refresh (new=false)", other)
 	}
@@ -498,7 +500,7 @@ func (c *counter) ts2() string { return strconv.FormatUint(c.ts, 10) }
 // TestFloodLogRateLimited: a flood of unauthenticated packets is counted
 // exactly and logged at most about once a second per kind.
 func TestFloodLogRateLimited(t *testing.T) {
-	var logBuf syncBuf
+	var logBuf syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logBuf, nil))
 	d := keyedDaemon(t, daemonOpts{log: log})
 	ctl := newPeer(t, d, "127.0.0.1")
@@ -540,23 +542,6 @@ func TestFloodLogRateLimited(t *testing.T) {
 		t.Errorf("%d log lines in %v for %d dropped packets, want at most %d", lines, elapsed, rounds*burst, limit)
 	}
 	t.Logf("%d packets dropped in %v, %d log lines", rounds*burst, elapsed.Round(time.Millisecond), lines)
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestSensorFailsAndRecovers: the sensor fails for a while; the stream

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
@@ -12,6 +13,27 @@ import (
 	"github.com/imustream/imustream/sensor/mpu6050"
 	"github.com/imustream/imustream/sensor/sim"
 )
+
+// SensorKinds lists the kinds SensorKind takes, for help texts.
+const SensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"
+
+// SensorKind reads the sensor the command line names: "sim" or a
+// detect.Kind, with sim (the --sim flag, short for "sim") folded in.
+func SensorKind(kind string, sim bool) (string, error) {
+	k := strings.ToLower(strings.TrimSpace(kind))
+	switch detect.Kind(k) {
+	case detect.Auto, detect.MPU6050, detect.LSM9DS1, "sim":
+	default:
+		return "", fmt.Errorf("%w: --sensor %q: want %s", ErrConfig, kind, SensorKinds)
+	}
+	if sim && k != "sim" && k != string(detect.Auto) {
+		return "", fmt.Errorf("%w: --sim and --sensor %s disagree (--sim is short for --sensor sim)", ErrConfig, k)
+	}
+	if sim {
+		k = "sim"
+	}
+	return k, nil
+}
 
 // SensorConfig chooses the IMU: the simulator, or the chip sensor/detect
 // finds, and the calibration applied to every sample.

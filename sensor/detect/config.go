@@ -10,6 +10,27 @@ import (
 	"github.com/imustream/imustream/sensor/mpu6050"
 )
 
+// Addr is a 7-bit I²C address as a flag takes it, in hex (0x68) or
+// decimal; 0 is none given.
+type Addr uint16
+
+func (a Addr) String() string {
+	if a == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%#02x", uint16(a))
+}
+
+// Set reads an address; it refuses 0 and anything past 7 bits.
+func (a *Addr) Set(s string) error {
+	v, err := strconv.ParseUint(s, 0, 16)
+	if err != nil || v == 0 || v > 0x7f {
+		return errors.New("detect: want a 7-bit I²C address such as 0x68")
+	}
+	*a = Addr(v)
+	return nil
+}
+
 // Kind names a driver or, in Found, a chip family.
 type Kind string
 

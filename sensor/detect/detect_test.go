@@ -379,3 +379,21 @@ func TestRealHostWithoutI2C(t *testing.T) {
 		t.Fatalf("ProbeBus: %v", err)
 	}
 }
+
+func TestAddrFlag(t *testing.T) {
+	for in, want := range map[string]Addr{"0x68": 0x68, "104": 0x68, "0x7f": 0x7f, "0x1c": 0x1c} {
+		var a Addr
+		if err := a.Set(in); err != nil || a != want {
+			t.Errorf("Set(%q) = %v, %v; want %#x", in, a, err, uint16(want))
+		}
+	}
+	for _, in := range []string{"0", "0x80", "x", "-1", ""} {
+		var a Addr
+		if err := a.Set(in); err == nil {
+			t.Errorf("Set(%q) = %v, want an error", in, a)
+		}
+	}
+	if s := Addr(0x68).String(); s != "0x68" || Addr(0).String() != "" {
+		t.Errorf("String: %q, %q", s, Addr(0).String())
+	}
+}
