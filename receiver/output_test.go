@@ -248,7 +248,8 @@ func TestMetadata(t *testing.T) {
 		t.Errorf("sidecar: format %v, start %v, start_wall_ns %v", got["format"], got["start"], got["start_wall_ns"])
 	}
 	sum, _ := got["summary"].(map[string]any)
-	for _, k := range []string{"samples", "lost", "duplicated", "reordered", "late", "skipped", "sensor_errors", "sessions", "end_seen", "lost_between_sessions", "unknown_gaps"} {
+	for _, k := range []string{"samples", "lost", "duplicated", "reordered", "late", "skipped", "sensor_errors", "sessions", "end_seen", "lost_between_sessions", "unknown_gaps",
+		"auth", "forged", "wrong_source", "suspicious"} {
 		if _, ok := sum[k]; !ok {
 			t.Errorf("sidecar summary lacks %q: %v", k, sum)
 		}

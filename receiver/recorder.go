@@ -20,8 +20,10 @@ const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flag
 // RecorderStats are a recorder's counters; loss, duplication and reordering
 // come from its Tracker.
 type RecorderStats struct {
-	Datagrams    uint64
+	Datagrams    uint64 // datagrams taken: well formed, authentic, plausible
 	Malformed    uint64 // datagrams that failed to parse
+	Forged       uint64 // datagrams dropped by RequireTag's check: tag missing or wrong
+	WrongSource  uint64 // datagrams a Recording dropped: not from the start reply's src=
 	Ends         uint64 // end-of-stream datagrams
 	Samples      uint64 // samples written
 	Late         uint64 // samples flagged late
@@ -49,6 +51,9 @@ type Recorder struct {
 	dg      telemetry.Datagram
 	err     error
 
+	tagger *telemetry.Tagger // RequireTag's; nil: tags are not checked
+	auth   string            // how datagrams are authenticated: Summary.Auth
+
 	limit  int64 // StopAfter's span in ns; 0: none
 	anchor int64 // t_mono_ns of the first sample recorded
 	full   bool  // a sample past the limit arrived
@@ -67,16 +72,38 @@ func NewRecorder(w io.Writer) *Recorder {
 	return r
 }
 
-// Add processes one received datagram. A malformed one is counted and
-// skipped (the returned error says why); after a write error Add keeps
-// counting and Err reports the error.
+// Errors of Add for datagrams it drops, besides the malformed ones.
+var (
+	ErrForged     = errors.New("receiver: datagram's tag missing or wrong")
+	ErrSuspicious = errors.New("receiver: datagram's seq far outside its session's window, or of a session already left")
+)
+
+// RequireTag makes Add take only datagrams tagged under streamKey (from
+// telemetry.StreamKey of the shared key and the start's nonce): others are
+// dropped and counted in Stats.Forged. Call it before the first Add.
+func (r *Recorder) RequireTag(streamKey [32]byte) {
+	r.tagger, r.auth = telemetry.NewTagger(streamKey), AuthTag
+}
+
+// Add processes one received datagram. A malformed one, one whose tag
+// RequireTag finds missing or wrong (ErrForged), and one the Tracker does
+// not Admit (ErrSuspicious) are counted and skipped, and the returned
+// error says why; after a write error Add keeps counting and Err reports
+// the error.
 func (r *Recorder) Add(b []byte) error {
 	if err := telemetry.Parse(b, &r.dg); err != nil {
 		r.Stats.Malformed++
 		return err
 	}
-	r.Stats.Datagrams++
+	if r.tagger != nil && !r.tagger.Verify(b) {
+		r.Stats.Forged++
+		return ErrForged
+	}
 	h := r.dg.Header
+	if !r.Track.Admit(h.Session, h.Seq, len(r.dg.Samples)) {
+		return ErrSuspicious
+	}
+	r.Stats.Datagrams++
 	if h.Type == telemetry.TypeEnd {
 		r.Stats.Ends++
 		r.spans.end(h.Session, h.Seq)

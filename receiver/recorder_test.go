@@ -312,6 +312,107 @@ func TestRecorderSkipsDuplicates(t *testing.T) {
 	}
 }
 
+// TestRecorderForgedJump: one datagram 2³⁰ ahead in the session (forged,
+// or corrupted) is set aside: the rest of the stream is still recorded and
+// nothing counts as lost. (It used to make every later sample "too old",
+// dropped from the file, and count 2³⁰ samples lost.)
+func TestRecorderForgedJump(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	samples := make([]sensor.Sample, 1200) // 6 s at 200 Hz
+	for i := range samples {
+		samples[i] = randSample(rng, int64(i+1)*5_000_000)
+	}
+	const sess = 0x5eed
+	var buf bytes.Buffer
+	r := NewRecorder(&buf)
+	for i := range samples {
+		if i == 400 {
+			if err := r.Add(dgram(sess, uint32(i)+1<<30, samples[i])); !errors.Is(err, ErrSuspicious) {
+				t.Errorf("the forged jump: %v, want ErrSuspicious", err)
+			}
+			if err := r.Add(telemetry.AppendEnd(nil, sess, uint32(i)+1<<30, 200)); !errors.Is(err, ErrSuspicious) {
+				t.Errorf("a forged end of stream far ahead: %v, want ErrSuspicious", err)
+			}
+		}
+		if err := r.Add(dgram(sess, uint32(i), samples[i])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rows := parseRecording(t, buf.Bytes())
+	if len(rows) != len(samples) {
+		t.Fatalf("%d rows, want %d", len(rows), len(samples))
+	}
+	for i := range rows {
+		checkRow(t, i, rows[i], sess, uint32(i), &samples[i], false)
+	}
+	s := r.Summary()
+	if s.Lost != 0 || s.Suspicious != 2 || s.EndSeen || s.Samples != uint64(len(samples)) {
+		t.Errorf("summary %+v; want nothing lost, 2 suspicious, no end seen, every sample", s)
+	}
+}
+
+// TestRecorderTags: with RequireTag, only datagrams tagged under the
+// stream key are taken; a missing, wrong or stale tag is dropped as forged
+// before the tracker and the CSV see it, so that a forged record cannot
+// take the place of the genuine one, which comes later.
+func TestRecorderTags(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	samples := make([]sensor.Sample, 100)
+	for i := range samples {
+		samples[i] = randSample(rng, int64(i+1)*5_000_000)
+	}
+	key := telemetry.StreamKey([]byte("the shared key"), []byte("0123456789abcdef"))
+	tagger, other := telemetry.NewTagger(key), telemetry.NewTagger(telemetry.StreamKey([]byte("another key"), []byte("0123456789abcdef")))
+	const sess = 0x7a9
+	fake := samples[40]
+	fake.Accel = [3]float32{1, 2, 3}
+	tampered := tagger.Append(dgram(sess, 60, samples[60]))
+	tampered[20+24]++ // a bit of accel x
+	forged := [][]byte{
+		dgram(sess, 40, fake),               // untagged
+		other.Append(dgram(sess, 40, fake)), // another key's tag
+		tampered,                            // a genuine datagram, changed
+	}
+	var buf bytes.Buffer
+	r := NewRecorder(&buf)
+	r.RequireTag(key)
+	for i := range samples {
+		if i == 10 {
+			for k, f := range forged {
+				if err := r.Add(f); !errors.Is(err, ErrForged) {
+					t.Errorf("forgery %d: %v, want ErrForged", k, err)
+				}
+			}
+		}
+		if err := r.Add(tagger.Append(dgram(sess, uint32(i), samples[i]))); err != nil {
+			t.Fatalf("sample %d: %v", i, err)
+		}
+	}
+	if err := r.Add(tagger.Append(telemetry.AppendEnd(nil, sess, 100, 200))); err != nil {
+		t.Fatalf("the end: %v", err)
+	}
+	if err := r.Add(telemetry.AppendEnd(nil, sess, 200, 200)); !errors.Is(err, ErrForged) {
+		t.Errorf("an untagged end: %v, want ErrForged", err)
+	}
+	if err := r.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	rows := parseRecording(t, buf.Bytes())
+	if len(rows) != len(samples) {
+		t.Fatalf("%d rows, want %d", len(rows), len(samples))
+	}
+	for i := range rows {
+		checkRow(t, i, rows[i], sess, uint32(i), &samples[i], false)
+	}
+	s := r.Summary()
+	if s.Forged != 4 || s.Auth != AuthTag || s.Lost != 0 || s.Duplicated != 0 || !s.EndSeen || !s.OK() {
+		t.Errorf("summary %+v; want 4 forged, nothing lost or duplicated, the end seen", s)
+	}
+}
+
 // TestRecorderMalformed: bad datagrams are counted and skipped, an end
 // marker is counted and writes nothing.
 func TestRecorderMalformed(t *testing.T) {
@@ -614,7 +715,11 @@ func BenchmarkRecorderAdd(b *testing.B) {
 		name     string
 		w        io.Writer
 		pressure bool
-	}{{"nil", nil, false}, {"discard", io.Discard, false}, {"discard-pressure", io.Discard, true}} {
+		tagged   bool
+	}{
+		{"nil", nil, false, false}, {"discard", io.Discard, false, false}, {"discard-pressure", io.Discard, true, false},
+		{"discard-tagged", io.Discard, false, true},
+	} {
 		b.Run(tc.name, func(b *testing.B) {
 			s := randSample(rng, 1e9)
 			data := dgram(1, 0, s)
@@ -623,12 +728,21 @@ func BenchmarkRecorderAdd(b *testing.B) {
 				data = dgramPressure(1, 0, s)
 			}
 			r := NewRecorder(tc.w)
+			key := telemetry.StreamKey([]byte("key"), []byte("0123456789abcdef"))
+			tagger := telemetry.NewTagger(key)
+			if tc.tagged {
+				r.RequireTag(key)
+				data = tagger.Append(data)
+			}
 			var seq uint32
 			b.ReportAllocs()
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
 				// Seq is the little-endian u32 at offset 12 (docs/protocol.md).
 				binary.LittleEndian.PutUint32(data[12:], seq)
+				if tc.tagged { // as the sender does, which costs as much as the check
+					data = tagger.Append(data[:len(data)-telemetry.TagLen])
+				}
 				if err := r.Add(data); err != nil {
 					b.Fatal(err)
 				}

@@ -1,7 +1,10 @@
 package receiver
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/telemetry"
 )
 
 // DefaultLease is a recording's lease unless RecordConfig says otherwise.
@@ -44,6 +48,14 @@ type RecordConfig struct {
 	// Device (the daemon's control address) and Program (the recording
 	// program and its version) go into the sidecar.
 	Device, Program string
+	// Key is the key the Device signs its commands with (a control.Client
+	// dialled with ClientOptions.Key). With it the recording draws the
+	// nonce of its starts, derives the stream key from both and takes only
+	// datagrams tagged with it; a start reply without tag=hmac-sha256 is
+	// ErrUntagged. It defaults to nil: only datagrams from the address
+	// the start reply names (src=) are taken, or, from a daemon that names
+	// none, every datagram.
+	Key *control.Key
 	// OnLive receives the progress every LiveEvery while Run waits for
 	// the end (neither set: no progress).
 	OnLive    func(Progress)
@@ -153,6 +165,8 @@ type Recording struct {
 	ran  atomic.Bool
 	cb   sync.Mutex // OnLive and OnNote one at a time
 
+	nonce string // of the starts with a Key, as hex
+
 	mu      sync.Mutex // what Receive shares with Run
 	rec     *Recorder
 	firstAt time.Time     // arrival of the first sample recorded
@@ -162,9 +176,31 @@ type Recording struct {
 	isFull  bool
 	closed  bool // Run is done with the stream: datagrams are dropped
 
+	// Under mu too: what the start replies said.
+	checkSrc bool           // without a Key, while the daemon names the source
+	src      netip.AddrPort // the source the latest start reply named
+	starting int            // starts waiting for their reply
+	held     []heldDatagram // from elsewhere than src while a start waits
+	tagged   bool           // a start reply said tag=hmac-sha256
+
 	rmu     sync.Mutex
 	failing bool // lease refreshes fail
 }
+
+// heldDatagram is a datagram from an address not (yet) named by a start
+// reply: the reply on its way may name it.
+type heldDatagram struct {
+	b    []byte
+	from netip.AddrPort
+}
+
+// maxHeld bounds the datagrams held while a start waits for its reply;
+// later ones from elsewhere than the known source count as wrong source.
+const maxHeld = 1024
+
+// ErrUntagged is Run's error when a recording with a Key finds that the
+// daemon does not tag the stream.
+var ErrUntagged = errors.New("receiver: the daemon does not tag the stream (its start reply has no tag=hmac-sha256), so its datagrams cannot be told from forgeries")
 
 // NewRecording returns a recording as cfg asks. Hand its Receive every
 // datagram the daemon sends (control.ClientOptions.OnData), then Run it.
@@ -191,21 +227,54 @@ func NewRecording(cfg RecordConfig) (*Recording, error) {
 	if cfg.Duration > 0 {
 		r.rec.StopAfter(cfg.Duration)
 	}
+	if cfg.Key != nil {
+		var nonce [telemetry.NonceLen]byte
+		if _, err := rand.Read(nonce[:]); err != nil {
+			return nil, fmt.Errorf("receiver: stream nonce: %w", err)
+		}
+		r.nonce = hex.EncodeToString(nonce[:])
+		r.rec.RequireTag(telemetry.StreamKey(cfg.Key[:], nonce[:]))
+	} else {
+		r.checkSrc, r.rec.auth = true, AuthSource
+	}
 	return r, nil
 }
 
-// Receive takes one datagram from the daemon; its signature is
-// control.ClientOptions.OnData's. Datagrams that come once Run has
+// Receive takes one datagram from the daemon, which sent it from; its
+// signature is control.ClientOptions.OnData's. Without a Key, a datagram
+// from elsewhere than the source the latest start reply named is dropped
+// and counted (Summary.WrongSource), or held while a start waits for its
+// reply, which may name a new source. Datagrams that come once Run has
 // stopped the stream are dropped.
-func (r *Recording) Receive(b []byte, _ netip.AddrPort) {
+func (r *Recording) Receive(b []byte, from netip.AddrPort) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return
 	}
+	if r.checkSrc && !sameAddr(from, r.src) {
+		if r.starting > 0 && len(r.held) < maxHeld {
+			r.held = append(r.held, heldDatagram{b: bytes.Clone(b), from: from})
+		} else {
+			r.rec.Stats.WrongSource++
+		}
+		return
+	}
+	r.take(b)
+}
+
+// sameAddr reports whether a datagram from came from src, which is valid.
+func sameAddr(from, src netip.AddrPort) bool {
+	return src.IsValid() && from.Port() == src.Port() && from.Addr().WithZone("").Unmap() == src.Addr()
+}
+
+// take hands an authentic datagram to the recorder; r.mu is held. Only
+// what the recorder takes can end the session: a forged or suspicious end
+// of stream does not.
+func (r *Recording) take(b []byte) {
 	rec := r.rec
 	failed, samples, sessions := rec.Err() != nil, rec.Stats.Samples, rec.Track.Sessions
-	_ = rec.Add(b) // malformed datagrams are counted in rec.Stats
+	err := rec.Add(b) // what it drops is counted in rec.Stats and rec.Track
 	if err := rec.Err(); err != nil && !failed {
 		// Say so now, not only at the end of a long recording.
 		r.note(WriteFailed{Err: err, Written: rec.Written()})
@@ -226,7 +295,45 @@ func (r *Recording) Receive(b []byte, _ netip.AddrPort) {
 		r.isFull = true
 		close(r.full)
 	}
-	r.sess.Observe(b)
+	if err == nil {
+		r.sess.Observe(b)
+	}
+}
+
+// replied notes what a start's reply (or its failure) says about the
+// stream: its source and whether it is tagged. Once no start waits, the
+// held datagrams from that source are taken and the rest dropped.
+func (r *Recording) replied(reply control.Reply, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.starting--
+	if err == nil {
+		if tag, _ := reply.Get("tag"); tag == "hmac-sha256" {
+			r.tagged = true
+		}
+		src, named := reply.Get("src")
+		switch a, perr := netip.ParseAddrPort(src); {
+		case !r.checkSrc:
+		case !named: // a daemon that does not say: nothing to check against
+			r.checkSrc, r.rec.auth = false, AuthNone
+		case perr == nil:
+			r.src = netip.AddrPortFrom(a.Addr().WithZone("").Unmap(), a.Port())
+		} // an unreadable src= keeps the source named before
+	}
+	if r.starting > 0 {
+		return
+	}
+	held := r.held
+	r.held = nil
+	for _, h := range held {
+		switch {
+		case r.closed:
+		case !r.checkSrc || sameAddr(h.from, r.src):
+			r.take(h.b)
+		default:
+			r.rec.Stats.WrongSource++
+		}
+	}
 }
 
 // Run records until ctx ends, the Duration is recorded (on the device's
@@ -277,7 +384,21 @@ func (r *Recording) start(ctx context.Context) (control.Reply, error) {
 	if err != nil && ctx.Err() != nil {
 		return status, fmt.Errorf("receiver: interrupted before the stream started: %w", ctx.Err())
 	}
+	if err == nil && r.cfg.Key != nil && !r.isTagged() {
+		// Every datagram would be dropped as forged: say why at once, and
+		// free the daemon's slot rather than wait for the lease.
+		stopCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, _ = r.dev.Do(stopCtx, control.Command{Verb: control.VerbStop})
+		err = ErrUntagged
+	}
 	return status, err
+}
+
+func (r *Recording) isTagged() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.tagged
 }
 
 // wait keeps the stream's lease until the recording ends, and says how it
@@ -418,11 +539,21 @@ func daemonOf(status control.Reply) Daemon {
 	return d
 }
 
-// send is the session's: a start that works after failed refreshes is
-// news.
+// send is the session's: a start carries the recording's nonce (with a
+// Key), its reply names the stream's source, and one that works after
+// failed refreshes is news.
 func (r *Recording) send(ctx context.Context, cmd control.Command) error {
-	_, err := r.dev.Do(ctx, cmd)
-	if err == nil && cmd.Verb == control.VerbStart {
+	if cmd.Verb != control.VerbStart {
+		_, err := r.dev.Do(ctx, cmd)
+		return err
+	}
+	cmd.Nonce = r.nonce
+	r.mu.Lock()
+	r.starting++
+	r.mu.Unlock()
+	reply, err := r.dev.Do(ctx, cmd)
+	r.replied(reply, err)
+	if err == nil {
 		r.refreshWorked()
 	}
 	return err

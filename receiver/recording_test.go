@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -40,10 +41,15 @@ type fakeDevice struct {
 
 	mu      sync.Mutex
 	verbs   []string
+	nonces  []string // of the starts
 	starts  int
 	session uint32
 	seq     uint32
 	mono    int64
+	fields  []control.Field   // the start replies', after the verb
+	from    netip.AddrPort    // where the stream's datagrams come from
+	tagger  *telemetry.Tagger // with a key: tags them, as the daemon does
+	key     *control.Key
 
 	status  error                         // the status reply's error
 	onStart func(n int) error             // the n-th start (1: the first); nil: it works
@@ -63,7 +69,13 @@ func newFakeDevice(t *testing.T, cfg RecordConfig) *fakeDevice {
 func (f *fakeDevice) Do(ctx context.Context, cmd control.Command) (control.Reply, error) {
 	f.mu.Lock()
 	f.verbs = append(f.verbs, cmd.Verb)
-	f.starts += btoi(cmd.Verb == control.VerbStart)
+	if cmd.Verb == control.VerbStart {
+		f.starts++
+		f.nonces = append(f.nonces, cmd.Nonce)
+		if nonce, err := hex.DecodeString(cmd.Nonce); err == nil && f.key != nil && f.tagger == nil {
+			f.tagger = telemetry.NewTagger(telemetry.StreamKey(f.key[:], nonce))
+		}
+	}
 	n, onStart, onStop, ping := f.starts, f.onStart, f.onStop, f.ping
 	f.mu.Unlock()
 	ok := control.Reply{OK: true, Verb: cmd.Verb}
@@ -78,6 +90,9 @@ func (f *fakeDevice) Do(ctx context.Context, cmd control.Command) (control.Reply
 			}
 		}
 		f.once.Do(func() { close(f.started) })
+		f.mu.Lock()
+		ok.Fields = slices.Clone(f.fields)
+		f.mu.Unlock()
 	case control.VerbStop:
 		if onStop != nil {
 			return ok, onStop()
@@ -105,11 +120,39 @@ func (f *fakeDevice) samples(n int, step time.Duration) {
 	for range n {
 		f.mu.Lock()
 		f.mono += int64(step)
-		b := dgram(f.session, f.seq, sensor.Sample{MonoNs: f.mono, WallNs: fakeBoot + f.mono})
+		b := f.tag(dgram(f.session, f.seq, sensor.Sample{MonoNs: f.mono, WallNs: fakeBoot + f.mono}))
 		f.seq++
+		from := f.from
 		f.mu.Unlock()
-		f.r.Receive(b, netip.AddrPort{})
+		f.r.Receive(b, from)
 	}
+}
+
+// tag tags b when the stream is tagged; f.mu is held.
+func (f *fakeDevice) tag(b []byte) []byte {
+	if f.tagger == nil {
+		return b
+	}
+	return f.tagger.Append(b)
+}
+
+// announce makes the start replies name the stream's source, which the
+// datagrams come from from now on.
+func (f *fakeDevice) announce(src netip.AddrPort) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.from = src
+	f.fields = slices.DeleteFunc(f.fields, func(x control.Field) bool { return x.Key == "src" })
+	f.fields = append(f.fields, control.Field{Key: "src", Value: src.String()})
+}
+
+// inject hands the recording a datagram of the current session at seq,
+// with other values, from an attacker's address.
+func (f *fakeDevice) inject(seq uint32, from netip.AddrPort) {
+	f.mu.Lock()
+	b := dgram(f.session, seq, sensor.Sample{MonoNs: f.mono, WallNs: fakeBoot + f.mono, Accel: [3]float32{forgedAccel}})
+	f.mu.Unlock()
+	f.r.Receive(b, from)
 }
 
 // restart starts a new session, as a restarted stream does.
@@ -122,9 +165,10 @@ func (f *fakeDevice) restart() {
 // end hands the recording the end of the stream.
 func (f *fakeDevice) end() {
 	f.mu.Lock()
-	b := telemetry.AppendEnd(nil, f.session, f.seq, 200)
+	b := f.tag(telemetry.AppendEnd(nil, f.session, f.seq, 200))
+	from := f.from
 	f.mu.Unlock()
-	f.r.Receive(b, netip.AddrPort{})
+	f.r.Receive(b, from)
 }
 
 type runResult struct {
@@ -566,11 +610,147 @@ func TestNewRecordingRefuses(t *testing.T) {
 	}
 }
 
+// TestRecordingSource: without a key, only datagrams from the source the
+// start reply named are taken; the others are counted as from the wrong
+// source. Those that come while a start waits for its reply are held
+// until it says where the stream comes from: the first samples, and those
+// of a stream the daemon started again from another port after a lease
+// refresh.
+func TestRecordingSource(t *testing.T) {
+	o, err := CreateOutput(filepath.Join(t.TempDir(), "run.csv"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := netip.MustParseAddrPort("127.0.0.1:41020"), netip.MustParseAddrPort("127.0.0.1:41030")
+	elsewhere := netip.MustParseAddrPort("127.0.0.1:41021")
+	f := newFakeDevice(t, RecordConfig{Output: o, Lease: control.MinLease})
+	f.announce(a)
+	again := make(chan struct{}) // the test says when the stream starts again
+	f.onStart = func(n int) error {
+		switch n {
+		case 1: // before the reply: a genuine sample, and a forgery
+			f.samples(1, time.Millisecond)
+			f.inject(1, elsewhere)
+		case 2: // a new stream from another port, and a forgery, before the reply
+			<-again
+			f.restart()
+			f.announce(b)
+			f.samples(1, time.Millisecond)
+			f.inject(1, elsewhere)
+		}
+		return nil
+	}
+	cancel, done := f.runUntilStarted(t)
+	f.samples(5, time.Millisecond)
+	f.inject(3, elsewhere)
+	close(again)
+	waitFor(t, "a start after the new stream's", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.starts >= 3
+	})
+	f.samples(5, time.Millisecond)
+	f.inject(9, a) // the old stream's port is no longer the source
+	cancel()
+	r := wait(t, done)
+	if r.err != nil || r.res.Ending != EndStopped || r.res.Incomplete != "" {
+		t.Fatalf("Run: %+v, %v", r.res, r.err)
+	}
+	if s := r.res.Summary; s.Auth != AuthSource || s.WrongSource != 4 || s.Samples != 12 || s.Sessions != 2 {
+		t.Errorf("summary %+v; want 4 datagrams from the wrong source, 12 samples of 2 sessions", s)
+	}
+	rows := parseRecording(t, []byte(readFile(t, o.Path)))
+	for i, row := range rows {
+		if want := uint32(i % 6); row.seq != want || row.session != 1+uint32(i/6) || row.values[0] == forgedAccel {
+			t.Errorf("row %d: session %d seq %d ax %v; want session %d seq %d, not forged", i, row.session, row.seq, row.values[0], 1+i/6, want)
+		}
+	}
+}
+
+// TestRecordingNoSourceNamed: a daemon whose start reply names no source
+// cannot be checked; the summary says so.
+func TestRecordingNoSourceNamed(t *testing.T) {
+	f := newFakeDevice(t, RecordConfig{Lease: control.MaxLease})
+	cancel, done := f.runUntilStarted(t)
+	f.samples(3, time.Millisecond)
+	f.inject(3, netip.MustParseAddrPort("127.0.0.1:9"))
+	cancel()
+	r := wait(t, done)
+	var text bytes.Buffer
+	r.res.Summary.WriteText(&text, "pi")
+	if s := r.res.Summary; s.Auth != AuthNone || s.Samples != 4 || !strings.Contains(text.String(), "forged         not checked") {
+		t.Errorf("summary %+v:\n%s\nwant every datagram taken, and said to be unchecked", s, text.String())
+	}
+}
+
+// TestRecordingTagged: with a key, every start carries the recording's
+// nonce, and only datagrams tagged under the stream key derived from it
+// are taken.
+func TestRecordingTagged(t *testing.T) {
+	key, err := control.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := CreateOutput(filepath.Join(t.TempDir(), "run.csv"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeDevice(t, RecordConfig{Output: o, Lease: control.MinLease, Key: &key})
+	f.key = &key
+	f.fields = []control.Field{{Key: "tag", Value: "hmac-sha256"}}
+	_, done := f.runUntilStarted(t)
+	f.samples(3, time.Millisecond)
+	f.inject(3, netip.AddrPort{}) // untagged, from where the stream comes from
+	waitFor(t, "a lease refresh", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.starts >= 2
+	})
+	f.samples(3, time.Millisecond)
+	f.end()
+	r := wait(t, done)
+	if r.res == nil || r.res.Ending != EndDaemon {
+		t.Fatalf("Run: %+v, %v; want the daemon's end of stream", r.res, r.err)
+	}
+	if s := r.res.Summary; s.Auth != AuthTag || s.Forged != 1 || s.Samples != 6 || s.Lost != 0 || !s.EndSeen {
+		t.Errorf("summary %+v; want 1 forged, 6 samples, the end", s)
+	}
+	f.mu.Lock()
+	nonces := slices.Compact(slices.Clone(f.nonces))
+	f.mu.Unlock()
+	if len(nonces) != 1 || len(nonces[0]) != 2*telemetry.NonceLen {
+		t.Errorf("the starts' nonces: %q; want one, of %d hex digits, the same in every start", nonces, 2*telemetry.NonceLen)
+	}
+}
+
+// TestRecordingUntagged: with a key, a daemon that does not tag the
+// stream is an error at the start, and the stream it started is stopped.
+func TestRecordingUntagged(t *testing.T) {
+	key, err := control.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFakeDevice(t, RecordConfig{Lease: control.MaxLease, Key: &key})
+	f.onStop = func() error { return nil }
+	r := wait(t, f.run(context.Background()))
+	if !errors.Is(r.err, ErrUntagged) || r.res != nil {
+		t.Fatalf("Run: %+v, %v; want ErrUntagged", r.res, r.err)
+	}
+	if v := f.sent(); !slices.Contains(v, control.VerbStop) {
+		t.Errorf("commands %q; want the stream stopped", v)
+	}
+}
+
 // BenchmarkRecordingReceive: a datagram through a recording costs what
-// the recorder's Add costs, and a lock; no allocation.
+// the recorder's Add costs, a lock and the source check; no allocation.
 func BenchmarkRecordingReceive(b *testing.B) {
 	r, err := NewRecording(RecordConfig{CSV: io.Discard, OnNote: func(Note) { b.Fatal("a note") }})
 	if err != nil {
+		b.Fatal(err)
+	}
+	src := netip.MustParseAddrPort("127.0.0.1:41020")
+	r.dev = &fakeDevice{r: r, started: make(chan struct{}), fields: []control.Field{{Key: "src", Value: src.String()}}}
+	if err := r.send(context.Background(), control.Command{Verb: control.VerbStart}); err != nil {
 		b.Fatal(err)
 	}
 	data := dgram(1, 0, randSample(rand.New(rand.NewPCG(11, 12)), 1e9))
@@ -579,7 +759,7 @@ func BenchmarkRecordingReceive(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		binary.LittleEndian.PutUint32(data[12:], seq) // seq, as in BenchmarkRecorderAdd
-		r.Receive(data, netip.AddrPort{})
+		r.Receive(data, src)
 		seq++
 	}
 	b.StopTimer()

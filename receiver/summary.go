@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -35,7 +36,24 @@ type Summary struct {
 	Malformed    uint64       `json:"malformed"`     // datagrams
 	PastEnd      uint64       `json:"past_duration"` // samples after the span asked for, not recorded
 	EndSeen      bool         `json:"end_seen"`
+
+	// Auth says how the datagrams were told from forgeries: AuthTag,
+	// AuthSource or AuthNone. Forged and WrongSource count the datagrams
+	// dropped by the first two, Suspicious those set aside for their seq
+	// or session (Tracker.Admit). They are not loss, but for the samples of
+	// a far jump that later datagrams confirmed.
+	Auth        string `json:"auth"`
+	Forged      uint64 `json:"forged"`
+	WrongSource uint64 `json:"wrong_source"`
+	Suspicious  uint64 `json:"suspicious"`
 }
+
+// The values of Summary.Auth.
+const (
+	AuthTag    = "hmac-sha256" // every datagram's tag checked (a key)
+	AuthSource = "source"      // only datagrams from the start reply's src= taken
+	AuthNone   = "none"        // neither: no key, and no src= to check
+)
 
 // Summary sums up what r received.
 func (r *Recorder) Summary() Summary {
@@ -45,6 +63,7 @@ func (r *Recorder) Summary() Summary {
 		Sessions: tr.Sessions, Duplicated: tr.Duplicates, Reordered: tr.Reordered,
 		Late: st.Late, Skipped: st.Skipped, SensorErrors: st.SensorErrors, Malformed: st.Malformed,
 		PastEnd: st.PastEnd, EndSeen: st.Ends > 0,
+		Auth: cmp.Or(r.auth, AuthNone), Forged: st.Forged, WrongSource: st.WrongSource, Suspicious: tr.Suspicious,
 		LostBetween: r.spans.gapLost, UnknownGaps: r.spans.unknownGaps,
 		Gaps: append([]SessionGap{}, r.spans.gaps...),
 	}
@@ -95,6 +114,16 @@ func (s Summary) WriteText(w io.Writer, device string) {
 	fmt.Fprintf(w, "  skipped ticks  %d samples flagged\n", s.Skipped)
 	fmt.Fprintf(w, "  sensor errors  %d\n", s.SensorErrors)
 	fmt.Fprintf(w, "  malformed      %d datagrams\n", s.Malformed)
+	if s.Auth == AuthTag || s.Forged > 0 {
+		fmt.Fprintf(w, "  forged         %s dropped (tag missing or wrong)\n", plural(s.Forged, "datagram"))
+	}
+	if s.Auth == AuthSource || s.WrongSource > 0 {
+		fmt.Fprintf(w, "  wrong source   %s dropped (not from the address the daemon named)\n", plural(s.WrongSource, "datagram"))
+	}
+	if s.Auth == AuthNone {
+		fmt.Fprintln(w, "  forged         not checked (no key, and the daemon named no source address)")
+	}
+	fmt.Fprintf(w, "  suspicious     %s set aside (seq far outside the session's window, or an earlier session)\n", plural(s.Suspicious, "datagram"))
 	fmt.Fprintf(w, "  end of stream  %v\n", s.EndSeen)
 }
 

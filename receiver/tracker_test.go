@@ -273,3 +273,141 @@ func BenchmarkTrackerAdd(b *testing.B) {
 		b.Fatalf("Lost %d", tr.Lost())
 	}
 }
+
+// TestTrackerAdmit: a datagram far outside its session's window, or of a
+// session left, is set aside without moving the expected seq; datagrams in
+// a row that continue a far jump make it real.
+func TestTrackerAdmit(t *testing.T) {
+	const s1, s2 = 0xa1, 0xb2
+	type dg struct {
+		session, seq uint32
+		count        int // 0: an end of stream
+		admit        bool
+	}
+	cases := []struct {
+		name       string
+		dgs        []dg
+		lost       uint64
+		suspicious uint64
+		highest    uint32
+	}{
+		{
+			name: "forged jump ahead is set aside",
+			dgs: []dg{
+				{s1, 0, 1, true}, {s1, 1, 1, true}, {s1, 2 + 1<<30, 1, false}, {s1, 2, 1, true}, {s1, 3, 1, true},
+			},
+			suspicious: 1, highest: 3,
+		},
+		{
+			name: "forged jump back is set aside",
+			dgs: []dg{
+				{s1, 1 << 20, 1, true}, {s1, 1<<20 + 1, 1, true}, {s1, 5, 1, false}, {s1, 1<<20 + 2, 1, true},
+			},
+			suspicious: 1, highest: 1<<20 + 2,
+		},
+		{
+			name: "window edges",
+			dgs: []dg{
+				{s1, 0, 1, true}, {s1, 1 + maxJump + 1, 1, false}, {s1, 1 + maxJump, 1, true},
+				// 2 + maxJump is expected now.
+				{s1, 1, 1, false}, // maxJump + 1 behind
+				{s1, 2, 1, true},  // maxJump behind: taken, and too old to count (Add)
+			},
+			lost: maxJump, suspicious: 2, highest: 1 + maxJump,
+		},
+		{
+			name: "three in a row confirm a jump ahead: what was skipped, and set aside, is lost",
+			dgs: []dg{
+				{s1, 0, 2, true}, {s1, 1 << 20, 2, false}, {s1, 1<<20 + 2, 2, false}, {s1, 1<<20 + 4, 2, true},
+				{s1, 1<<20 + 6, 2, true},
+			},
+			lost: 1<<20 + 4 - 2, suspicious: 2, highest: 1<<20 + 7,
+		},
+		{
+			name: "three in a row confirm a jump back: a new segment, what was set aside is lost",
+			dgs: []dg{
+				{s1, 1 << 20, 1, true}, {s1, 1<<20 + 2, 1, true}, // 1 lost before the jump
+				{s1, 7, 3, false}, {s1, 12, 3, false}, {s1, 15, 3, true}, // 10, 11 lost between: continues within the window
+				{s1, 18, 1, true},
+			},
+			lost: 1 + 8, suspicious: 2, highest: 18,
+		},
+		{
+			name: "a datagram in the window breaks the run",
+			dgs: []dg{
+				{s1, 0, 1, true}, {s1, 1 << 30, 1, false}, {s1, 1<<30 + 1, 1, false}, {s1, 1, 1, true},
+				{s1, 1<<30 + 2, 1, false}, {s1, 2, 1, true},
+			},
+			suspicious: 3, highest: 2,
+		},
+		{
+			name: "ends far away are set aside and confirm nothing",
+			dgs: []dg{
+				{s1, 0, 1, true}, {s1, 1 << 30, 0, false}, {s1, 1 << 30, 1, false}, {s1, 1<<30 + 1, 0, false},
+				{s1, 1<<30 + 1, 1, false}, {s1, 1, 0, true},
+			},
+			suspicious: 4, highest: 0,
+		},
+		{
+			name: "a session left does not come back",
+			dgs: []dg{
+				{s1, 0, 1, true}, {s2, 0, 1, true}, {s1, 1, 1, false}, {s1, 2, 1, false}, {s1, 3, 1, false},
+				{s1, 4, 0, false}, {s2, 1, 1, true},
+			},
+			suspicious: 4, highest: 1,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var tr Tracker
+			for i, d := range tc.dgs {
+				if got := tr.Admit(d.session, d.seq, d.count); got != d.admit {
+					t.Errorf("datagram %d (session %#x seq %d count %d): Admit %v, want %v", i, d.session, d.seq, d.count, got, d.admit)
+				}
+				if d.admit {
+					for k := range d.count {
+						tr.Add(d.session, d.seq+uint32(k))
+					}
+				}
+			}
+			if h, _ := tr.Highest(); tr.Lost() != tc.lost || tr.Suspicious != tc.suspicious || h != tc.highest {
+				t.Errorf("Lost %d, Suspicious %d, Highest %d; want %d, %d, %d", tr.Lost(), tr.Suspicious, h, tc.lost, tc.suspicious, tc.highest)
+			}
+		})
+	}
+}
+
+// FuzzTrackerAdmit feeds datagrams of a few sessions, at seqs near each
+// other and far apart, through Admit and Add as a recorder does: the loss
+// never wraps below zero (a count beyond 2³² per datagram), Suspicious
+// counts what Admit refused, and the current session holds no more
+// samples than were taken (the +1: a segment's phantom first, rebase).
+func FuzzTrackerAdmit(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 1, 0, 0x40, 0, 1, 0, 0, 1, 1})
+	f.Add([]byte{0, 0, 0x10, 1, 0, 7, 0, 3, 0, 12, 0, 3, 0, 15, 0, 3, 0, 18, 0, 1})
+	f.Add([]byte{0, 0, 0, 1, 1, 0, 0, 1, 0, 1, 0, 1, 0, 2, 0, 0})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		var tr Tracker
+		var taken, suspicious uint64
+		datagrams := uint64(len(ops) / 4)
+		for len(ops) >= 4 {
+			// session (2 bits), seq (a small step or a far one), count 0..3.
+			session := uint32(ops[0] & 3)
+			seq := uint32(ops[1])<<24 | uint32(ops[2]) // bits far apart
+			count := int(ops[3] & 3)
+			ops = ops[4:]
+			if !tr.Admit(session, seq, count) {
+				suspicious++
+				continue
+			}
+			for k := range count {
+				if v := tr.Add(session, seq+uint32(k)); v != Duplicate && v != Old {
+					taken++
+				}
+			}
+		}
+		if tr.Lost() > datagrams<<32 || tr.Suspicious != suspicious || tr.Unique() > taken+1 {
+			t.Fatalf("Lost %d, Suspicious %d (counted %d), Unique %d of %d taken", tr.Lost(), tr.Suspicious, suspicious, tr.Unique(), taken)
+		}
+	})
+}

@@ -73,6 +73,15 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.device,
 		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit),
 	}
+	if f.ctl.key != "" {
+		// The recording checks the stream's tags with the key the client
+		// signs with (dial loads it again for the client).
+		k, err := control.LoadKey(f.ctl.key)
+		if err != nil {
+			return err
+		}
+		cfg.Key = &k
+	}
 	rows := "" // where the rows go, for the notes
 	switch {
 	case out != nil:
