@@ -220,6 +220,11 @@ func TestSocketDropsCounted(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-st.entered // the command goroutine is held: nothing drains the socket
+	if _, ok := s.SocketDrops(); !ok {
+		// qemu-user, which runs the ARM tests, does not pass SO_MEMINFO on.
+		close(st.gate)
+		t.Skip("this system does not report a socket's drops (SO_MEMINFO)")
+	}
 	const flood = 2000
 	for range flood {
 		if _, err := c.WriteTo([]byte("ping\n"), conn.LocalAddr()); err != nil {
