@@ -103,22 +103,19 @@ func (o *Output) Commit(meta *Metadata) error {
 	if err := o.close(); err != nil {
 		return o.keepAfter(meta, err)
 	}
-	put := os.Rename
-	if !o.force {
-		put = linkNew
-	}
-	if err := put(o.Partial, o.Path); err != nil {
+	if err := atomicfile.Place(o.Partial, o.Path, o.force); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			err = fmt.Errorf("receiver: %s appeared during the recording: %w", o.Path, err)
 		} else {
 			err = fmt.Errorf("receiver: renaming %s to %s: %w", o.Partial, o.Path, err)
 		}
+		if _, serr := os.Stat(o.Partial); serr != nil {
+			o.at = o.Path // the move was done, only the directory sync failed
+			return fmt.Errorf("receiver: saving %s: %w", o.Path, err)
+		}
 		return o.keepAfter(meta, err)
 	}
 	o.at = o.Path
-	if err := syncDir(filepath.Dir(o.Path)); err != nil {
-		return fmt.Errorf("receiver: saving %s: %w", o.Path, err)
-	}
 	return writeSidecar(o.Path, meta)
 }
 
@@ -165,34 +162,4 @@ func writeSidecar(csv string, meta *Metadata) error {
 		return fmt.Errorf("receiver: metadata: %w", err)
 	}
 	return nil
-}
-
-// linkNew puts tmp at path unless path exists: link(2) fails with EEXIST
-// atomically, where rename would replace. A filesystem without hard links
-// (FAT on a USB stick) gets a check and a rename.
-func linkNew(tmp, path string) error {
-	err := os.Link(tmp, path)
-	if err == nil {
-		return os.Remove(tmp)
-	}
-	if errors.Is(err, fs.ErrExist) {
-		return fs.ErrExist
-	}
-	if _, serr := os.Lstat(path); serr == nil {
-		return fs.ErrExist
-	}
-	return os.Rename(tmp, path)
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

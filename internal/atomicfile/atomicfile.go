@@ -30,15 +30,39 @@ func WriteNew(path string, data []byte, perm fs.FileMode) error {
 // linkNew puts the temporary file at path unless path exists. link(2)
 // fails with EEXIST atomically on every POSIX system;
 // renameat2(RENAME_NOREPLACE) would do it in one step but is Linux-only,
-// and this package also builds for the control PCs.
+// and this package also builds for the control PCs. A filesystem without
+// hard links (FAT on a USB stick) gets a check and a rename.
 func linkNew(tmp, path string) error {
-	if err := os.Link(tmp, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fs.ErrExist // the LinkError would name the temporary file
-		}
+	err := os.Link(tmp, path)
+	if err == nil {
+		return os.Remove(tmp) // before the directory sync, which makes it durable too
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fs.ErrExist // the LinkError would name the temporary file
+	}
+	if _, serr := os.Lstat(path); serr == nil {
+		return fs.ErrExist
+	}
+	return os.Rename(tmp, path)
+}
+
+// Place moves the finished, synced file tmp to path in the same
+// directory, replacing what is there only with replace (else an existing
+// path fails with fs.ErrExist and tmp stays), and syncs the directory so
+// that the name survives a power loss. For a file written in pieces, as a
+// recording is.
+func Place(tmp, path string, replace bool) error {
+	put := linkNew
+	if replace {
+		put = os.Rename
+	}
+	if err := put(tmp, path); err != nil {
 		return err
 	}
-	return os.Remove(tmp) // before the directory sync, which makes it durable too
+	if err := syncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("atomicfile: syncing the directory of %s: %w", path, err)
+	}
+	return nil
 }
 
 func write(path string, data []byte, perm fs.FileMode, put func(tmp, path string) error) error {

@@ -209,3 +209,39 @@ func TestOpenRegular(t *testing.T) {
 		t.Errorf("read %q, %v", b, err)
 	}
 }
+
+// Place puts a finished file at its name: without replace it refuses an
+// existing one and leaves the temporary file, with replace it replaces.
+func TestPlace(t *testing.T) {
+	dir := t.TempDir()
+	tmp, path := filepath.Join(dir, "rec.partial"), filepath.Join(dir, "rec")
+	write := func(p, s string) {
+		t.Helper()
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(tmp, "new")
+	if err := Place(tmp, path, false); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "new" {
+		t.Errorf("placed %q", b)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the temporary file is still there: %v", err)
+	}
+	write(tmp, "newer")
+	if err := Place(tmp, path, false); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("no-replace over an existing file: %v, want fs.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(tmp); string(b) != "newer" {
+		t.Error("the refused file is gone")
+	}
+	if err := Place(tmp, path, true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "newer" {
+		t.Errorf("replaced with %q", b)
+	}
+}
