@@ -8,15 +8,14 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/internal/daemon/daemontest"
 	"github.com/imustream/imustream/sensor"
-	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -33,28 +32,7 @@ const forgedAccel = 1234.5
 // key when there is one, until the test ends.
 func runDaemon(t *testing.T, key *control.Key) netip.AddrPort {
 	t.Helper()
-	cfg := daemon.Config{
-		Sensor: sim.New(sim.Opts{Seed: 7}), Listen: "127.0.0.1:0", RateHz: 200, Version: "test",
-		Logger: slog.New(slog.DiscardHandler),
-	}
-	if key != nil {
-		cfg.KeyFile = filepath.Join(t.TempDir(), "key")
-		if err := control.WriteKeyFile(cfg.KeyFile, *key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d, err := daemon.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := d.Run(ctx); err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	d, _ := daemontest.Start(t, daemon.Config{Logger: slog.New(slog.DiscardHandler)}, key)
 	return d.Addr()
 }
 

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,8 +17,8 @@ import (
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/internal/daemon/daemontest"
 	"github.com/imustream/imustream/sensor"
-	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/stream"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -45,44 +44,11 @@ type daemonOpts struct {
 
 func startDaemon(t *testing.T, o daemonOpts) *testDaemon {
 	t.Helper()
-	if o.listen == "" {
-		o.listen = "127.0.0.1:0"
-	}
-	if o.rate == 0 {
-		o.rate = 200
-	}
-	if o.sensor == nil {
-		o.sensor = sim.New(sim.Opts{Seed: 7})
-	}
-	cfg := daemon.Config{
+	d, stop := daemontest.Start(t, daemon.Config{
 		Reloadable: daemon.Reloadable{Allow: o.allow},
-		Sensor:     o.sensor, Listen: o.listen, RateHz: o.rate, Version: "test",
-		Logger: o.log,
-	}
-	if o.key != nil {
-		dir := t.TempDir()
-		cfg.KeyFile = filepath.Join(dir, "key")
-		if err := control.WriteKeyFile(cfg.KeyFile, *o.key); err != nil {
-			t.Fatal(err)
-		}
-	}
-	d, err := daemon.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := d.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	stop := func(*testing.T) {
-		cancel()
-		wg.Wait()
-	}
-	t.Cleanup(func() { stop(t) })
-	return &testDaemon{Daemon: d, addr: d.Addr(), stop: stop}
+		Sensor:     o.sensor, Listen: o.listen, RateHz: o.rate, Logger: o.log,
+	}, o.key)
+	return &testDaemon{Daemon: d, addr: d.Addr(), stop: func(*testing.T) { stop() }}
 }
 
 // peer is a raw UDP socket standing in for a control PC or nc.
