@@ -16,9 +16,10 @@ import (
 	"github.com/imustream/imustream/stream"
 )
 
-// The sender sends 56-byte records exactly when the sensor, under its
-// calibration, has a barometer.
-func TestHasPressure(t *testing.T) {
+// newBaro opens a BMP280 on a playback bus that answers its probe and
+// configuration and nothing after: every background read then fails.
+func newBaro(t *testing.T) *baro.Dev {
+	t.Helper()
 	bus := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{
 		{Addr: 0x76, W: []byte{0xD0}, R: []byte{0x58}},
 		{Addr: 0x76, W: []byte{0x88}, R: []byte{0x10, 0x6e, 0x6c, 0x66, 0x32, 0x0, 0x5d, 0x95, 0xb8, 0xd5, 0xd0, 0xb, 0x77, 0x1e, 0x9d, 0xff, 0xf9, 0xff, 0xac, 0x26, 0xa, 0xd8, 0xbd, 0x10, 0x0, 0x4b}},
@@ -28,7 +29,14 @@ func TestHasPressure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer b.Halt()
+	t.Cleanup(func() { _ = b.Halt() })
+	return b
+}
+
+// The sender sends 56-byte records exactly when the sensor, under its
+// calibration, has a barometer.
+func TestHasPressure(t *testing.T) {
+	b := newBaro(t)
 	withBaro := &detect.Device{Sensor: sim.New(sim.Opts{Seed: 1}), Baro: b}
 	without := &detect.Device{Sensor: sim.New(sim.Opts{Seed: 1})}
 	mount, err := calib.ParseMounting("x=-y,y=x,z=z")
@@ -98,16 +106,7 @@ func TestStatusSensorCounters(t *testing.T) {
 		t.Errorf("calibrated device: sensor_reinits %q, want 3", got)
 	}
 
-	bus := &i2ctest.Playback{DontPanic: true, Ops: []i2ctest.IO{
-		{Addr: 0x76, W: []byte{0xD0}, R: []byte{0x58}},
-		{Addr: 0x76, W: []byte{0x88}, R: []byte{0x10, 0x6e, 0x6c, 0x66, 0x32, 0x0, 0x5d, 0x95, 0xb8, 0xd5, 0xd0, 0xb, 0x77, 0x1e, 0x9d, 0xff, 0xf9, 0xff, 0xac, 0x26, 0xa, 0xd8, 0xbd, 0x10, 0x0, 0x4b}},
-		{Addr: 0x76, W: []byte{0xF4, 0x6C, 0xF5, 0xA0, 0xF4, 0x6C}},
-	}}
-	b, err := baro.New(bus, 0x76, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Halt()
+	b := newBaro(t)
 	// The playback has no reads left: every barometer read fails.
 	deadline := time.Now().Add(10 * time.Second)
 	for b.Stats().Errors == 0 && time.Now().Before(deadline) {
