@@ -34,6 +34,17 @@ const (
 	StatusReinit Status = 1 << 4
 	// StatusPressure: PressurePa holds a fresh barometer reading.
 	StatusPressure Status = 1 << 5
+	// StatusMag: Mag holds a fresh magnetometer reading.
+	StatusMag Status = 1 << 6
+	// StatusOrientation: Quat holds an orientation (a fusion stage's or an
+	// on-chip fusion's).
+	StatusOrientation Status = 1 << 7
+	// StatusMagOverflow: a magnetometer axis overflowed; Mag is not valid.
+	StatusMagOverflow Status = 1 << 8
+	// StatusFIFOOverflow: the sensor's FIFO overflowed before this sample;
+	// samples were lost between it and the one before.
+	StatusFIFOOverflow Status = 1 << 9
+	// Bits 10..15 are free; a new bit is added here and in docs/protocol.md.
 )
 
 // Sample is one reading. It is plain data, reused by the caller from tick
@@ -56,6 +67,11 @@ type Sample struct {
 	// StatusPressure set. The IMU's tick does not read the barometer: it
 	// copies the latest value a slower goroutine read.
 	PressurePa float32
+	// Mag is the magnetic field in µT, meaningful only with StatusMag.
+	Mag [3]float32
+	// Quat is the orientation as a unit quaternion w, x, y, z, meaningful
+	// only with StatusOrientation (the frames are in docs/protocol.md).
+	Quat [4]float32
 	// Status is set by the driver (sensor bits) and the caller (timing bits).
 	Status Status
 }
