@@ -258,7 +258,6 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 	lead := pace.Lead(*sched, s.cfg.Spin, p)
 	var lost int64 // the last deadline another thread took
 	for !s.quit.Load() {
-		pace.AfterWork()
 		d := s.next.Load()
 		if d == 0 {
 			if !s.idle(ctx, i == 0) {

@@ -37,7 +37,12 @@ func startChild(name string, args []string, env ...string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	cmd := exec.Command(exe, args...)
+	return startProcess(name, exe, args, env...)
+}
+
+// startProcess runs the program at path as a child of the bench.
+func startProcess(name, path string, args []string, env ...string) (*child, error) {
+	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()

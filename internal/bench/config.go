@@ -51,7 +51,7 @@ type Config struct {
 	Baseline bool `json:"baseline"`
 	// RTPriority, CPU, Mlock and Spin are the daemon's --rt-priority,
 	// --cpu, --mlock and --spin. They default to the daemon's defaults
-	// (priority 50, CPUs auto, no mlock, spin 50 µs).
+	// (priority 50, CPUs auto, no mlock, no spin).
 	RTPriority int           `json:"rt_priority"`
 	CPU        daemon.CPUs   `json:"cpu"`
 	Mlock      bool          `json:"mlock"`
@@ -60,6 +60,13 @@ type Config struct {
 	// scheduled like the sender's, half a period off its grid, that only
 	// wake up.
 	Floor bool `json:"floor"`
+	// Peer, when set, is the path of another streamer measured at the
+	// same time, the way a minimal C loop is (docs/performance.md): it is
+	// run as Peer -listen 127.0.0.1:PORT -period-us N -prio P (P is
+	// RTPriority), streams to whoever sends it "start" until "stop", and
+	// each datagram begins with a little-endian u32 seq and u64
+	// CLOCK_REALTIME ns.
+	Peer string `json:"peer,omitempty"`
 	// Cycles is the number of start/stop cycles after the measurement,
 	// for the start → first datagram and stop → end latencies. It
 	// defaults to 50.
@@ -70,7 +77,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Duration: 10 * time.Second, Warmup: time.Second, RateHz: 200, Batch: 1,
-		RTPriority: 50, CPU: daemon.CPUs{Auto: true}, Spin: 50 * time.Microsecond, Cycles: 50,
+		RTPriority: 50, CPU: daemon.CPUs{Auto: true}, Cycles: 50,
 	}
 }
 
@@ -118,6 +125,7 @@ func (c *Config) Args() []string {
 	opt(c.Mlock, "--mlock")
 	opt(c.Spin != d.Spin, "--spin", c.Spin.String())
 	opt(c.Floor, "--floor")
+	opt(c.Peer != "", "--peer", c.Peer)
 	opt(c.Cycles != d.Cycles, "--cycles", strconv.Itoa(c.Cycles))
 	return a
 }

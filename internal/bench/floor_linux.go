@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/rt"
 )
 
@@ -27,6 +28,12 @@ func Floor(args []string, stdout, stderr io.Writer) error {
 	cpus, pinOnlyRT, err := f.cpu.Resolve()
 	if err != nil {
 		return fmt.Errorf("bench: floor: %w", err)
+	}
+	if f.rtPriority > daemon.RuntimePriority {
+		// The rest of the process as the daemon's (see its tuning).
+		if _, err := rt.ScheduleProcess(daemon.RuntimePriority); err != nil {
+			return fmt.Errorf("bench: floor: %w", err)
+		}
 	}
 	period := int64(time.Second) / int64(f.rateHz)
 	// A start that took longer than the bench allowed for (a loaded
@@ -101,7 +108,6 @@ func (p *floorProbe) thread(cpu int, pace *rt.Pacer, late []int64) error {
 	}
 	lead := pace.Lead(t, p.spin, p.period)
 	for k := range p.ticks {
-		pace.AfterWork()
 		d := p.start + int64(k)*p.period
 		woke := pace.SleepUntil(d - lead)
 		late[k] = woke - d

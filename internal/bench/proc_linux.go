@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"compress/gzip"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,10 +19,16 @@ import (
 // it at 100 for user space on every architecture this runs on.
 const userHZ = 100
 
-// cpuSample is a process's CPU time (user + system) at a moment.
+// cpuSample is a process's CPU time at a moment: user + system in userHZ
+// ticks (/proc/PID/stat, what the machine's window is compared with), and
+// the scheduler's own run time of all its threads in ns
+// (/proc/PID/task/*/schedstat). utime and stime are sampled at the
+// scheduler tick and mislead for threads that run 20 µs at a time; the
+// run time is counted at every switch.
 type cpuSample struct {
 	at    time.Time
 	ticks uint64
+	ns    uint64
 }
 
 // statFields returns the fields of a /proc stat file after the command
@@ -52,7 +59,38 @@ func readCPU(pid int) (cpuSample, error) {
 	if err1 != nil || err2 != nil {
 		return cpuSample{}, fmt.Errorf("bench: /proc/%d/stat: bad CPU times", pid)
 	}
-	return cpuSample{at: time.Now(), ticks: ut + st}, nil
+	ns, err := runTime(pid)
+	if err != nil {
+		return cpuSample{}, err
+	}
+	return cpuSample{at: time.Now(), ticks: ut + st, ns: ns}, nil
+}
+
+// runTime sums the first field of the schedstat of pid's threads: the ns
+// they have run. A thread that exits between two readings takes its share
+// with it; the processes measured keep theirs for the whole run.
+func runTime(pid int) (uint64, error) {
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(tasks) == 0 {
+		return 0, fmt.Errorf("bench: no threads of process %d", pid)
+	}
+	sum := uint64(0)
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // the thread has exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) == 0 {
+			return 0, fmt.Errorf("bench: %s: empty", t)
+		}
+		n, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: %s: %w", t, err)
+		}
+		sum += n
+	}
+	return sum, nil
 }
 
 // machineTime returns, from /proc/stat and in userHZ ticks summed over the
@@ -122,7 +160,17 @@ func cpuPercent(a, b cpuSample) float64 {
 	if secs <= 0 {
 		return 0
 	}
-	return float64(b.ticks-a.ticks) / userHZ / secs * 100
+	return float64(b.ns-a.ns) / 1e9 / secs * 100
+}
+
+// cpuPerTick is the CPU used between a and b per tick of a schedule of
+// rateHz, in µs: the cost of one sample, whatever the batch.
+func cpuPerTick(a, b cpuSample, rateHz int) float64 {
+	ticks := b.at.Sub(a.at).Seconds() * float64(rateHz)
+	if ticks <= 0 {
+		return 0
+	}
+	return math.Round(float64(b.ns-a.ns)/ticks/10) / 100
 }
 
 // readMem returns VmRSS and VmHWM (peak RSS) in KiB.

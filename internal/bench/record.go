@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"encoding/binary"
 	"time"
 
 	"github.com/imustream/imustream/sensor"
@@ -39,6 +40,18 @@ func (s *streamRec) add(b []byte, rxNs int64) (telemetry.Type, bool) {
 		s.cnt.end(&s.dg)
 	}
 	return s.dg.Type, true
+}
+
+// addPeer records a peer's datagram b received at rxNs: a u32 seq and a
+// u64 wall-clock ns, little-endian, then anything. The peer has no
+// deadline grid, so its lateness figures stay zero.
+func (s *streamRec) addPeer(b []byte, rxNs int64) {
+	if len(b) < 12 {
+		return
+	}
+	seq := binary.LittleEndian.Uint32(b)
+	s.cnt.raw(seq)
+	s.arr = append(s.arr, arrival{rxNs: rxNs, seq: seq, count: 1, wallNs: int64(binary.LittleEndian.Uint64(b[4:]))})
 }
 
 // samplesBetween counts the samples of the datagrams that arrived in

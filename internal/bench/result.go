@@ -18,6 +18,7 @@ type Result struct {
 	Command      string            `json:"command"`
 	Product      StreamResult      `json:"product"`
 	Baseline     *StreamResult     `json:"baseline,omitempty"`
+	Peer         *StreamResult     `json:"peer,omitempty"`
 	DaemonStatus map[string]string `json:"daemon_status"`
 	FloodSent    uint64            `json:"flood_sent"`
 	// FloodOn and FloodOff split the daemon's timing between the seconds
@@ -41,9 +42,13 @@ type StreamResult struct {
 	Sched string `json:"sched"`
 	Counts
 	Timing
-	CPUPercent float64 `json:"cpu_percent"`
-	RSSKiB     int64   `json:"rss_kib"`
-	PeakRSSKiB int64   `json:"peak_rss_kib"`
+	// CPUPercent and CPUPerTickUs are the run time of all the process's
+	// threads (the scheduler's accounting), in percent of one CPU and in
+	// µs per tick of the schedule.
+	CPUPercent   float64 `json:"cpu_percent"`
+	CPUPerTickUs float64 `json:"cpu_per_tick_us"`
+	RSSKiB       int64   `json:"rss_kib"`
+	PeakRSSKiB   int64   `json:"peak_rss_kib"`
 	// GCCycles is how many garbage collections the process ran during the
 	// measurement (GODEBUG=gctrace=1).
 	GCCycles int `json:"gc_cycles"`

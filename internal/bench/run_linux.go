@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -64,6 +65,7 @@ type session struct {
 	rx    *tsConn
 	prod  *streamRec
 	base  *baselineRun // nil without Config.Baseline
+	peer  *peerRun     // nil without Config.Peer
 	floor *child       // started with the measurement; nil without Config.Floor
 	flood *flooder
 	undo  []func()
@@ -86,6 +88,7 @@ type window struct {
 	machine    cpuWindow
 	daemonCPU  cpuSample
 	baseCPU    cpuSample
+	peerCPU    cpuSample
 	switches   uint64        // the sender threads' at the start
 	blocks     *SenderBlocks // from the switches at the end; nil without tids
 }
@@ -126,6 +129,11 @@ func (s *session) start(ctx context.Context) error {
 	s.rx, s.prod = rx, newStreamRec(frames)
 	if s.c.Baseline {
 		if err := s.startBaseline(lo, frames); err != nil {
+			return err
+		}
+	}
+	if s.c.Peer != "" {
+		if err := s.startPeer(lo, frames); err != nil {
 			return err
 		}
 	}
@@ -277,6 +285,9 @@ func (s *session) pids() []int {
 	if s.base != nil {
 		ours = append(ours, s.base.p.pid())
 	}
+	if s.peer != nil {
+		ours = append(ours, s.peer.p.pid())
+	}
 	for _, l := range s.loads {
 		ours = append(ours, l.pid())
 	}
@@ -305,6 +316,11 @@ func (s *session) open(w *window) error {
 	}
 	if s.base != nil {
 		if w.baseCPU, err = readCPU(s.base.p.pid()); err != nil {
+			return err
+		}
+	}
+	if s.peer != nil {
+		if w.peerCPU, err = readCPU(s.peer.p.pid()); err != nil {
 			return err
 		}
 	}
@@ -359,8 +375,15 @@ func (s *session) collect(r *Result, w *window) error {
 		}
 		w.blocks = &SenderBlocks{Threads: len(w.tids), Switches: sw - w.switches}
 	}
-	r.Product = StreamResult{Name: "imustream", Sched: readSched(d), CPUPercent: cpuPercent(w.daemonCPU, cpu)}
-	r.Product.RSSKiB, r.Product.PeakRSSKiB, _ = readMem(d)
+	r.Product = *s.processResult("imustream", d, w.daemonCPU, cpu)
+	if p := s.peer; p != nil {
+		if cpu, err = readCPU(p.p.pid()); err != nil {
+			return err
+		}
+		r.Peer = s.processResult("peer", p.p.pid(), w.peerCPU, cpu)
+		r.Peer.Name = "peer " + filepath.Base(s.c.Peer)
+		p.end()
+	}
 	if s.base == nil {
 		return nil
 	}
@@ -368,10 +391,17 @@ func (s *session) collect(r *Result, w *window) error {
 	if cpu, err = readCPU(b.pid()); err != nil {
 		return err
 	}
-	r.Baseline = &StreamResult{Name: "time.Ticker", Sched: readSched(b.pid()), CPUPercent: cpuPercent(w.baseCPU, cpu)}
-	r.Baseline.RSSKiB, r.Baseline.PeakRSSKiB, _ = readMem(b.pid())
+	r.Baseline = s.processResult("time.Ticker", b.pid(), w.baseCPU, cpu)
 	_ = b.cmd.Process.Signal(syscall.SIGTERM)
 	return nil
+}
+
+// processResult is what the bench reads of process pid itself over the
+// window whose CPU readings are a and b.
+func (s *session) processResult(name string, pid int, a, b cpuSample) *StreamResult {
+	r := &StreamResult{Name: name, Sched: readSched(pid), CPUPercent: cpuPercent(a, b), CPUPerTickUs: cpuPerTick(a, b, s.c.RateHz)}
+	r.RSSKiB, r.PeakRSSKiB, _ = readMem(pid)
+	return r
 }
 
 // wrapUp ends the streams, reads the daemon's status and runs the
@@ -441,6 +471,10 @@ func (s *session) finish(r *Result, w *window) {
 		<-s.base.done // the reader goroutine is done with the record
 		s.base.rec.finish(r.Baseline, from, to, s.period)
 		r.Baseline.GCCycles = s.base.p.gcBetween(from, to)
+	}
+	if r.Peer != nil {
+		s.peer.rec.finish(r.Peer, from, to, s.period)
+		r.Peer.Lateness, r.Peer.Reported = Summary{}, Summary{}
 	}
 	r.LoadAfter = loadAvg()
 }

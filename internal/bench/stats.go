@@ -171,6 +171,15 @@ func (k *counter) samples(d *telemetry.Datagram) {
 	}
 }
 
+// raw counts a sample of a stream without sessions (a peer's).
+func (k *counter) raw(seq uint32) {
+	if k.c.Datagrams == 0 {
+		k.first = seq
+	}
+	k.c.Datagrams++
+	k.track.Add(1, seq)
+}
+
 func (k *counter) end(d *telemetry.Datagram) {
 	if s, ok := k.track.Session(); ok && s == d.Session {
 		k.c.EndSeen, k.endSeq = true, d.Seq

@@ -45,6 +45,9 @@ func WriteTable(w io.Writer, r *Result) {
 // writeStreams writes the table of the streams' figures, side by side.
 func writeStreams(w io.Writer, r *Result) {
 	streams := []*StreamResult{&r.Product}
+	if r.Peer != nil {
+		streams = append(streams, r.Peer)
+	}
 	if r.Baseline != nil {
 		streams = append(streams, r.Baseline)
 	}
@@ -74,6 +77,7 @@ func writeStreams(w io.Writer, r *Result) {
 	row("CPU % / RSS MiB", func(s *StreamResult) string {
 		return fmt.Sprintf("%.1f / %.1f", s.CPUPercent, float64(s.RSSKiB)/1024)
 	})
+	row("CPU µs per tick", func(s *StreamResult) string { return fmt.Sprintf("%.1f", s.CPUPerTickUs) })
 	row("GC cycles", func(s *StreamResult) string { return strconv.Itoa(s.GCCycles) })
 	row("sender threads blocked / sleeps", func(s *StreamResult) string {
 		if s.SenderBlocks == nil {

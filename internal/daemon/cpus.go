@@ -10,9 +10,10 @@ import (
 )
 
 // CPUs chooses the CPUs of the sender threads, as --cpu takes them: Auto
-// (the last two CPUs the process may use), or one thread pinned to each CPU
-// of List, or with neither one thread on any CPU. Its text form is the
-// flag's: auto, none or a list like 2,3.
+// (one thread on the last CPU the process may use, if it may use two or
+// more), or one thread pinned to each CPU of List, or with neither one
+// thread on any CPU. Its text form is the flag's: auto, none or a list
+// like 2,3.
 type CPUs struct {
 	Auto bool
 	List []int
@@ -64,9 +65,11 @@ func (c CPUs) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 func (c *CPUs) UnmarshalText(b []byte) error { return c.Set(string(b)) }
 
 // Resolve returns the CPUs the sender threads run on: List, or with Auto
-// the last two CPUs the process may use (none if it may use fewer), pinned
-// only at real-time priority (pinOnlyRT). The bench's floor probe picks its
-// CPUs with it too.
+// the last CPU the process may use (none if it may use only one: a Pi
+// Zero's single core is shared with everything else anyway), pinned only
+// at real-time priority (pinOnlyRT). On a Raspberry Pi the interrupts go
+// to CPU 0, so the last one is the quietest. The bench's floor probe
+// picks its CPUs with it too.
 func (c CPUs) Resolve() (cpus []int, pinOnlyRT bool, err error) {
 	if !c.Auto {
 		return c.List, false, nil
@@ -78,5 +81,5 @@ func (c CPUs) Resolve() (cpus []int, pinOnlyRT bool, err error) {
 	if len(last) < 2 {
 		return nil, true, nil
 	}
-	return last, true, nil
+	return last[1:], true, nil
 }

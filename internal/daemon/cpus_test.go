@@ -46,8 +46,8 @@ func TestCPUsResolve(t *testing.T) {
 	if err != nil || !pin {
 		t.Fatalf("auto: %v %v %v", cpus, pin, err)
 	}
-	if len(last) == 2 && !reflect.DeepEqual(cpus, last) || len(last) < 2 && cpus != nil {
-		t.Errorf("auto: %v, want the last two CPUs of %v", cpus, last)
+	if len(last) == 2 && !reflect.DeepEqual(cpus, last[1:]) || len(last) < 2 && cpus != nil {
+		t.Errorf("auto: %v, want the last CPU of %v, or none with one CPU", cpus, last)
 	}
 	var c CPUs
 	if err := c.Set("-1"); err != nil || c.Auto || c.List != nil {

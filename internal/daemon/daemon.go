@@ -172,6 +172,9 @@ func New(cfg Config) (*Daemon, error) {
 	d.srv = srv
 	if cfg.TuneRuntime {
 		d.tuning = &tuning{senderThreads: max(1, len(cpus))}
+		if cfg.RTPriority > RuntimePriority {
+			d.tuning.rtPrio = RuntimePriority
+		}
 	}
 	if cfg.Conn != nil {
 		d.conn = cfg.Conn
@@ -223,6 +226,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.tuning.start()
 	defer d.tuning.stop()
 	log := d.log
+	if d.tuning != nil && d.tuning.rtErr != nil {
+		log.Warn("the daemon's threads other than the sender's stay at normal priority", "err", d.tuning.rtErr)
+	}
 	allowNote := "configured"
 	if len(d.cfg.Allow) == 0 {
 		allowNote = "default: loopback only; pass --allow CIDR to accept a control PC"

@@ -4,6 +4,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/imustream/imustream/internal/rt"
 )
 
 // HeapLimit is the heap size at which the daemon collects garbage, unless
@@ -29,18 +31,34 @@ const HeapLimit = 32 << 20
 // (GOGC=off with a memory limit) instead of at 4 MB and every two minutes
 // means one collection per hours of normal control traffic, for a few tens
 // of MiB of memory.
+//
+// And, with the sender at real-time priority, it puts the rest of the
+// process at RuntimePriority: the command goroutine and the runtime's
+// threads then run ahead of busy processes of normal priority, yet never
+// ahead of a sender thread (see rt.ScheduleProcess). It needs the same
+// permission as the sender's priority.
 type tuning struct {
 	senderThreads int
+	rtPrio        int // the rest of the process's SCHED_FIFO priority; 0: leave it
 
 	procs       int // GOMAXPROCS before start
 	gcPercent   int
 	memLimit    int64
 	gcUntouched bool
+	rtThreads   int   // threads given rtPrio by start
+	rtErr       error // why they could not be
 }
+
+// RuntimePriority is the SCHED_FIFO priority of the daemon's threads other
+// than the sender's when those run at real-time priority: the lowest.
+const RuntimePriority = 1
 
 func (t *tuning) start() {
 	if t == nil {
 		return
+	}
+	if t.rtPrio > 0 {
+		t.rtThreads, t.rtErr = rt.ScheduleProcess(t.rtPrio)
 	}
 	t.procs = runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + max(1, t.senderThreads))
 	t.gcUntouched = os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != ""
@@ -53,6 +71,9 @@ func (t *tuning) start() {
 func (t *tuning) stop() {
 	if t == nil {
 		return
+	}
+	if t.rtThreads > 0 {
+		_, _ = rt.ScheduleProcess(0)
 	}
 	runtime.GOMAXPROCS(t.procs)
 	if !t.gcUntouched {

@@ -28,24 +28,19 @@ func (MonoClock) SleepUntil(deadline int64) int64 {
 	return monoNow()
 }
 
-// sleepRaw is SleepUntil as a raw system call, for a sender thread (see
-// Pacer): the Go scheduler goes on seeing the thread as running. In a system
-// call proper, Go 1.26's monitor thread (sysmon) holds the thread's way out
-// of the call on each of its passes while it looks at it; a real-time thread
-// that wakes then spins until the monitor lets go, on the CPU the monitor,
-// at normal priority, may need to do so. Traced here once as a 59 ms stall
-// of both sender threads. The cost: the thread keeps its P while it sleeps
-// (the daemon adds one per sender thread) and a stop-the-world waits for
-// the sleep to end, at most one slice of the Pacer, 8 ms.
+// sleepRaw sleeps once towards deadline as a raw system call, for a sender
+// thread (see Pacer), and returns the time it woke: early when a signal
+// interrupted it. The Go scheduler goes on seeing the thread as running.
+// In a system call proper, Go 1.26's monitor thread (sysmon) holds the
+// thread's way out of the call on each of its passes while it looks at
+// it; a real-time thread that wakes then spins until the monitor lets go,
+// on the CPU the monitor, at lower priority, may need to do so. Traced
+// here once as a 59 ms stall of both sender threads. The cost: the thread
+// keeps its P while it sleeps (the daemon adds one per sender thread).
 func sleepRaw(deadline int64) int64 {
 	ts := unix.NsecToTimespec(deadline)
-	for {
-		_, _, errno := unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
-			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-		if errno != unix.EINTR {
-			break
-		}
-	}
+	_, _, _ = unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 	return monoNow()
 }
 

@@ -1,56 +1,47 @@
 package rt
 
 import (
-	"runtime"
 	"sync/atomic"
 	"time"
 )
 
-// Why a sender thread yields to the Go scheduler on purpose.
+// How a sender thread meets the Go scheduler.
 //
-// The scheduler preempts a goroutine it has seen running for 10 ms, and to
-// the scheduler a sender thread never stops running: it sleeps in the
-// kernel, never in the scheduler. Preempting a goroutine locked to its
-// thread hands the thread's P to another thread and back, through threads
-// of normal priority, at a moment the scheduler picks: most often just
-// after a wake-up, in the middle of a tick. The P taken away during the sleep also sent every wake-up through
-// the runtime's slow path, which wakes its monitor thread on another CPU.
-// (Measured with the kernel's tracer, load 2 at 200 Hz: about 9 such
-// preemptions a second, 12 µs typical and 30 µs at p90 each, and a futex
-// wake-up in nearly every tick.) So each sender thread yields at moments
-// of its own choosing instead: after its work, and in long waits at least
-// every maxRun, never closer than yieldGuard to the deadline it waits for.
-const (
-	maxRun     = 8 * int64(time.Millisecond) // under the scheduler's 10 ms
-	yieldGuard = maxRun / 2
-)
+// To the scheduler a sender thread never stops running: it sleeps in the
+// kernel through a raw system call (sleepRaw), never in the scheduler. The
+// runtime's monitor asks a goroutine it has seen running for 10 ms to
+// yield: it marks it, which takes effect at the goroutine's next function
+// call, and signals its thread (SIGURG). The signal cuts the sleep short,
+// so the mark takes effect right then, in the middle of the sleep, at the
+// first call after it; the Pacer then sleeps on to the deadline. On a
+// thread locked to its goroutine such a yield hands the thread's P to
+// another thread and back: the daemon runs those threads at real-time
+// priority too (rt.ScheduleProcess), so busy processes do not hold it up.
+// A yield of the Pacer's own after every tick, as it once did, doubled
+// the sender's CPU per tick at 200 Hz (docs/performance.md); the
+// runtime's own, about every 10 to 20 ms, is the least there is.
 
 // Pacer sleeps one thread locked to its OS thread (a sender thread, or the
 // bench's floor probe, which must be scheduled the same way) to its
-// deadlines, yielding as above.
+// deadlines.
 type Pacer struct {
-	clock   Clock
-	sleep   func(deadline int64) int64 // sleepRaw for MonoClock
-	yield   func()                     // runtime.Gosched; tests record the calls
-	yielded int64                      // when this thread last yielded
-	// real is false for a clock that does not really sleep (tests): the
-	// scheduler's preemption the slices avoid needs real time to pass, and
-	// such a clock does not move while a thread spins on it.
+	clock Clock
+	// sleep sleeps once towards deadline and returns the time it woke:
+	// before deadline when a signal cut it short. sleepRaw for MonoClock.
+	sleep func(deadline int64) int64
+	// real is false for a clock that does not really sleep (tests): it
+	// does not move while a thread spins on it.
 	real bool
-	// turn is shared by the Pacers of one sender. Two threads handing
-	// their Ps back and forth through the scheduler at the same moment
-	// were traced stalling each other for 43 ms under load, so one yields
-	// at a time; the other tries again on its next tick or slice, which
-	// also spreads their yields apart.
-	turn *atomic.Bool
+	// Interrupted counts the sleeps a signal cut short: about one for
+	// each time the runtime had the thread yield.
+	Interrupted atomic.Uint64
 }
 
 // NewPacers returns a Pacer for each of n threads that keep one schedule.
 func NewPacers(clock Clock, n int) []*Pacer {
-	turn := new(atomic.Bool)
 	ps := make([]*Pacer, n)
 	for i := range ps {
-		p := &Pacer{clock: clock, sleep: clock.SleepUntil, yield: runtime.Gosched, turn: turn}
+		p := &Pacer{clock: clock, sleep: clock.SleepUntil}
 		if _, real := clock.(MonoClock); real {
 			p.sleep, p.real = sleepRaw, true
 		}
@@ -59,48 +50,15 @@ func NewPacers(clock Clock, n int) []*Pacer {
 	return ps
 }
 
-// tryYield yields unless another thread of the schedule is yielding, and
-// reports whether it did.
-func (p *Pacer) tryYield(now int64) bool {
-	if !p.turn.CompareAndSwap(false, true) {
-		return false
-	}
-	p.yield()
-	p.turn.Store(false)
-	p.yielded = now
-	return true
-}
-
-// AfterWork yields if the thread has gone yieldGuard without: often enough
-// that a wait shorter than maxRun needs no slices, and seldom enough at high
-// rates (every 4th tick at 1 kHz) that the yields cost little.
-func (p *Pacer) AfterWork() {
-	if now := p.clock.Now(); now-p.yielded >= yieldGuard {
-		p.tryYield(now)
-	}
-}
-
-// SleepUntil sleeps to deadline, in slices ending in a yield when the wait
-// is longer than maxRun, and returns the time it woke.
+// SleepUntil sleeps to deadline and returns the time it woke.
 func (p *Pacer) SleepUntil(deadline int64) int64 {
-	for p.real {
-		end, ok := nextSlice(p.yielded, deadline)
-		if !ok {
-			break
+	for {
+		now := p.sleep(deadline)
+		if now >= deadline || !p.real {
+			return now
 		}
-		now := p.sleep(end)
-		// Another thread's turn: retry shortly while there is room before
-		// the deadline; failing that, go on without (one preemption by the
-		// scheduler at worst).
-		for !p.tryYield(now) {
-			if now+yieldRetry > deadline-yieldGuard {
-				p.yielded = now
-				break
-			}
-			now = p.sleep(now + yieldRetry)
-		}
+		p.Interrupted.Add(1)
 	}
-	return p.sleep(deadline)
 }
 
 // Lead returns how long before each deadline a thread scheduled as t wakes
@@ -132,17 +90,4 @@ func (p *Pacer) Spin(now, deadline int64) int64 {
 		now = p.clock.Now()
 	}
 	return now
-}
-
-// yieldRetry is how long a slice waits for another thread's yield to end.
-const yieldRetry = 200 * int64(time.Microsecond)
-
-// nextSlice returns the end of the next slice of a wait for deadline by a
-// thread that last yielded at yielded, or false when it can sleep straight
-// to the deadline.
-func nextSlice(yielded, deadline int64) (int64, bool) {
-	if deadline-yielded <= maxRun {
-		return 0, false
-	}
-	return min(yielded+maxRun, deadline-yieldGuard), true
 }

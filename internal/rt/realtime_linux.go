@@ -3,6 +3,8 @@ package rt
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -77,4 +79,46 @@ func hasCap(c int) bool {
 		return false
 	}
 	return data[c/32].Effective&(1<<(c%32)) != 0
+}
+
+// ScheduleProcess gives every thread of the process SCHED_FIFO at prio,
+// or back SCHED_OTHER for prio 0. Threads the Go runtime starts later
+// are cloned from these and inherit it. It returns how many threads it
+// changed.
+//
+// For the daemon, prio is below the sender threads' (which raise
+// themselves above it): the rest of the process, the command goroutine
+// and the runtime's own threads, then never waits behind busy processes of
+// normal priority. Without it a start command waited 4.9 ms at p99 under
+// two busy processes, and a sender thread handing its P to the scheduler
+// waited for such a thread too.
+func ScheduleProcess(prio int) (int, error) {
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}
+	if prio > 0 {
+		attr.Policy, attr.Priority = unix.SCHED_FIFO, uint32(prio)
+	}
+	done := map[int]bool{}
+	// A thread started while the list is read may have been cloned from
+	// one not yet changed: read it again until nothing is new.
+	for {
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return len(done), fmt.Errorf("rt: %w", err)
+		}
+		fresh := 0
+		for _, e := range ents {
+			tid, err := strconv.Atoi(e.Name())
+			if err != nil || done[tid] {
+				continue
+			}
+			fresh++
+			done[tid] = true
+			if err := unix.SchedSetAttr(tid, &attr, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+				return len(done), fmt.Errorf("rt: sched_setattr thread %d: %w", tid, err)
+			}
+		}
+		if fresh == 0 {
+			return len(done), nil
+		}
+	}
 }

@@ -9,7 +9,8 @@ import (
 
 var errNoRealtime = fmt.Errorf("rt: real-time scheduling: %w", errors.ErrUnsupported)
 
-func setFIFO(int) error    { return errNoRealtime }
-func setTimerSlack() error { return errNoRealtime }
-func pinThread(int) error  { return errNoRealtime }
-func LockMemory() error    { return errNoRealtime }
+func setFIFO(int) error                { return errNoRealtime }
+func setTimerSlack() error             { return errNoRealtime }
+func pinThread(int) error              { return errNoRealtime }
+func LockMemory() error                { return errNoRealtime }
+func ScheduleProcess(int) (int, error) { return 0, errNoRealtime }
