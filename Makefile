@@ -79,9 +79,14 @@ demo: build ## run the daemon (simulated sensor) and record 5 s from it on loopb
 # without RT priority, 1 kHz, 8 kHz), each next to a time.Ticker baseline,
 # measured into bin/bench-suite.json, then written with the method and the
 # goals by perfdoc, a developer tool: the template stays out of imustream.
-bench: build ## measure the stream's timing vs a time.Ticker loop; writes docs/performance.md
-	$(BIN) bench --suite bin/bench-suite.json --duration $(BENCH_DURATION)
+bench: build bin/cloop ## measure the stream's timing and CPU vs a time.Ticker loop and a C loop; writes docs/performance.md
+	$(BIN) bench --suite bin/bench-suite.json --duration $(BENCH_DURATION) --peer bin/cloop
 	$(GO) run ./internal/bench/perfdoc -in bin/bench-suite.json -out docs/performance.md
+
+# The minimal C streamer the bench measures the daemon against (--peer).
+bin/cloop: internal/bench/cloop/cloop.c
+	@mkdir -p bin
+	$(CC) -O2 -Wall -pthread -o $@ $< -lm
 
 # Each test binary runs under qemu-user on the oldest CPU of its builds:
 # the Pi Zero/1's ARM1176 (ARMv6) and the Pi 3's Cortex-A53. The race

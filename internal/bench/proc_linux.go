@@ -281,6 +281,8 @@ func readMachine() MachineInfo {
 			switch {
 			case (k == "model name" || k == "Model") && m.CPU == runtime.GOARCH:
 				m.CPU = v
+			case k == "cpu MHz" && m.MHz == 0:
+				m.MHz, _ = strconv.ParseFloat(v, 64)
 			case k == "flags" && strings.Contains(" "+v+" ", " hypervisor "):
 				m.Virtual = true
 			}

@@ -106,6 +106,9 @@ type MachineInfo struct {
 	// lazy or rt, from preempt= on its command line or else its config;
 	// "" when neither says.
 	Preempt string `json:"preempt"`
+	// MHz is the CPU clock /proc/cpuinfo states (x86), 0 when it states
+	// none: the cost per tick in cycles, for estimates on other CPUs.
+	MHz float64 `json:"mhz,omitempty"`
 	Go      string `json:"go"`
 }
 

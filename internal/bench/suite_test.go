@@ -60,8 +60,8 @@ func TestSuiteFile(t *testing.T) {
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("read back\n%+v\nwant\n%+v", *got, want)
 	}
-	if r := got.Find("load-1cpu"); r == nil || r.Config.CPU.String() != "1" || r.Config.Duration != base.Duration {
-		t.Errorf("Find(load-1cpu) = %+v", r)
+	if r := got.Find("load-spin"); r == nil || r.Config.Spin != 50*time.Microsecond || r.Config.Duration != base.Duration {
+		t.Errorf("Find(load-spin) = %+v", r)
 	}
 	if r := got.Find("none"); r != nil {
 		t.Errorf("Find(none) = %+v, want nil", r)

@@ -22,6 +22,15 @@ var docTmpl = template.Must(template.New("performance.md").Funcs(template.FuncMa
 	// ratio is how many times b is a, as the p99 ratio column shows it.
 	"ratio": func(b, a float64) string { return fmt.Sprintf("%.0f×", b/math.Max(a, 0.1)) },
 	"mib":   func(kib int64) string { return fmt.Sprintf("%.1f", float64(kib)/1024) },
+	// x is how many times b is a, to two places.
+	"x": func(b, a float64) string { return fmt.Sprintf("%.2f×", b/math.Max(a, 0.01)) },
+	// cycles is µs of CPU at mhz in thousands of cycles.
+	"kcycles": func(us, mhz float64) string { return fmt.Sprintf("%.0f", us*mhz/1000) },
+	// onPi is the % of one core a cost of us µs per tick here takes at
+	// rateHz on a core of piMHz doing as much per cycle as this one.
+	"onPi": func(us, mhz, piMHz float64, rateHz int) string {
+		return fmt.Sprintf("%.1f", us*mhz/piMHz*float64(rateHz)/1e4)
+	},
 }).Parse(docTemplate))
 
 // docData is what performance.md.tmpl renders.
@@ -37,9 +46,13 @@ type docData struct {
 	// Runs are the suite's runs, in its order.
 	Runs     []docRun
 	Verdicts []bench.Verdict
-	// Load, OneCPU and GC are the runs load, load-1cpu and gc; nil when
-	// they did not run.
-	Load, OneCPU, GC *bench.Result
+	// Idle, Load, TwoCPU, Spin and GC are the runs idle, load, load-2cpu,
+	// load-spin and gc; nil when they did not run.
+	Idle, Load, TwoCPU, Spin, GC *bench.Result
+	// Peer says whether the runs measured a peer (the C loop) too.
+	Peer bool
+	// BinaryMiB is the size of the binary that ran.
+	BinaryMiB float64
 	// GCTotal is the garbage collections of the runs without commands.
 	GCTotal int
 }
@@ -54,9 +67,11 @@ type docRun struct {
 // by the command line render.
 func writeDoc(w io.Writer, s *bench.SuiteResult, render string) error {
 	d := docData{Cmd: s.Command, Render: render, Date: s.Time.UTC().Format("2006-01-02"), Verdicts: s.Acceptance(),
-		Load: s.Find("load"), OneCPU: s.Find("load-1cpu"), GC: s.Find("gc")}
+		Idle: s.Find("idle"), Load: s.Find("load"), TwoCPU: s.Find("load-2cpu"), Spin: s.Find("load-spin"), GC: s.Find("gc"),
+		BinaryMiB: float64(s.BinaryBytes) / (1 << 20)}
 	for _, run := range s.Runs {
 		d.Machine, d.Duration = run.Result.Machine, run.Result.Config.Duration
+		d.Peer = d.Peer || run.Result.Peer != nil
 		d.Runs = append(d.Runs, docRun{run.Title, run.Result})
 		if run.Key != "gc" {
 			d.GCTotal += run.Result.Product.GCCycles
