@@ -7,7 +7,8 @@ package sensor
 // as it does for Read; ReadBatch fills dst[:n] with the oldest samples the
 // FIFO holds (at most len(dst); the rest wait for the next call), each with
 // the MonoNs and WallNs of the moment the chip took it, reconstructed from
-// the sensor's sample clock (see package sensor/fifo). A sample after an
+// the sensor's sample clock (see package sensor/fifo), and the sensor's
+// status bits (the caller adds its timing bits). A sample after an
 // overflow carries StatusFIFOOverflow. n is 0 when no sample was due. On
 // error n is 0 and dst[0] is flagged StatusSensorError with its values left
 // alone, as Read leaves them. ReadBatch must not allocate.

@@ -237,6 +237,38 @@ func (d *Device) Read(s *sensor.Sample) error {
 	return err
 }
 
+// ReadBatch implements sensor.Batcher for an IMU read through its FIFO,
+// adding the barometer's latest pressure to each sample as Read does.
+func (d *Device) ReadBatch(dst []sensor.Sample) (int, error) {
+	b, ok := d.Sensor.(sensor.Batcher)
+	if !ok {
+		return 0, errNoFIFO
+	}
+	n, err := b.ReadBatch(dst)
+	if d.Baro != nil {
+		pa, fresh := d.Baro.Pressure()
+		for i := range dst[:n] {
+			if fresh {
+				dst[i].PressurePa = pa
+				dst[i].Status |= sensor.StatusPressure
+			} else {
+				dst[i].Status &^= sensor.StatusPressure
+			}
+		}
+	}
+	return n, err
+}
+
+// FIFORateHz implements sensor.Batcher: the IMU's, or 0.
+func (d *Device) FIFORateHz() float64 {
+	if b, ok := d.Sensor.(sensor.Batcher); ok {
+		return b.FIFORateHz()
+	}
+	return 0
+}
+
+var errNoFIFO = errors.New("detect: the sensor is not read through a FIFO")
+
 // String names the IMU, and the barometer if one is read, e.g.
 // "mpu9250@0x68+bmp280@0x76".
 func (d *Device) String() string {

@@ -109,7 +109,7 @@ func (d *Sim) ReadBatch(dst []sensor.Sample) (int, error) {
 		s := &dst[i]
 		r := d.model((d.SampleMonoNs(f.next+int64(i)) - float64(d.t0)) * 1e-9)
 		s.Accel, s.Gyro, s.TempC = r.accel, r.gyro, r.temp
-		s.Status &^= sensor.StatusSensorError | sensor.StatusSaturated | sensor.StatusFIFOOverflow
+		s.Status = 0
 		if r.sat {
 			s.Status |= sensor.StatusSaturated
 		}
