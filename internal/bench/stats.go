@@ -77,6 +77,10 @@ type Timing struct {
 	Reported Summary `json:"reported_late"`
 	// Latency is kernel arrival − t_wall_ns: read to received, one way.
 	Latency Summary `json:"one_way_latency"`
+	// Spacing is |t_mono_ns − the previous sample's − period| of every
+	// pair of consecutive samples, within datagrams and across them: the
+	// sender's wake-ups, or the sensor clock in FIFO mode.
+	Spacing Summary `json:"sample_spacing_dev"`
 }
 
 // analyze computes the timing of arrivals in arrival order. period is the

@@ -68,6 +68,7 @@ func writeStreams(w io.Writer, r *Result) {
 	row("lost", func(s *StreamResult) string { return fmt.Sprintf("%d (end seen: %v)", s.Lost, s.EndSeen) })
 	sum("|interval − period|", func(s *StreamResult) Summary { return s.Interval })
 	sum("grid lateness", func(s *StreamResult) Summary { return s.Lateness })
+	sum("|t_mono step − period|", func(s *StreamResult) Summary { return s.Spacing })
 	sum("reported late_ns", func(s *StreamResult) Summary { return s.Reported })
 	sum("one-way latency", func(s *StreamResult) Summary { return s.Latency })
 	row("flagged late / skipped", func(s *StreamResult) string { return fmt.Sprintf("%d / %d", s.FlaggedLate, s.FlaggedSkipped) })

@@ -35,6 +35,10 @@ func SensorKind(kind string, sim bool) (string, error) {
 	return k, nil
 }
 
+// SimClockPPM is the simulator's sensor clock error in its FIFO mode:
+// enough for the timestamp reconstruction to have a drift to follow.
+const SimClockPPM = 50
+
 // SensorConfig chooses the IMU: the simulator, or the chip sensor/detect
 // finds, and the calibration applied to every sample.
 type SensorConfig struct {
@@ -43,6 +47,9 @@ type SensorConfig struct {
 	Sim   bool
 	Seed  uint64
 	Still bool
+	// SimFIFOHz, when positive, runs the simulator in its FIFO mode at
+	// that output data rate, with a sensor clock 50 ppm fast.
+	SimFIFOHz int
 	// Detect finds and configures the chip when Sim is false; validated.
 	Detect detect.Config
 	// Calibration, when set, is applied to every sample; File names it
@@ -57,8 +64,8 @@ type SensorConfig struct {
 func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	var sens sensor.Sensor
 	if c.Sim {
-		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still)
-		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still})
+		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still, "fifo_hz", c.SimFIFOHz)
+		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still, FIFORateHz: float64(c.SimFIFOHz), ClockPPM: SimClockPPM})
 	} else {
 		s, err := detect.Open(c.Detect)
 		switch {

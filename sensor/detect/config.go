@@ -54,6 +54,22 @@ func (k Kind) IMU() bool { return k == MPU6050 || k == LSM9DS1 }
 // Barometer reports whether k is a barometer package baro reads.
 func (k Kind) Barometer() bool { return k == BMP180 || k == BMP280 || k == BME280 }
 
+// FIFOMode says whether a chip with a FIFO is read through it.
+type FIFOMode string
+
+// FIFO modes Config accepts.
+const (
+	// FIFOAuto reads through the FIFO where the chip has one and the rate
+	// is above FIFOAutoAboveHz: there a 200 Hz tick collects the samples,
+	// timed by the chip's clock, instead of waking at every sample.
+	FIFOAuto FIFOMode = "auto"
+	FIFOOn   FIFOMode = "on"
+	FIFOOff  FIFOMode = "off"
+)
+
+// FIFOAutoAboveHz is the rate above which FIFOAuto turns the FIFO on.
+const FIFOAutoAboveHz = 200
+
 // DefaultBus is the bus on the Raspberry Pi header (pins 3 and 5).
 const DefaultBus = "1"
 
@@ -93,6 +109,19 @@ type Config struct {
 	// sample. A barometer that is missing or does not open is no error:
 	// Device.BaroErr says why there is none. It defaults to false.
 	Pressure bool `json:"pressure,omitempty"`
+	// FIFO is "auto", "on" or "off" (FIFOMode). It defaults to "auto".
+	FIFO FIFOMode `json:"fifo,omitempty"`
+}
+
+// fifo reports whether a chip that has a FIFO is to be read through it.
+func (c *Config) fifo() bool {
+	switch c.FIFO {
+	case FIFOOn:
+		return true
+	case FIFOOff:
+		return false
+	}
+	return c.RateHz > FIFOAutoAboveHz
 }
 
 var kinds = []Kind{Auto, MPU6050, LSM9DS1}
@@ -167,6 +196,11 @@ func (c *Config) Validate() error {
 	}
 	if !valid {
 		return fmt.Errorf("detect: unknown sensor %q; valid: %s (and sim, which is not on I²C)", string(c.Kind), joinKinds(kinds))
+	}
+	switch c.FIFO {
+	case "", FIFOAuto, FIFOOn, FIFOOff:
+	default:
+		return fmt.Errorf("detect: FIFO mode %q; valid: auto, on, off", string(c.FIFO))
 	}
 	if c.Addr != 0 {
 		at := kindAt(c.Addr)
