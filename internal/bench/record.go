@@ -15,8 +15,8 @@ type streamRec struct {
 	spacing []spacingStep
 	prevSeq uint32
 	prevNs  int64
-	cnt counter
-	dg  telemetry.Datagram
+	cnt     counter
+	dg      telemetry.Datagram
 }
 
 // newStreamRec returns a record with room for frames arrivals.
