@@ -48,6 +48,10 @@ import (
 	"github.com/imustream/imustream/sensor"
 )
 
+// Loop constants, chosen with the simulator (sensor/sim's FIFO mode) and
+// the tests: at 1 kHz ODR read at 200 Hz, the reconstructed spacing stays
+// within 1 µs of the truth; the phase error settles to tens of µs without
+// host jitter and within half a period with it.
 const (
 	// MaxSlewNs bounds how much a phase correction changes one sample's
 	// spacing.
