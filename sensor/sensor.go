@@ -44,6 +44,9 @@ const (
 	// StatusFIFOOverflow: the sensor's FIFO overflowed before this sample;
 	// samples were lost between it and the one before.
 	StatusFIFOOverflow Status = 1 << 9
+	// Bits 10..15 are an on-chip fusion's calibration status, as in the
+	// flags table of docs/protocol.md.
+	//
 	// StatusCalSys0, StatusCalSys1: an on-chip fusion's (BNO055) system
 	// calibration level 0..3 in bits 10..11 (CalSysLevel reads it).
 	StatusCalSys0 Status = 1 << 10

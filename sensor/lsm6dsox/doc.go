@@ -2,8 +2,9 @@
 // IMUs over I²C, told apart by WHO_AM_I: LSM6DSOX and LSM6DSO (0x6C, the
 // same register map; the ID cannot tell them apart), LSM6DS3TR-C (0x6A)
 // and ISM330DHCX (0x6B). They answer at 0x6A (SDO/SA0 low) or 0x6B (high),
-// as on the Adafruit LSM6DSOX, LSM6DS3TR-C and ISM330DHCX boards, the
-// SparkFun 6DoF LSM6DSO and Pimoroni's LSM6DS3 breakouts.
+// as on the Adafruit LSM6DSOX, LSM6DS3TR-C and ISM330DHCX boards and the
+// SparkFun 6DoF LSM6DSO. (The older LSM6DS3, WHO_AM_I 0x69, is not one of
+// them.)
 //
 // Read is one 14-byte burst from OUT_TEMP_L (0x20) to OUTZ_H_A (0x2D) with
 // auto-increment and block data update: temperature, gyroscope and
