@@ -147,6 +147,9 @@ type Counts struct {
 	// a quarter period) or as following skipped ticks.
 	FlaggedLate    uint64 `json:"flagged_late"`
 	FlaggedSkipped uint64 `json:"flagged_skipped"`
+	// FlaggedOverflow counts samples flagged as following a FIFO
+	// overflow: samples lost in the sensor, before the wire (FIFO mode).
+	FlaggedOverflow uint64 `json:"flagged_fifo_overflow,omitempty"`
 }
 
 // counter counts a stream's datagrams as they arrive. The bench streams
@@ -171,6 +174,9 @@ func (k *counter) samples(d *telemetry.Datagram) {
 		}
 		if st&sensor.StatusSkipped != 0 {
 			k.c.FlaggedSkipped++
+		}
+		if st&sensor.StatusFIFOOverflow != 0 {
+			k.c.FlaggedOverflow++
 		}
 	}
 }

@@ -29,7 +29,10 @@
 //     stalls do not pull the estimate.
 //   - Slew. A correction is spread over the samples, at most MaxSlewNs per
 //     sample, so the spacing of the reconstructed times stays within a few
-//     µs of the sensor's own while the phase settles.
+//     µs of the sensor's own while the phase settles. Until the rate is
+//     known to 0.1 % (a second or two) the limit is 20 times that: a chip
+//     whose oscillator is a percent or two off its datasheet rate leaves
+//     the first estimates far off in phase, which must catch up.
 //
 // A FIFO overflow loses an unknown number of samples: Reset starts the
 // estimate again from the next read.
@@ -61,6 +64,11 @@ const (
 	// maxRateErr bounds the period around the nominal one: an ODR off by
 	// more than that is a different setting, not drift.
 	maxRateErr = 0.05
+	// startSlew multiplies MaxSlewNs until the rate is settled.
+	startSlew = 20
+	// settled is the rate bounds' half-width, relative, from which their
+	// middle is the period.
+	settled = 1e-3
 	// rotate is how many samples an anchor serves before the second one,
 	// started half way, takes over.
 	rotate = 1 << 20
@@ -98,6 +106,7 @@ type Clock struct {
 	period  float64 // estimate, ns per sample
 	count   int64   // samples counted since the start
 	a, b    anchor  // b starts when a has served rotate/2 samples
+	known   bool    // the period was settled once: Reset keeps it
 	newest  float64 // estimated CLOCK_MONOTONIC ns of the newest sample
 	minU    float64
 	maxU    float64
@@ -113,11 +122,15 @@ func New(odrHz float64) *Clock {
 // PeriodNs is the estimated sample period in ns.
 func (c *Clock) PeriodNs() float64 { return c.period }
 
-// Reset forgets the estimate, after an overflow lost an unknown number of
-// samples or a re-initialisation restarted the chip.
+// Reset forgets the phase, after an overflow lost an unknown number of
+// samples or a re-initialisation restarted the chip. A period learned
+// before stays until the new reads bound it again: the chip's clock is
+// the same.
 func (c *Clock) Reset() {
 	c.started = false
-	c.period = c.nominal
+	if !c.known {
+		c.period = c.nominal
+	}
 }
 
 // Update takes a read that started at monoNs and found n samples that
@@ -132,7 +145,9 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 		// read: guess the middle, with a bound of zero width that the next
 		// reads widen.
 		c.started = true
-		c.period = c.nominal
+		if !c.known {
+			c.period = c.nominal
+		}
 		c.a.set(t, c.count, c.nominal)
 		c.b = anchor{}
 		c.newest = t - c.period/2
@@ -151,8 +166,15 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 	if c.count-c.a.n >= rotate && c.b.hi != 0 {
 		c.a, c.b = c.b, anchor{}
 	}
-	p := (c.a.lo + c.a.hi) / 2
+	// Until the bounds are within ±0.1 %, keep the period where it was
+	// unless they exclude it: their middle jumps by up to a percent from
+	// read to read early on, which would show in the spacing.
 	half := (c.a.hi - c.a.lo) / 2
+	p := math.Max(c.a.lo, math.Min(c.a.hi, c.period))
+	if half <= c.nominal*settled {
+		p = (c.a.lo + c.a.hi) / 2
+		c.known = true
+	}
 	c.period = p
 
 	prev := c.newest
@@ -167,6 +189,11 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 		adj = math.Min(adj, u)
 	}
 	lim := MaxSlewNs * float64(max(n, 1))
+	if !c.known {
+		// Until the rate is known, the phase may be far off: catch up
+		// faster than the spacing limit allows later.
+		lim *= startSlew
+	}
 	adj = math.Max(-lim, math.Min(lim, adj))
 	c.newest += adj
 	c.minU -= adj

@@ -26,7 +26,7 @@ func (c *chip) read(t float64) int {
 func (c *chip) at(k int64) float64 { return c.start + float64(k)*c.period }
 
 type result struct {
-	spacingP99, offsetP99, offsetMax float64
+	spacingP99, spacingMax, offsetP99, offsetMax float64
 }
 
 // run reads a chip at odr (ppm off) every tick ns plus jitter(i) for dur
@@ -61,9 +61,9 @@ func run(t *testing.T, odr, ppm float64, tick int64, dur, settle float64, jitter
 		slices.Sort(xs)
 		return xs[int(math.Ceil(0.99*float64(len(xs))))-1]
 	}
-	r := result{spacingP99: p99(spacing), offsetP99: p99(offset), offsetMax: slices.Max(offset)}
-	t.Logf("ODR %g Hz %+g ppm: spacing error p99 %.2f µs; |offset| p99 %.1f µs, max %.1f µs; period %.3f ns (true %.3f)",
-		odr, ppm, r.spacingP99/1e3, r.offsetP99/1e3, r.offsetMax/1e3, clk.PeriodNs(), c.period)
+	r := result{spacingP99: p99(spacing), spacingMax: slices.Max(spacing), offsetP99: p99(offset), offsetMax: slices.Max(offset)}
+	t.Logf("ODR %g Hz %+g ppm: spacing error p99 %.2f µs, max %.2f µs; |offset| p99 %.1f µs, max %.1f µs; period %.3f ns (true %.3f)",
+		odr, ppm, r.spacingP99/1e3, r.spacingMax/1e3, r.offsetP99/1e3, r.offsetMax/1e3, clk.PeriodNs(), c.period)
 	return r
 }
 
@@ -98,7 +98,7 @@ func TestStalls(t *testing.T) {
 }
 
 // The first read places the newest sample half a period back; reads that
-// find nothing keep the estimate; a read earlier than the estimate of the
+// find nothing only refine the estimate; a read earlier than the estimate of the
 // newest sample pulls it back, at the slew limit.
 func TestUpdateEdges(t *testing.T) {
 	c := New(1000)
@@ -106,8 +106,8 @@ func TestUpdateEdges(t *testing.T) {
 		t.Fatalf("first: %v %v", nw, step)
 	}
 	nw, _ := c.Update(10e6+100e3, 0)
-	if math.Abs(nw-(10e6-0.5e6)) > 1e3 {
-		t.Errorf("an empty read moved the newest sample to %v", nw)
+	if math.Abs(nw-(10e6-0.5e6)) > 5e3 {
+		t.Errorf("an empty read moved the newest sample to %v; want a small refinement", nw)
 	}
 	nw, _ = c.Update(10e6+1.2e6, 1) // predicted 10.5 ms, read at 11.2 ms: fine
 	if nw > 11.2e6 {
@@ -115,8 +115,9 @@ func TestUpdateEdges(t *testing.T) {
 	}
 	before := nw
 	nw, step := c.Update(11.3e6, 1) // predicted about 1 ms on: later than the read
-	if step > 1e6-MaxSlewNs+1 || nw >= before+1e6 {
-		t.Errorf("newest %v (step %v) after a read at 11.3 ms; want it pulled back by the slew limit", nw, step)
+	// Early on the rate is not known yet, so the start-up slew applies.
+	if step > 1e6-MaxSlewNs+1 || step < 1e6-startSlew*MaxSlewNs-1 || nw >= before+1e6 {
+		t.Errorf("newest %v (step %v) after a read at 11.3 ms; want it pulled back within the start-up slew limit", nw, step)
 	}
 	c.Reset()
 	if nw, _ := c.Update(50e6, 2); nw != 50e6-0.5e6 || c.PeriodNs() != 1e6 {
@@ -164,5 +165,45 @@ func BenchmarkUpdate(b *testing.B) {
 	for b.Loop() {
 		now += 5e6
 		c.Update(now, 5)
+	}
+}
+
+// A chip 1.5 % off its datasheet rate: once the rate is known (2 s in),
+// no step between two samples is off by more than 5 µs and the phase has
+// caught up. (Before, the phase may slew by startSlew µs per sample.)
+func TestStartupSpacing(t *testing.T) {
+	for _, ppm := range []float64{-15000, 15000, 50} {
+		r := run(t, 1125, ppm, 5e6, 20e9, 2e9, func(int) float64 { return 0 })
+		if r.spacingMax > 5e3 {
+			t.Errorf("%+g ppm: spacing error max %.2f µs from the start, want ≤ 5", ppm, r.spacingMax/1e3)
+		}
+	}
+}
+
+// After an overflow the phase starts again but the learned rate stays:
+// the first samples after it are spaced by the chip's period, not the
+// datasheet's.
+func TestResetKeepsRate(t *testing.T) {
+	c := &chip{start: 0, period: 1e9 / (1125 * 1.015)}
+	clk := New(1125)
+	now := 0.0
+	for range 2000 { // 10 s
+		now += 5e6
+		clk.Update(int64(now), c.read(now))
+	}
+	learned := clk.PeriodNs()
+	if math.Abs(learned-c.period) > 1 {
+		t.Fatalf("learned %v ns, true %v", learned, c.period)
+	}
+	clk.Reset()
+	now += 40e6
+	c.read(now) // what the overflow lost
+	now += 5e6
+	clk.Update(int64(now), c.read(now))
+	now += 5e6
+	n := c.read(now)
+	_, step := clk.Update(int64(now), n)
+	if math.Abs(step-c.period) > MaxSlewNs+1 {
+		t.Errorf("step after the reset %v ns, want the learned %v within the slew limit", step, c.period)
 	}
 }

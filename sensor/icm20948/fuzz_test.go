@@ -57,7 +57,7 @@ func FuzzReadBatch(f *testing.F) {
 					}
 				}
 				for _, v := range s.Mag {
-					if math.Abs(float64(v)) > 32768*0.15 {
+					if math.Abs(float64(v)) > 32768*0.15*1.0001 {
 						t.Fatalf("mag %v beyond the 16-bit range", s.Mag)
 					}
 				}
