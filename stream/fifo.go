@@ -21,6 +21,11 @@ type fifoReader struct {
 	b        sensor.Batcher // nil: the sensor is read once per tick
 	buf      []sensor.Sample
 	maxBatch int
+	// session is the sender's session the reads are for; from is when
+	// it started: the FIFO kept sampling while no one listened, and those
+	// samples (and an overflow among them) are not the stream's.
+	session uint32
+	from    int64
 }
 
 // newFIFOReader sets up FIFO reading when cfg's sensor is read through its
@@ -44,7 +49,8 @@ func newFIFOReader(cfg *Config) (fifoReader, int, error) {
 	return f, hz, nil
 }
 
-// fifoTick is tick for a FIFO sensor. A late tick loses nothing (the FIFO
+// fifoTick is tick for a FIFO sensor. Samples taken before the session
+// started are dropped. A late tick loses nothing (the FIFO
 // held the samples) so it skips to the grid without flagging a sample
 // skipped; the samples carry the tick's lateness in LateNs and the late
 // flag, and the chip's own time in MonoNs and WallNs. A failed read sends
@@ -68,6 +74,9 @@ func (s *Sender) fifoTick(deadline, now int64) int64 {
 	s.lastTick.Store(now)
 
 	f := &s.fifo
+	if f.session != s.session {
+		f.session, f.from = s.session, deadline
+	}
 	f.buf[0].MonoNs, f.buf[0].WallNs = now, rt.WallNow()
 	n, err := f.b.ReadBatch(f.buf)
 	if err != nil {
@@ -75,11 +84,19 @@ func (s *Sender) fifoTick(deadline, now int64) int64 {
 		s.logLimited(now, "sensor read failed", err, nil)
 		return deadline + p
 	}
-	for i := range n {
+	first := 0
+	for first < n && f.buf[first].MonoNs < f.from {
+		first++
+	}
+	for i := first; i < n; i++ {
 		f.buf[i].LateNs = late
 		f.buf[i].Status = f.buf[i].Status&^(sensor.StatusLate|sensor.StatusSkipped) | timing
 	}
-	for i := 0; i < n; i += f.maxBatch {
+	if first > 0 && first < n {
+		// An overflow before the session is not the stream's.
+		f.buf[first].Status &^= sensor.StatusFIFOOverflow
+	}
+	for i := first; i < n; i += f.maxBatch {
 		s.send(now, f.buf[i:min(n, i+f.maxBatch)])
 	}
 	return deadline + p

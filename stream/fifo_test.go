@@ -100,3 +100,38 @@ func BenchmarkFIFOTick(b *testing.B) {
 		deadline = s.tick(deadline, deadline+1000)
 	}
 }
+
+// A session gets the samples taken after it started: what the FIFO kept
+// while no one listened (and its overflow) is not sent.
+func TestFIFOSessionStart(t *testing.T) {
+	rx := newReceiver(t)
+	subs := NewSubscribers()
+	d := sim.New(sim.Opts{Seed: 5, FIFORateHz: 1000, FIFOSamples: 64})
+	s := newTestSender(t, Config{Sensor: d, Subs: subs, RateHz: 1000})
+	// The chip starts sampling at a read with no session, then 200 ms
+	// pass: the FIFO overflows.
+	var buf [1]sensor.Sample
+	buf[0].MonoNs = start
+	if _, err := d.ReadBatch(buf[:]); err != nil {
+		t.Fatal(err)
+	}
+	mustStart(t, subs, rx.addr(), 0)
+	s.session = 42
+	from := start + 200e6
+	deadline := from
+	for range 3 {
+		deadline = s.tick(deadline, deadline)
+	}
+	for seq := uint32(0); seq < s.Stats().NextSeq; {
+		dg := rx.nextSamples()
+		for _, smp := range dg.Samples {
+			if smp.MonoNs < from || smp.Status&sensor.StatusFIFOOverflow != 0 {
+				t.Errorf("sample at %d (session from %d), flags %#x", smp.MonoNs, from, smp.Status)
+			}
+		}
+		seq += uint32(dg.Count)
+	}
+	if n := s.Stats().NextSeq; n < 8 || n > 11 {
+		t.Errorf("%d samples in 10 ms of session, want about 10", n)
+	}
+}
