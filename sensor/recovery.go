@@ -11,6 +11,8 @@ type Stats struct {
 	Reads   uint64 // good reads
 	Errors  uint64 // failed reads, each failed Read once
 	Reinits uint64 // successful re-initialisations after MaxErrors failures
+	// FIFOOverflows counts the overflows of a chip read through its FIFO.
+	FIFOOverflows uint64
 }
 
 // Recovery is the fault bookkeeping every chip driver shares: it counts

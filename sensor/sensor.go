@@ -44,8 +44,30 @@ const (
 	// StatusFIFOOverflow: the sensor's FIFO overflowed before this sample;
 	// samples were lost between it and the one before.
 	StatusFIFOOverflow Status = 1 << 9
-	// Bits 10..15 are free; a new bit is added here and in docs/protocol.md.
+	// Bits 10..15 are an on-chip fusion's calibration status, as in the
+	// flags table of docs/protocol.md.
+	//
+	// StatusCalSys0, StatusCalSys1: an on-chip fusion's (BNO055) system
+	// calibration level 0..3 in bits 10..11 (CalSysLevel reads it).
+	StatusCalSys0 Status = 1 << 10
+	StatusCalSys1 Status = 1 << 11
+	// StatusCalMag0, StatusCalMag1: its magnetometer calibration level
+	// 0..3 in bits 12..13 (CalMagLevel).
+	StatusCalMag0 Status = 1 << 12
+	StatusCalMag1 Status = 1 << 13
+	// StatusCalGyro: its gyroscope is fully calibrated (level 3).
+	StatusCalGyro Status = 1 << 14
+	// StatusCalAccel: its accelerometer is fully calibrated (level 3).
+	StatusCalAccel Status = 1 << 15
+	// StatusCalMask is every calibration bit.
+	StatusCalMask = StatusCalSys0 | StatusCalSys1 | StatusCalMag0 | StatusCalMag1 | StatusCalGyro | StatusCalAccel
 )
+
+// CalSysLevel is the system calibration level 0..3 in s.
+func (s Status) CalSysLevel() int { return int(s>>10) & 3 }
+
+// CalMagLevel is the magnetometer calibration level 0..3 in s.
+func (s Status) CalMagLevel() int { return int(s>>12) & 3 }
 
 // Sample is one reading. It is plain data, reused by the caller from tick
 // to tick.

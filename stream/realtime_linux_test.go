@@ -214,7 +214,9 @@ func TestRunTwoThreadsCoverStall(t *testing.T) {
 			subs := NewSubscribers()
 			rx := newReceiver(t)
 			mustStart(t, subs, rx.addr(), 0)
-			s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RateHz: rate, CPUs: tc.cpus, Clock: clock})
+			// At real-time priority where permitted (as root), so that the
+			// covering thread is not itself held up by a busy machine.
+			s := newTestSender(t, Config{Sensor: sim.New(sim.Opts{}), Subs: subs, RateHz: rate, CPUs: tc.cpus, Clock: clock, RTPriority: 50})
 			stop := runSender(t, s)
 			rx.nextSamples()
 			clock.armed.Store(true)

@@ -68,6 +68,10 @@ type Config struct {
 	// a CPU cost of at most Spin per tick. It is capped at a tenth of the
 	// period. It defaults to 0: the thread sleeps to the deadline.
 	Spin time.Duration
+	// FIFOTickHz is how often a sensor read through its FIFO
+	// (sensor.AsBatcher) is read; each read sends the samples it finds
+	// (see fifo.go). It defaults to 200, or RateHz when that is lower.
+	FIFOTickHz int
 	// Pressure sends 56-byte records with the pressure field, for a sensor
 	// with a barometer; Batch is then at most telemetry.MaxBatchPressure. It defaults
 	// to false: 52-byte records.
@@ -91,6 +95,7 @@ type Sender struct {
 	session uint32
 	seq     uint32
 	lastLog int64
+	fifo    fifoReader
 
 	// busy is held by the sender thread doing a tick or starting a
 	// session; next is the deadline of the next tick, 0 between sessions.
@@ -187,9 +192,14 @@ func NewSender(cfg Config) (*Sender, error) {
 			return nil, fmt.Errorf("stream: CPU list %v: each CPU once, none negative", cfg.CPUs)
 		}
 	}
+	fr, tickHz, err := newFIFOReader(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &Sender{
 		cfg:     cfg,
-		period:  int64(time.Second) / int64(cfg.RateHz),
+		fifo:    fr,
+		period:  int64(time.Second) / int64(tickHz),
 		log:     cfg.Logger,
 		batch:   make([]sensor.Sample, cfg.Batch),
 		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure)+telemetry.TagLen),
@@ -343,6 +353,9 @@ func newSession(prev uint32) uint32 {
 // now, and returns the next deadline. A wake-up a period or more late
 // skips the missed ticks instead of bursting to catch up.
 func (s *Sender) tick(deadline, now int64) int64 {
+	if s.fifo.b != nil {
+		return s.fifoTick(deadline, now)
+	}
 	p := s.period
 	late := now - deadline
 	var timing sensor.Status
@@ -385,17 +398,22 @@ func (s *Sender) tick(deadline, now int64) int64 {
 }
 
 func (s *Sender) flush(now int64) {
+	s.send(now, s.batch[:s.n])
+	s.last = s.batch[s.n-1]
+	s.n = 0
+}
+
+// send encodes smp, 1 to the batch limit, in one datagram and sends it.
+func (s *Sender) send(now int64, smp []sensor.Sample) {
 	first := s.seq
 	h := telemetry.Header{Type: telemetry.TypeSamples, Session: s.session, Seq: s.seq, RateHz: uint16(min(s.cfg.RateHz, 65535))}
 	if s.cfg.Pressure {
-		s.buf = telemetry.AppendDatagramPressure(s.buf[:0], h, s.batch[:s.n])
+		s.buf = telemetry.AppendDatagramPressure(s.buf[:0], h, smp)
 	} else {
-		s.buf = telemetry.AppendDatagram(s.buf[:0], h, s.batch[:s.n])
+		s.buf = telemetry.AppendDatagram(s.buf[:0], h, smp)
 	}
-	s.seq += uint32(s.n)
+	s.seq += uint32(len(smp))
 	s.nextSeq.Store(s.seq)
-	s.last = s.batch[s.n-1]
-	s.n = 0
 	s.c.datagrams.Add(1)
 	s.sendAll(now, first)
 }

@@ -36,6 +36,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&c.Spin, "spin", c.Spin, "the daemon's --spin")
 	fs.BoolVar(&c.Floor, "floor", false, "also measure, at the same time, the machine's floor: threads scheduled like the daemon's sender threads, half a period off its grid, that only wake up")
 	fs.StringVar(&c.Peer, "peer", "", "also measure, at the same time, the streamer at PATH, e.g. a minimal C loop (docs/performance.md says what it must do)")
+	fs.BoolVar(&c.FIFO, "fifo", false, "run the daemon's simulator in its FIFO mode (run --fifo on): samples timed by a sensor clock 50 ppm fast, collected every 5 ms")
 	fs.IntVar(&c.Cycles, "cycles", c.Cycles, "start/stop cycles for the start → first datagram and stop → end latencies")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&suite, "suite", "", "run the standard comparison runs (each --duration long) and write their results as JSON to FILE, which go run ./internal/bench/perfdoc renders as docs/performance.md")

@@ -50,6 +50,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
 	f.sensor.registerPressure(fs)
+	f.sensor.registerFIFO(fs)
 	f.cal.register(fs)
 	fs.StringVar(&f.listen, "listen", DefaultListen, "control address `HOST:PORT` to receive commands on")
 	fs.Var(&f.allow, "allow", "`CIDR` or address commands are accepted from and streams may go to; repeatable, or comma-separated (default: loopback only)")
@@ -60,7 +61,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount",
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo calibration mount",
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {

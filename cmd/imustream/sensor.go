@@ -22,11 +22,12 @@ type sensorFlags struct {
 	accelRange int
 	gyroRange  int
 	dlpf       int
-	pressure   bool // run only
+	pressure   bool   // run only
+	fifo       string // run only
 }
 
 func (s *sensorFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+daemon.SensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b")
+	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+daemon.SensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b, 0x28, 0x29")
 	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C `BUS`: 1, I2C1 or /dev/i2c-1")
 	fs.Var(&s.addr, "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
 	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
@@ -37,6 +38,11 @@ func (s *sensorFlags) register(fs *flag.FlagSet) {
 // registerPressure adds run's --pressure.
 func (s *sensorFlags) registerPressure(fs *flag.FlagSet) {
 	fs.BoolVar(&s.pressure, "pressure", true, "stream the pressure of a BMP180/BMP280/BME280 at 0x76/0x77 on the IMU's bus, if there is one (56-byte records)")
+}
+
+// registerFIFO adds run's --fifo.
+func (s *sensorFlags) registerFIFO(fs *flag.FlagSet) {
+	fs.StringVar(&s.fifo, "fifo", string(detect.FIFOAuto), "read the chip through its FIFO, samples timed by its clock: `MODE` auto (on where the chip has one and --rate is above 200 Hz), on or off; the simulator only with on")
 }
 
 // kindOf returns the sensor to use, "sim" or a detect kind, with --sim
@@ -61,6 +67,7 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 		DLPFHz:       s.dlpf,
 		RateHz:       rateHz,
 		Pressure:     s.pressure,
+		FIFO:         detect.FIFOMode(s.fifo),
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usagef("%w", err)
@@ -73,6 +80,9 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 // bus, and the calibration (nil cal: none).
 func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still bool, cal *calibFlags) (daemon.SensorConfig, error) {
 	c := daemon.SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
+	if c.Sim && s.fifo == string(detect.FIFOOn) {
+		c.SimFIFOHz = rateHz
+	}
 	if !c.Sim {
 		var err error
 		if c.Detect, err = s.detectConfig(kind, rateHz); err != nil {

@@ -77,7 +77,7 @@ func TestSensorUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"run", "--sensor", "mpu9250"}, "want auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"},
+		{[]string{"run", "--sensor", "mpu9250"}, "want auto, mpu6050 (MPU-6050/6500/9250/9255), icm20948, lsm9ds1 (Sense HAT), lsm6dsox (LSM6DSOX/LSM6DSO/LSM6DS3TR-C/ISM330DHCX, with an LIS3MDL), bno055 or sim"},
 		{[]string{"run", "--sim", "--sensor", "mpu6050"}, "--sim and --sensor mpu6050 disagree"},
 		{[]string{"run", "--sensor", "mpu6050", "--rate", "300"}, "rate 300 Hz; the chip makes 1000/n Hz and needs at least 10 Hz for its 5 Hz filter; valid: 1000, 500, 250, 200, 125, 100, 50, 40, 25, 20, 10 Hz"},
 		{[]string{"run", "--sensor", "lsm9ds1", "--rate", "1000"}, "valid rates are 1 to 952 Hz"},

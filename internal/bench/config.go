@@ -71,6 +71,10 @@ type Config struct {
 	// for the start → first datagram and stop → end latencies. It
 	// defaults to 50.
 	Cycles int `json:"cycles"`
+	// FIFO runs the daemon's simulator in its FIFO mode (run --fifo on):
+	// the samples are timed by a simulated sensor clock and collected
+	// every 5 ms.
+	FIFO bool `json:"fifo,omitempty"`
 }
 
 // DefaultConfig returns the defaults of imustream bench.
@@ -127,5 +131,6 @@ func (c *Config) Args() []string {
 	opt(c.Floor, "--floor")
 	opt(c.Peer != "", "--peer", c.Peer)
 	opt(c.Cycles != d.Cycles, "--cycles", strconv.Itoa(c.Cycles))
+	opt(c.FIFO, "--fifo")
 	return a
 }

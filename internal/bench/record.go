@@ -11,14 +11,21 @@ import (
 // streamRec collects one stream's arrivals.
 type streamRec struct {
 	arr []arrival
-	cnt counter
-	dg  telemetry.Datagram
+	// spacing is every sample's t_mono_ns step from the one before, with
+	// the datagram's arrival, for Timing.Spacing.
+	spacing []spacingStep
+	prevSeq uint32
+	prevNs  int64
+	cnt     counter
+	dg      telemetry.Datagram
 }
 
 // newStreamRec returns a record with room for frames arrivals.
 func newStreamRec(frames int) *streamRec {
-	return &streamRec{arr: make([]arrival, 0, frames)}
+	return &streamRec{arr: make([]arrival, 0, frames), spacing: make([]spacingStep, 0, frames)}
 }
+
+type spacingStep struct{ rxNs, stepNs int64 }
 
 // add records datagram b received at rxNs and reports its type; ok is
 // false for anything that is not a telemetry datagram (command replies).
@@ -34,6 +41,11 @@ func (s *streamRec) add(b []byte, rxNs int64) (telemetry.Type, bool) {
 			monoNs: last.MonoNs, wallNs: last.WallNs, lateNs: last.LateNs}
 		for i := range s.dg.Samples {
 			a.flags |= s.dg.Samples[i].Status
+			seq, mono := s.dg.Seq+uint32(i), s.dg.Samples[i].MonoNs
+			if s.prevNs != 0 && seq == s.prevSeq+1 {
+				s.spacing = append(s.spacing, spacingStep{rxNs, mono - s.prevNs})
+			}
+			s.prevSeq, s.prevNs = seq, mono
 		}
 		s.arr = append(s.arr, a)
 	case telemetry.TypeEnd:
@@ -78,6 +90,13 @@ func (s *streamRec) finish(r *StreamResult, from, to, period int64) {
 		j--
 	}
 	r.Timing = analyze(s.arr[i:j], period)
+	var dev []int64
+	for _, st := range s.spacing {
+		if st.rxNs >= from && st.rxNs < to {
+			dev = append(dev, abs(st.stepNs-period))
+		}
+	}
+	r.Timing.Spacing = summarize(dev)
 }
 
 // phases splits the arrivals in [from, to) by whether the flood was on

@@ -154,6 +154,9 @@ func (s *session) startDaemon() error {
 	if s.c.Mlock {
 		args = append(args, "--mlock")
 	}
+	if s.c.FIFO {
+		args = append(args, "--fifo", "on")
+	}
 	d, err := startChild("daemon", args, gctrace)
 	if err != nil {
 		return err

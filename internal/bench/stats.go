@@ -77,6 +77,10 @@ type Timing struct {
 	Reported Summary `json:"reported_late"`
 	// Latency is kernel arrival − t_wall_ns: read to received, one way.
 	Latency Summary `json:"one_way_latency"`
+	// Spacing is |t_mono_ns − the previous sample's − period| of every
+	// pair of consecutive samples, within datagrams and across them: the
+	// sender's wake-ups, or the sensor clock in FIFO mode.
+	Spacing Summary `json:"sample_spacing_dev"`
 }
 
 // analyze computes the timing of arrivals in arrival order. period is the
@@ -143,6 +147,9 @@ type Counts struct {
 	// a quarter period) or as following skipped ticks.
 	FlaggedLate    uint64 `json:"flagged_late"`
 	FlaggedSkipped uint64 `json:"flagged_skipped"`
+	// FlaggedOverflow counts samples flagged as following a FIFO
+	// overflow: samples lost in the sensor, before the wire (FIFO mode).
+	FlaggedOverflow uint64 `json:"flagged_fifo_overflow,omitempty"`
 }
 
 // counter counts a stream's datagrams as they arrive. The bench streams
@@ -167,6 +174,9 @@ func (k *counter) samples(d *telemetry.Datagram) {
 		}
 		if st&sensor.StatusSkipped != 0 {
 			k.c.FlaggedSkipped++
+		}
+		if st&sensor.StatusFIFOOverflow != 0 {
+			k.c.FlaggedOverflow++
 		}
 	}
 }

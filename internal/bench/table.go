@@ -71,9 +71,13 @@ func writeStreams(w io.Writer, r *Result) {
 	row("lost", func(s *StreamResult) string { return fmt.Sprintf("%d (end seen: %v)", s.Lost, s.EndSeen) })
 	sum("|interval − period|", func(s *StreamResult) Summary { return s.Interval })
 	sum("grid lateness", func(s *StreamResult) Summary { return s.Lateness })
+	sum("|t_mono step − period|", func(s *StreamResult) Summary { return s.Spacing })
 	sum("reported late_ns", func(s *StreamResult) Summary { return s.Reported })
 	sum("one-way latency", func(s *StreamResult) Summary { return s.Latency })
 	row("flagged late / skipped", func(s *StreamResult) string { return fmt.Sprintf("%d / %d", s.FlaggedLate, s.FlaggedSkipped) })
+	if r.Config.FIFO {
+		row("after a FIFO overflow", func(s *StreamResult) string { return fmt.Sprintf("%d", s.FlaggedOverflow) })
+	}
 	row("CPU % / RSS MiB", func(s *StreamResult) string {
 		return fmt.Sprintf("%.1f / %.1f", s.CPUPercent, float64(s.RSSKiB)/1024)
 	})

@@ -7,22 +7,25 @@ import (
 	"strings"
 
 	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/bno055"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/icm20948"
+	"github.com/imustream/imustream/sensor/lsm6dsox"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
 	"github.com/imustream/imustream/sensor/sim"
 )
 
 // SensorKinds lists the kinds SensorKind takes, for help texts.
-const SensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), lsm9ds1 (Sense HAT) or sim"
+const SensorKinds = "auto, mpu6050 (MPU-6050/6500/9250/9255), icm20948, lsm9ds1 (Sense HAT), lsm6dsox (LSM6DSOX/LSM6DSO/LSM6DS3TR-C/ISM330DHCX, with an LIS3MDL), bno055 or sim"
 
 // SensorKind reads the sensor the command line names: "sim" or a
 // detect.Kind, with sim (the --sim flag, short for "sim") folded in.
 func SensorKind(kind string, sim bool) (string, error) {
 	k := strings.ToLower(strings.TrimSpace(kind))
 	switch detect.Kind(k) {
-	case detect.Auto, detect.MPU6050, detect.LSM9DS1, "sim":
+	case detect.Auto, detect.MPU6050, detect.LSM9DS1, detect.ICM20948, detect.LSM6DSOX, detect.BNO055, "sim":
 	default:
 		return "", fmt.Errorf("%w: --sensor %q: want %s", ErrConfig, kind, SensorKinds)
 	}
@@ -35,6 +38,10 @@ func SensorKind(kind string, sim bool) (string, error) {
 	return k, nil
 }
 
+// SimClockPPM is the simulator's sensor clock error in its FIFO mode:
+// enough for the timestamp reconstruction to have a drift to follow.
+const SimClockPPM = 50
+
 // SensorConfig chooses the IMU: the simulator, or the chip sensor/detect
 // finds, and the calibration applied to every sample.
 type SensorConfig struct {
@@ -43,6 +50,9 @@ type SensorConfig struct {
 	Sim   bool
 	Seed  uint64
 	Still bool
+	// SimFIFOHz, when positive, runs the simulator in its FIFO mode at
+	// that output data rate, with a sensor clock 50 ppm fast.
+	SimFIFOHz int
 	// Detect finds and configures the chip when Sim is false; validated.
 	Detect detect.Config
 	// Calibration, when set, is applied to every sample; File names it
@@ -57,12 +67,13 @@ type SensorConfig struct {
 func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	var sens sensor.Sensor
 	if c.Sim {
-		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still)
-		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still})
+		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still, "fifo_hz", c.SimFIFOHz)
+		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still, FIFORateHz: float64(c.SimFIFOHz), ClockPPM: SimClockPPM})
 	} else {
 		s, err := detect.Open(c.Detect)
 		switch {
-		case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts):
+		case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts), errors.Is(err, icm20948.ErrInvalidOpts),
+			errors.Is(err, lsm6dsox.ErrInvalidOpts), errors.Is(err, bno055.ErrInvalidOpts):
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		case errors.Is(err, detect.ErrNoBus):
 			return nil, fmt.Errorf("%w; to run without hardware, pass --sim", err)

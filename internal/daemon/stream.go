@@ -106,6 +106,9 @@ func (s *streamControl) status() []control.Field {
 		ds = c.Stats()
 	}
 	f = append(f, control.Field{Key: "sensor_reinits", Value: u(ds.Reinits)})
+	if ok, _ := s.sender.FIFO(); ok {
+		f = append(f, control.Field{Key: "fifo_overflows", Value: u(ds.FIFOOverflows)})
+	}
 	if dev, ok := find[*detect.Device](s.sensor); ok && dev.Baro != nil {
 		bs := dev.Baro.Stats()
 		f = append(f, control.Field{Key: "baro_reads", Value: u(bs.Reads)}, control.Field{Key: "baro_errors", Value: u(bs.Errors)})

@@ -152,6 +152,35 @@ func (a *applied) Read(x *sensor.Sample) error {
 	if err := a.s.Read(x); err != nil {
 		return err
 	}
+	a.correct(x)
+	return nil
+}
+
+// ReadBatch implements sensor.Batcher for a sensor read through its FIFO:
+// each sample of the batch is corrected as Read corrects one.
+func (a *applied) ReadBatch(dst []sensor.Sample) (int, error) {
+	b, ok := a.s.(sensor.Batcher)
+	if !ok {
+		return 0, errNoFIFO
+	}
+	n, err := b.ReadBatch(dst)
+	for i := range n {
+		a.correct(&dst[i])
+	}
+	return n, err
+}
+
+// FIFORateHz implements sensor.Batcher: the wrapped sensor's, or 0.
+func (a *applied) FIFORateHz() float64 {
+	if b, ok := a.s.(sensor.Batcher); ok {
+		return b.FIFORateHz()
+	}
+	return 0
+}
+
+var errNoFIFO = errors.New("calib: the sensor is not read through a FIFO")
+
+func (a *applied) correct(x *sensor.Sample) {
 	var acc, gyr [3]float32
 	for i := range 3 {
 		acc[i] = (x.Accel[i] - a.accelOff[i]) * a.accelScale[i]
@@ -161,7 +190,6 @@ func (a *applied) Read(x *sensor.Sample) error {
 		x.Accel[i] = a.r[i][0]*acc[0] + a.r[i][1]*acc[1] + a.r[i][2]*acc[2]
 		x.Gyro[i] = a.r[i][0]*gyr[0] + a.r[i][1]*gyr[1] + a.r[i][2]*gyr[2]
 	}
-	return nil
 }
 
 func (a *applied) String() string { return a.s.String() }

@@ -3,9 +3,13 @@ package detect
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/imustream/imustream/sensor/bno055"
+	"github.com/imustream/imustream/sensor/icm20948"
+	"github.com/imustream/imustream/sensor/lsm6dsox"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
 )
@@ -36,10 +40,17 @@ type Kind string
 
 // Kinds Config accepts.
 const (
-	Auto    Kind = "auto"
-	MPU6050 Kind = "mpu6050" // MPU-6050, 6500, 9250, 9255
-	LSM9DS1 Kind = "lsm9ds1"
+	Auto     Kind = "auto"
+	MPU6050  Kind = "mpu6050" // MPU-6050, 6500, 9250, 9255
+	LSM9DS1  Kind = "lsm9ds1"
+	ICM20948 Kind = "icm20948"
+	LSM6DSOX Kind = "lsm6dsox" // LSM6DSOX, LSM6DSO, LSM6DS3TR-C, ISM330DHCX
+	BNO055   Kind = "bno055"
 )
+
+// LIS3MDL is the magnetometer read with an LSM6DSOX-family IMU, reported
+// by Probe.
+const LIS3MDL Kind = "lis3mdl"
 
 // Barometer kinds, reported by Probe only.
 const (
@@ -49,10 +60,32 @@ const (
 )
 
 // IMU reports whether k has a driver here.
-func (k Kind) IMU() bool { return k == MPU6050 || k == LSM9DS1 }
+func (k Kind) IMU() bool {
+	switch k {
+	case MPU6050, LSM9DS1, ICM20948, LSM6DSOX, BNO055:
+		return true
+	}
+	return false
+}
 
 // Barometer reports whether k is a barometer package baro reads.
 func (k Kind) Barometer() bool { return k == BMP180 || k == BMP280 || k == BME280 }
+
+// FIFOMode says whether a chip with a FIFO is read through it.
+type FIFOMode string
+
+// FIFO modes Config accepts.
+const (
+	// FIFOAuto reads through the FIFO where the chip has one and the rate
+	// is above FIFOAutoAboveHz: there a 200 Hz tick collects the samples,
+	// timed by the chip's clock, instead of waking at every sample.
+	FIFOAuto FIFOMode = "auto"
+	FIFOOn   FIFOMode = "on"
+	FIFOOff  FIFOMode = "off"
+)
+
+// FIFOAutoAboveHz is the rate above which FIFOAuto turns the FIFO on.
+const FIFOAutoAboveHz = 200
 
 // DefaultBus is the bus on the Raspberry Pi header (pins 3 and 5).
 const DefaultBus = "1"
@@ -93,9 +126,22 @@ type Config struct {
 	// sample. A barometer that is missing or does not open is no error:
 	// Device.BaroErr says why there is none. It defaults to false.
 	Pressure bool `json:"pressure,omitempty"`
+	// FIFO is "auto", "on" or "off" (FIFOMode). It defaults to "auto".
+	FIFO FIFOMode `json:"fifo,omitempty"`
 }
 
-var kinds = []Kind{Auto, MPU6050, LSM9DS1}
+// fifo reports whether a chip that has a FIFO is to be read through it.
+func (c *Config) fifo() bool {
+	switch c.FIFO {
+	case FIFOOn:
+		return true
+	case FIFOOff:
+		return false
+	}
+	return c.RateHz > FIFOAutoAboveHz
+}
+
+var kinds = []Kind{Auto, MPU6050, ICM20948, LSM9DS1, LSM6DSOX, BNO055}
 
 func (c *Config) kind() Kind {
 	if c.Kind == "" {
@@ -118,6 +164,7 @@ func (c *Config) mpuOpts() *mpu6050.Opts {
 		DLPF:       mpu6050.DLPF(c.DLPFHz),
 		RateHz:     c.RateHz,
 		MaxErrors:  c.MaxErrors,
+		FIFO:       c.fifo(),
 	}
 }
 
@@ -136,24 +183,86 @@ func (c *Config) lsmOpts() (*lsm9ds1.Opts, error) {
 // addrs returns the addresses to probe for kind.
 func addrs(k Kind) []uint16 {
 	switch k {
-	case MPU6050:
+	case MPU6050, ICM20948:
 		return []uint16{mpu6050.AddrAD0Low, mpu6050.AddrAD0High}
-	case LSM9DS1:
+	case LSM9DS1, LSM6DSOX:
 		return []uint16{lsm9ds1.AddrLow, lsm9ds1.AddrHigh}
+	case BNO055:
+		return []uint16{bno055.AddrLow, bno055.AddrHigh}
 	}
-	return append(addrs(MPU6050), addrs(LSM9DS1)...)
+	return append(append(addrs(MPU6050), addrs(LSM9DS1)...), addrs(BNO055)...)
 }
 
-// kindAt returns the family that lives at addr.
-func kindAt(addr uint16) Kind {
-	for _, k := range []Kind{MPU6050, LSM9DS1} {
+// kindsAt returns the families that live at addr, the one whose driver
+// explains an unknown device there first.
+func kindsAt(addr uint16) []Kind {
+	var out []Kind
+	for _, k := range kinds[1:] {
 		for _, a := range addrs(k) {
 			if a == addr {
-				return k
+				out = append(out, k)
 			}
 		}
 	}
+	return out
+}
+
+// kindAt returns the first family that lives at addr, or "".
+func kindAt(addr uint16) Kind {
+	if k := kindsAt(addr); len(k) > 0 {
+		return k[0]
+	}
 	return ""
+}
+
+// noDLPF refuses a low-pass filter setting for a chip that has none to set.
+func (c *Config) noDLPF(chip string, errInvalid error) error {
+	if c.DLPFHz != 0 {
+		return fmt.Errorf("%w: low-pass filter %d Hz; the %s's filters follow its output data rate, so leave it unset (0)", errInvalid, c.DLPFHz, chip)
+	}
+	return nil
+}
+
+// fifoFor says whether to read a chip through its FIFO, given whether its
+// driver takes the rate with the FIFO (auto turns it on only then).
+func (c *Config) fifoFor(rateOK bool) bool {
+	if c.FIFO == FIFOOn {
+		return true
+	}
+	return c.fifo() && rateOK
+}
+
+func (c *Config) icmOpts() (*icm20948.Opts, error) {
+	if err := c.noDLPF("ICM-20948", icm20948.ErrInvalidOpts); err != nil {
+		return nil, err
+	}
+	o := &icm20948.Opts{AccelRange: icm20948.AccelRange(c.AccelRangeG), GyroRange: icm20948.GyroRange(c.GyroRangeDPS), RateHz: c.RateHz, MaxErrors: c.MaxErrors}
+	o.FIFO = true
+	o.FIFO = c.fifoFor(o.Validate() == nil)
+	return o, nil
+}
+
+func (c *Config) lsm6Opts() (*lsm6dsox.Opts, error) {
+	if err := c.noDLPF("LSM6DSOX family", lsm6dsox.ErrInvalidOpts); err != nil {
+		return nil, err
+	}
+	o := &lsm6dsox.Opts{AccelRange: lsm6dsox.AccelRange(c.AccelRangeG), GyroRange: lsm6dsox.GyroRange(c.GyroRangeDPS), RateHz: c.RateHz, MaxErrors: c.MaxErrors}
+	o.FIFO = true
+	o.FIFO = c.fifoFor(o.Validate() == nil)
+	return o, nil
+}
+
+func (c *Config) bnoOpts() (*bno055.Opts, error) {
+	if err := c.noDLPF("BNO055", bno055.ErrInvalidOpts); err != nil {
+		return nil, err
+	}
+	if c.AccelRangeG != 0 || c.GyroRangeDPS != 0 {
+		return nil, fmt.Errorf("%w: ranges ±%d g, ±%d °/s; the BNO055's fusion sets its own (±4 g, ±2000 °/s), so leave them unset", bno055.ErrInvalidOpts, c.AccelRangeG, c.GyroRangeDPS)
+	}
+	if c.FIFO == FIFOOn {
+		return nil, fmt.Errorf("%w: --fifo on; the BNO055 has no FIFO (use auto or off)", bno055.ErrInvalidOpts)
+	}
+	return &bno055.Opts{RateHz: c.RateHz, MaxErrors: c.MaxErrors}, nil
 }
 
 // Validate checks c without touching the hardware. With Kind "auto" the
@@ -168,27 +277,32 @@ func (c *Config) Validate() error {
 	if !valid {
 		return fmt.Errorf("detect: unknown sensor %q; valid: %s (and sim, which is not on I²C)", string(c.Kind), joinKinds(kinds))
 	}
+	switch c.FIFO {
+	case "", FIFOAuto, FIFOOn, FIFOOff:
+	default:
+		return fmt.Errorf("detect: FIFO mode %q; valid: auto, on, off", string(c.FIFO))
+	}
+	var at []Kind
 	if c.Addr != 0 {
-		at := kindAt(c.Addr)
-		if at == "" || (k != Auto && at != k) {
+		at = kindsAt(c.Addr)
+		if len(at) == 0 || (k != Auto && !slices.Contains(at, k)) {
 			what := "a supported IMU"
 			if k != Auto {
 				what = "an " + string(k)
 			}
 			return fmt.Errorf("detect: address %#02x is not %s address; valid: %s", c.Addr, what, hexAddrs(addrs(k)))
 		}
-		k = at
+	}
+	// The families the options must suit one of.
+	fams := at
+	if k != Auto {
+		fams = []Kind{k}
+	} else if fams == nil {
+		fams = kinds[1:]
 	}
 	var errs []error
-	if k == Auto || k == MPU6050 {
-		errs = append(errs, c.mpuOpts().Validate())
-	}
-	if k == Auto || k == LSM9DS1 {
-		o, err := c.lsmOpts()
-		if err == nil {
-			err = o.Validate()
-		}
-		errs = append(errs, err)
+	for _, f := range fams {
+		errs = append(errs, c.validateFor(f))
 	}
 	for _, err := range errs {
 		if err == nil {
@@ -196,6 +310,39 @@ func (c *Config) Validate() error {
 		}
 	}
 	return fmt.Errorf("detect: %w", errors.Join(errs...))
+}
+
+// validateFor checks c's options against family k's driver.
+func (c *Config) validateFor(k Kind) error {
+	switch k {
+	case MPU6050:
+		return c.mpuOpts().Validate()
+	case LSM9DS1:
+		o, err := c.lsmOpts()
+		if err == nil {
+			err = o.Validate()
+		}
+		return err
+	case ICM20948:
+		o, err := c.icmOpts()
+		if err == nil {
+			err = o.Validate()
+		}
+		return err
+	case LSM6DSOX:
+		o, err := c.lsm6Opts()
+		if err == nil {
+			err = o.Validate()
+		}
+		return err
+	case BNO055:
+		o, err := c.bnoOpts()
+		if err == nil {
+			err = o.Validate()
+		}
+		return err
+	}
+	return nil
 }
 
 func joinKinds(k []Kind) string {

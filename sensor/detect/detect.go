@@ -17,6 +17,10 @@ import (
 
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/baro"
+	"github.com/imustream/imustream/sensor/bno055"
+	"github.com/imustream/imustream/sensor/icm20948"
+	"github.com/imustream/imustream/sensor/lis3mdl"
+	"github.com/imustream/imustream/sensor/lsm6dsox"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
 )
@@ -124,8 +128,11 @@ func (f Found) IMU() bool { return f.Kind.IMU() }
 // String says what is where, e.g. "0x68 MPU-9250 (WHO_AM_I 0x71)".
 func (f Found) String() string {
 	reg := "WHO_AM_I"
-	if f.IDReg == regBaroID {
+	switch {
+	case f.IDReg == regBaroID:
 		reg = "chip id"
+	case f.Kind == BNO055:
+		reg = "CHIP_ID"
 	}
 	if f.Kind == "" {
 		return fmt.Sprintf("%#02x unknown device (register 0x%02x = 0x%02x; expected %s)", f.Addr, f.IDReg, f.ID, expected(f.Addr))
@@ -135,36 +142,59 @@ func (f Found) String() string {
 
 const (
 	regMPUWhoAmI = 0x75
+	regICMWhoAmI = 0x00 // bank 0, where the ICM-20948 starts
 	regLSMWhoAmI = 0x0F
+	regBNOChipID = 0x00
 	regBaroID    = 0xD0
 )
 
 // probes are the addresses Probe tries, in order, and how to identify what
-// answers.
+// answers: reg, and alt when reg's value is unknown (0: none).
 var probes = []struct {
-	addr uint16
-	reg  byte
+	addr     uint16
+	reg, alt byte
+	hasAlt   bool
 }{
-	{0x68, regMPUWhoAmI},
-	{0x69, regMPUWhoAmI},
-	{0x6A, regLSMWhoAmI},
-	{0x6B, regLSMWhoAmI},
-	{0x76, regBaroID},
-	{0x77, regBaroID},
+	{0x68, regMPUWhoAmI, regICMWhoAmI, true},
+	{0x69, regMPUWhoAmI, regICMWhoAmI, true},
+	{0x6A, regLSMWhoAmI, 0, false},
+	{0x6B, regLSMWhoAmI, 0, false},
+	{0x28, regBNOChipID, 0, false},
+	{0x29, regBNOChipID, 0, false},
+	{0x1C, regLSMWhoAmI, 0, false},
+	{0x1E, regLSMWhoAmI, 0, false},
+	{0x76, regBaroID, 0, false},
+	{0x77, regBaroID, 0, false},
 }
 
 func identify(addr uint16, reg, id byte) Found {
 	f := Found{Addr: addr, IDReg: reg, ID: id, Chip: "unknown"}
-	switch reg {
-	case regMPUWhoAmI:
+	mag := addr == lis3mdl.AddrLow || addr == lis3mdl.AddrHigh
+	bno := addr == bno055.AddrLow || addr == bno055.AddrHigh
+	switch {
+	case reg == regMPUWhoAmI:
 		if c, ok := mpu6050.ChipFromWhoAmI(id); ok {
 			f.Kind, f.Chip = MPU6050, c.String()
 		}
-	case regLSMWhoAmI:
+	case reg == regBNOChipID && bno:
+		if bno055.IsChipID(id) {
+			f.Kind, f.Chip = BNO055, "BNO055"
+		}
+	case reg == regICMWhoAmI:
+		if icm20948.IsWhoAmI(id) {
+			f.Kind, f.Chip = ICM20948, "ICM-20948"
+		}
+	case reg == regLSMWhoAmI && mag:
+		if lis3mdl.IsWhoAmI(id) {
+			f.Kind, f.Chip = LIS3MDL, "LIS3MDL"
+		}
+	case reg == regLSMWhoAmI:
 		if lsm9ds1.IsWhoAmI(id) {
 			f.Kind, f.Chip = LSM9DS1, "LSM9DS1"
+		} else if c, ok := lsm6dsox.ChipFromWhoAmI(id); ok {
+			f.Kind, f.Chip = LSM6DSOX, c.String()
 		}
-	case regBaroID:
+	case reg == regBaroID:
 		switch id {
 		case 0x55:
 			f.Kind, f.Chip = BMP180, "BMP180"
@@ -178,34 +208,73 @@ func identify(addr uint16, reg, id byte) Found {
 }
 
 func expected(addr uint16) string {
-	switch kindAt(addr) {
-	case MPU6050:
-		return mpu6050.Expected()
-	case LSM9DS1:
-		return lsm9ds1.Expected()
+	switch addr {
+	case 0x68, 0x69:
+		return mpu6050.Expected() + " in register 0x75, or " + icm20948.Expected() + " in register 0x00"
+	case 0x6A, 0x6B:
+		return lsm9ds1.Expected() + ", or " + lsm6dsox.Expected()
+	case 0x28, 0x29:
+		return bno055.Expected()
+	case 0x1C, 0x1E:
+		return "0x3d (LIS3MDL)"
 	}
 	return "0x55 (BMP180), 0x58 (BMP280) or 0x60 (BME280)"
 }
 
 // Probe reads the identity register at each known address (0x68, 0x69,
-// 0x6a, 0x6b, 0x76, 0x77) and returns what answered, known or not. It only
-// reads; it does not configure anything.
+// 0x6a, 0x6b, 0x28, 0x29, 0x1c, 0x1e, 0x76, 0x77) and returns what
+// answered, known or not. It only reads; it does not configure anything.
+// At 0x68 and 0x69 a value that is no MPU's WHO_AM_I (register 0x75) is
+// followed by a read of the ICM-20948's (0x00).
 func Probe(bus i2c.Bus) []Found {
 	var out []Found
-	var id [1]byte
 	for _, p := range probes {
-		if err := bus.Tx(p.addr, []byte{p.reg}, id[:]); err != nil {
-			continue // No ACK: nothing there.
+		if f, ok := probeAt(bus, p.addr, p.reg, p.alt, p.hasAlt); ok {
+			out = append(out, f)
 		}
-		out = append(out, identify(p.addr, p.reg, id[0]))
+	}
+	// The LSM9DS1's magnetometer has the LIS3MDL's WHO_AM_I.
+	for _, f := range out {
+		if f.Kind == LSM9DS1 {
+			for i := range out {
+				if out[i].Kind == LIS3MDL {
+					out[i].Chip = "LSM9DS1 magnetometer"
+				}
+			}
+		}
 	}
 	return out
+}
+
+// probeAt identifies what answers at addr; false when nothing does.
+func probeAt(bus i2c.Bus, addr uint16, reg, alt byte, hasAlt bool) (Found, bool) {
+	var id [1]byte
+	if err := bus.Tx(addr, []byte{reg}, id[:]); err != nil {
+		return Found{}, false // No ACK: nothing there.
+	}
+	f := identify(addr, reg, id[0])
+	if f.Kind == "" && hasAlt && bus.Tx(addr, []byte{alt}, id[:]) == nil {
+		if g := identify(addr, alt, id[0]); g.Kind != "" {
+			return g, true
+		}
+	}
+	return f, true
+}
+
+// probeOne identifies what answers at addr with the probes' registers.
+func probeOne(bus i2c.Bus, addr uint16) (Found, bool) {
+	for _, p := range probes {
+		if p.addr == addr {
+			return probeAt(bus, p.addr, p.reg, p.alt, p.hasAlt)
+		}
+	}
+	return Found{}, false
 }
 
 // Device is an opened IMU. Read is the driver's; Halt also closes the bus
 // when Open opened it.
 type Device struct {
-	sensor.Sensor // *mpu6050.Dev or *lsm9ds1.Dev
+	sensor.Sensor // the chip's driver, e.g. *mpu6050.Dev
 	// Found is the chip in use.
 	Found Found
 	// Probed is everything that answered the probe, Found included; nil
@@ -217,6 +286,13 @@ type Device struct {
 	// asked for one and it opened; BaroErr says why not otherwise.
 	Baro    *baro.Dev
 	BaroErr error
+	// Mag is the LIS3MDL read with an LSM6DSOX-family IMU, when one
+	// answered at 0x1c or 0x1e; MagErr says why it did not open.
+	Mag    *lis3mdl.Dev
+	MagErr error
+	// Warning is what to know about this chip on this bus (the BNO055's
+	// clock stretching on a Raspberry Pi before the 5), or "".
+	Warning string
 
 	closer io.Closer
 }
@@ -237,6 +313,38 @@ func (d *Device) Read(s *sensor.Sample) error {
 	return err
 }
 
+// ReadBatch implements sensor.Batcher for an IMU read through its FIFO,
+// adding the barometer's latest pressure to each sample as Read does.
+func (d *Device) ReadBatch(dst []sensor.Sample) (int, error) {
+	b, ok := d.Sensor.(sensor.Batcher)
+	if !ok {
+		return 0, errNoFIFO
+	}
+	n, err := b.ReadBatch(dst)
+	if d.Baro != nil {
+		pa, fresh := d.Baro.Pressure()
+		for i := range dst[:n] {
+			if fresh {
+				dst[i].PressurePa = pa
+				dst[i].Status |= sensor.StatusPressure
+			} else {
+				dst[i].Status &^= sensor.StatusPressure
+			}
+		}
+	}
+	return n, err
+}
+
+// FIFORateHz implements sensor.Batcher: the IMU's, or 0.
+func (d *Device) FIFORateHz() float64 {
+	if b, ok := d.Sensor.(sensor.Batcher); ok {
+		return b.FIFORateHz()
+	}
+	return 0
+}
+
+var errNoFIFO = errors.New("detect: the sensor is not read through a FIFO")
+
 // String names the IMU, and the barometer if one is read, e.g.
 // "mpu9250@0x68+bmp280@0x76".
 func (d *Device) String() string {
@@ -252,6 +360,9 @@ func (d *Device) Halt() error {
 	var err error
 	if d.Baro != nil {
 		err = d.Baro.Halt()
+	}
+	if d.Mag != nil {
+		err = errors.Join(err, d.Mag.Halt())
 	}
 	err = errors.Join(err, d.Sensor.Halt())
 	if d.closer != nil {
@@ -277,6 +388,17 @@ func (d *Device) Stats() sensor.Stats {
 // BMP280 (chip id 0x58)".
 func (d *Device) Describe() string {
 	s := fmt.Sprintf("%s: %s (WHO_AM_I 0x%02x) on I²C bus %s", d.Sensor, d.Found.Chip, d.Found.ID, d.Bus)
+	if d.Mag != nil {
+		s += "; magnetometer " + d.Mag.String()
+	} else if d.MagErr != nil {
+		s += "; no magnetometer: " + d.MagErr.Error()
+	}
+	if b, ok := sensor.AsBatcher(d.Sensor); ok {
+		s += fmt.Sprintf("; read through its FIFO at %g Hz", b.FIFORateHz())
+	}
+	if d.Warning != "" {
+		s += "; warning: " + d.Warning
+	}
 	if d.Baro != nil {
 		s += fmt.Sprintf("; pressure from %s every %s", d.Baro, d.Baro.Period())
 	} else if d.BaroErr != nil {
@@ -334,26 +456,21 @@ func OpenBus(bus i2c.Bus, cfg Config) (*Device, error) {
 			return nil, notFound(&cfg, d.Probed)
 		}
 	}
-	var err error
-	switch kindAt(addr) {
-	case MPU6050:
-		var m *mpu6050.Dev
-		if m, err = mpu6050.New(bus, addr, cfg.mpuOpts()); err == nil {
-			d.Sensor = m
-			d.Found = Found{Addr: addr, Kind: MPU6050, Chip: m.Chip().String(), IDReg: regMPUWhoAmI, ID: m.Chip().WhoAmI()}
-		}
-	case LSM9DS1:
-		var o *lsm9ds1.Opts
-		if o, err = cfg.lsmOpts(); err != nil {
-			break
-		}
-		var l *lsm9ds1.Dev
-		if l, err = lsm9ds1.New(bus, addr, o); err == nil {
-			d.Sensor = l
-			d.Found = Found{Addr: addr, Kind: LSM9DS1, Chip: "LSM9DS1", IDReg: regLSMWhoAmI, ID: 0x68}
+	kind := cfg.kind()
+	switch {
+	case kind != Auto:
+	case cfg.Addr == 0:
+		kind = d.found(addr).Kind
+	case len(kindsAt(addr)) == 1:
+		kind = kindAt(addr)
+	default:
+		// Two families share the address: the identity registers tell.
+		kind = kindAt(addr)
+		if f, ok := probeOne(bus, addr); ok && f.Kind.IMU() {
+			kind = f.Kind
 		}
 	}
-	if err != nil {
+	if err := d.open(bus, kind, addr, &cfg); err != nil {
 		return nil, explain(err, &cfg)
 	}
 	if cfg.Pressure {
@@ -398,19 +515,24 @@ func wiringHint(cfg *Config) string {
 func notFound(cfg *Config, found []Found) error {
 	want := addrs(cfg.kind())
 	for _, f := range found {
-		if f.Kind != "" || kindAt(f.Addr) == "" {
+		// An unknown device where an IMU would be, or, for a named kind,
+		// a chip of another.
+		other := cfg.kind() != Auto && f.Kind.IMU() && f.Kind != cfg.kind()
+		if (f.Kind != "" && !other) || kindAt(f.Addr) == "" {
 			continue
 		}
-		var cause error
-		if kindAt(f.Addr) == MPU6050 {
-			cause = &mpu6050.WhoAmIError{Addr: f.Addr, Got: f.ID}
-		} else {
-			cause = &lsm9ds1.WhoAmIError{Addr: f.Addr, Got: f.ID}
+		fam := cfg.kind()
+		if fam == Auto {
+			fam = kindAt(f.Addr)
 		}
-		// Only an unknown device where an IMU of the wanted kind would be.
+		cause := whoAmIError(fam, f.Addr, f.ID)
 		for _, a := range want {
 			if a == f.Addr {
-				return fmt.Errorf("detect: no supported IMU on I²C bus %s: %w (another chip at that address? an RTC such as the DS3231 also uses 0x68)", cfg.bus(), cause)
+				hint := "another chip at that address? an RTC such as the DS3231 also uses 0x68"
+				if other {
+					hint = fmt.Sprintf("that is an %s: --sensor %s or auto opens it", f.Chip, f.Kind)
+				}
+				return fmt.Errorf("detect: no supported IMU on I²C bus %s: %w (%s)", cfg.bus(), cause, hint)
 			}
 		}
 	}
@@ -427,13 +549,33 @@ func notFound(cfg *Config, found []Found) error {
 
 // explain adds what to do to a driver error.
 func explain(err error, cfg *Config) error {
-	var mw *mpu6050.WhoAmIError
-	var lw *lsm9ds1.WhoAmIError
+	var (
+		mw *mpu6050.WhoAmIError
+		lw *lsm9ds1.WhoAmIError
+		iw *icm20948.WhoAmIError
+		sw *lsm6dsox.WhoAmIError
+		bw *bno055.IDError
+	)
 	switch {
 	case errors.Is(err, sensor.ErrNotFound):
 		return fmt.Errorf("detect: %w; %s", err, wiringHint(cfg))
-	case errors.As(err, &mw), errors.As(err, &lw):
+	case errors.As(err, &mw), errors.As(err, &lw), errors.As(err, &iw), errors.As(err, &sw), errors.As(err, &bw):
 		return fmt.Errorf("detect: %w; run `imustream probe` to see what is on the bus", err)
 	}
 	return fmt.Errorf("detect: %w", err)
+}
+
+// whoAmIError is family k's error for an unexpected identity id at addr.
+func whoAmIError(k Kind, addr uint16, id byte) error {
+	switch k {
+	case LSM9DS1:
+		return &lsm9ds1.WhoAmIError{Addr: addr, Got: id}
+	case ICM20948:
+		return &icm20948.WhoAmIError{Addr: addr, Got: id}
+	case LSM6DSOX:
+		return &lsm6dsox.WhoAmIError{Addr: addr, Got: id}
+	case BNO055:
+		return &bno055.IDError{Addr: addr, Got: id}
+	}
+	return &mpu6050.WhoAmIError{Addr: addr, Got: id}
 }

@@ -10,6 +10,9 @@ import (
 	"testing"
 
 	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/bno055"
+	"github.com/imustream/imustream/sensor/icm20948"
+	"github.com/imustream/imustream/sensor/lsm6dsox"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
 	"github.com/imustream/imustream/sensor/mpu6050"
 )
@@ -119,8 +122,18 @@ func TestValidate(t *testing.T) {
 		{Config{GyroRangeDPS: 250}, "", nil}, // auto: an MPU has it
 		{Config{GyroRangeDPS: 245}, "", nil}, // auto: the LSM9DS1 has it
 		{Config{RateHz: 952}, "", nil},       // auto: the LSM9DS1 can
-		{Config{Kind: "sim"}, "auto, mpu6050, lsm9ds1", nil},
-		{Config{Kind: "MPU6050"}, "auto, mpu6050, lsm9ds1", nil},
+		{Config{Kind: "sim"}, "auto, mpu6050, icm20948, lsm9ds1, lsm6dsox, bno055", nil},
+		{Config{Kind: "MPU6050"}, "auto, mpu6050, icm20948, lsm9ds1, lsm6dsox, bno055", nil},
+		{Config{Kind: "icm20948", RateHz: 1125, FIFO: FIFOOn}, "", nil},
+		{Config{Kind: "icm20948", RateHz: 1000, FIFO: FIFOOn}, "1125, 375, 225", icm20948.ErrInvalidOpts},
+		{Config{Kind: "icm20948", RateHz: 1000}, "", nil}, // auto: no FIFO at a rate it cannot take
+		{Config{Kind: "lsm6dsox", RateHz: 833, FIFO: FIFOOn, GyroRangeDPS: 4000}, "", nil},
+		{Config{Kind: "lsm6dsox", DLPFHz: 41}, "leave it unset", lsm6dsox.ErrInvalidOpts},
+		{Config{Kind: "bno055", RateHz: 100}, "", nil},
+		{Config{Kind: "bno055", RateHz: 100, AccelRangeG: 8}, "sets its own", bno055.ErrInvalidOpts},
+		{Config{Kind: "bno055", RateHz: 200}, "1 to 100 Hz", bno055.ErrInvalidOpts},
+		{Config{Kind: "bno055", Addr: 0x68}, "0x28, 0x29", nil},
+		{Config{FIFO: "yes"}, "auto, on, off", nil},
 		{Config{Addr: 0x50}, "0x68, 0x69, 0x6a, 0x6b", nil},
 		{Config{Kind: "lsm9ds1", Addr: 0x68}, "0x6a, 0x6b", nil},
 		{Config{Kind: "mpu6050", GyroRangeDPS: 245}, "250, 500, 1000, 2000", mpu6050.ErrInvalidOpts},
@@ -259,7 +272,9 @@ func TestOpenBusSenseHAT(t *testing.T) {
 	if !ok || d.String() != "lsm9ds1@0x6a" || l.ODR() != lsm9ds1.ODR119Hz {
 		t.Fatalf("opened %T %v", d.Sensor, d)
 	}
-	if d.Found.Kind != LSM9DS1 || len(d.Probed) != 1 {
+	// The Sense HAT's magnetometer has the LIS3MDL's WHO_AM_I: it is
+	// named for what it is, and not opened.
+	if d.Found.Kind != LSM9DS1 || len(d.Probed) != 2 || d.Probed[1].Chip != "LSM9DS1 magnetometer" || d.Mag != nil {
 		t.Errorf("Found %+v, probed %v", d.Found, d.Probed)
 	}
 	var s sensor.Sample

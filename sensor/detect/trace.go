@@ -289,7 +289,7 @@ func replaySession(bus i2c.Bus, t *Trace, pause func()) error {
 	if cfg.Addr == 0 {
 		for _, f := range t.Found {
 			if f.IMU() && (cfg.kind() == Auto || f.Kind == cfg.kind()) {
-				cfg.Addr = f.Addr
+				cfg.Addr, cfg.Kind = f.Addr, f.Kind
 				break
 			}
 		}

@@ -51,9 +51,10 @@ func TestRecordAndReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Probe: 0x68 answers, 0x69, 0x6a, 0x6b fail, 0x76 answers, 0x77 fails.
+	// Probe: 0x68 answers, 0x69, 0x6a, 0x6b, 0x28, 0x29, 0x1c, 0x1e fail,
+	// 0x76 answers, 0x77 fails.
 	var fails []uint16
-	for _, op := range tr.Ops[:6] {
+	for _, op := range tr.Ops[:10] {
 		if op.Err != "" {
 			fails = append(fails, op.Addr)
 			if op.RLen != 1 || op.Err != detect.ErrNACK.Error() {
@@ -61,7 +62,7 @@ func TestRecordAndReplay(t *testing.T) {
 			}
 		}
 	}
-	if len(fails) != 4 || fails[0] != 0x69 || fails[3] != 0x77 {
+	if len(fails) != 8 || fails[0] != 0x69 || fails[7] != 0x77 {
 		t.Errorf("failed probes at %#x", fails)
 	}
 	if len(tr.Samples) != 5 || len(tr.Found) != 2 {

@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/i2c"
 
 	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/sensor/fifo"
 )
 
 // WhoAmIError says that the device at Addr is not a chip of the family.
@@ -48,6 +49,9 @@ type Dev struct {
 	// handed to an interface method escapes and would be allocated.
 	w   [2]byte
 	buf [burstLen]byte
+
+	fifo *fifo.Tracker  // with Opts.FIFO on a chip that has one
+	fbuf [fifoSize]byte // one FIFO burst
 }
 
 // New identifies the chip at addr (0x68 or 0x69), resets it and configures
@@ -92,7 +96,11 @@ func (d *Dev) Opts() Opts { return d.opts }
 
 // Stats returns the counters. It is safe to call concurrently with Read.
 func (d *Dev) Stats() Stats {
-	return d.burst.Stats()
+	st := d.burst.Stats()
+	if d.fifo != nil {
+		st.FIFOOverflows = d.fifo.Overflows()
+	}
+	return st
 }
 
 // Read implements sensor.Sensor with one burst transaction.
@@ -108,16 +116,7 @@ func (d *Dev) Read(s *sensor.Sample) error {
 	if err := d.burst.Read(s, d.buf[:]); err != nil {
 		return err
 	}
-
-	b := &d.buf
-	var acc, gyr [3]int16
-	for i := range 3 {
-		acc[i] = int16(uint16(b[2*i])<<8 | uint16(b[2*i+1]))
-		gyr[i] = int16(uint16(b[8+2*i])<<8 | uint16(b[9+2*i]))
-	}
-	t := int16(uint16(b[6])<<8 | uint16(b[7]))
-	s.TempC = float32(float64(t)/d.tempSens + d.tempOffset)
-	d.burst.GoodCounts(s, acc, gyr, d.accelScale, d.gyroScale)
+	d.decode(s, d.buf[:])
 	return nil
 }
 
@@ -168,7 +167,7 @@ func (d *Dev) init(reset bool) error {
 		{regPwrMgmt1, pwrClkSel1, "PWR_MGMT_1"}, // awake, PLL clock
 		{regPwrMgmt2, pwrAllAxesOn, "PWR_MGMT_2"},
 		{regSmplrtDiv, byte(internalRateHz/d.opts.RateHz - 1), "SMPLRT_DIV"},
-		{regConfig, dlpf, "CONFIG"},
+		{regConfig, dlpf | configFIFOModeIf(d.fifoOn()), "CONFIG"},
 		{regGyroConfig, gyroSel << fsShift, "GYRO_CONFIG"},
 		{regAccelConfig, accelSel << fsShift, "ACCEL_CONFIG"},
 		{regAccelConfig2, dlpf, "ACCEL_CONFIG2"},
@@ -182,7 +181,17 @@ func (d *Dev) init(reset bool) error {
 			return fmt.Errorf("mpu6050: writing %s: %w", w.name, err)
 		}
 	}
+	if d.fifoOn() {
+		return d.initFIFO()
+	}
 	return nil
+}
+
+func configFIFOModeIf(on bool) byte {
+	if on {
+		return configFIFOMode
+	}
+	return 0
 }
 
 func (d *Dev) setChip(c Chip) {

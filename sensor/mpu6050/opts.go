@@ -178,6 +178,11 @@ type Opts struct {
 	// MaxErrors is how many consecutive failed reads make the driver
 	// re-initialise the chip before the next one. It defaults to 10.
 	MaxErrors int
+	// FIFO reads an MPU-6500/9250/9255 through its FIFO (ReadBatch, see
+	// fifo.go): samples at RateHz on the chip's clock, collected in
+	// bursts. The MPU-6050 is read one sample at a time whatever it says.
+	// It defaults to false.
+	FIFO bool
 }
 
 // DefaultOpts are the defaults. DLPF is left zero so that it follows RateHz.
@@ -230,6 +235,7 @@ func (o *Opts) resolved() (Opts, error) {
 			r.RateHz = o.RateHz
 		}
 		r.DLPF = o.DLPF
+		r.FIFO = o.FIFO
 		if o.MaxErrors != 0 {
 			r.MaxErrors = o.MaxErrors
 		}

@@ -51,6 +51,16 @@ type Opts struct {
 	// FailEvery makes every FailEvery-th read (counting from 1, failed
 	// reads included) fail with ErrInjected. It defaults to 0: never.
 	FailEvery int
+	// FIFORateHz, when positive, turns on the FIFO mode (see ReadBatch):
+	// the simulated chip samples at this output data rate on its own
+	// clock. It defaults to 0: off, Read only.
+	FIFORateHz float64
+	// ClockPPM is the FIFO mode's sensor clock error in ppm: +50 samples
+	// 50 ppm fast. It defaults to 0.
+	ClockPPM float64
+	// FIFOSamples is the FIFO's capacity in samples. It defaults to 512.
+	FIFOSamples int
+
 	// StuckAfter freezes the outputs after that many reads: later reads
 	// succeed but repeat the last good values, as a hung sensor does, so
 	// that only the consumer can tell. Injected failures still fail. It
@@ -117,6 +127,8 @@ type Sim struct {
 	held   reading
 	failN  atomic.Int64 // reads left to fail, set by FailFor
 	halted atomic.Bool
+
+	fifo fifoState
 }
 
 var _ sensor.Sensor = (*Sim)(nil)
@@ -172,6 +184,7 @@ func New(opts Opts) *Sim {
 		d.errEvery = fmt.Errorf("%w (1 read in %d)", ErrInjected, opts.FailEvery)
 	}
 	d.errWindow = fmt.Errorf("%w (FailFor)", ErrInjected)
+	d.initFIFO()
 	return d
 }
 
