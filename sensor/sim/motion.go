@@ -134,3 +134,7 @@ func mulVec(m [3][3]float64, v [3]float64) [3]float64 {
 	}
 	return out
 }
+
+// HasMag implements sensor.MagSensor: whether Opts.Mag turned the
+// magnetometer on.
+func (d *Sim) HasMag() bool { return d.opts.Mag }
