@@ -39,6 +39,8 @@ type daemonFlags struct {
 	logLevel     string
 	config       string
 	auth         authFlags
+	simx         simFlags
+	fusion       fusionFlags
 }
 
 // parseDaemonFlags reads run's command line and then its config file,
@@ -60,7 +62,9 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount",
+	f.simx.register(fs)
+	f.fusion.register(fs, "off")
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount", simGroup, fusionGroup,
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {

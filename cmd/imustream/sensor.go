@@ -10,6 +10,7 @@ import (
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -148,6 +149,15 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 	c, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, &f.cal)
 	if err != nil {
 		return nil, err
+	}
+	c.SimOpts = f.simx.opts
+	if c.Fusion, err = f.fusion.options(); err != nil {
+		return nil, err
+	}
+	if c.Fusion.Mode != fusion.Off || (c.Sim && c.SimOpts.Mag) {
+		if err := checkMagQuatBatch(f.batch); err != nil {
+			return nil, err
+		}
 	}
 	return openSensor(c, log)
 }

@@ -138,3 +138,12 @@ func mulVec(m [3][3]float64, v [3]float64) [3]float64 {
 // HasMag implements sensor.MagSensor: whether Opts.Mag turned the
 // magnetometer on.
 func (d *Sim) HasMag() bool { return d.opts.Mag }
+
+// Attitude returns the true roll, pitch and yaw t seconds after the first
+// read, as Read would model them: a function of the options and the seed
+// only, so a second simulator with the same options gives the truth of a
+// recording of the first.
+func (d *Sim) Attitude(t float64) [3]float64 {
+	ang, _ := d.attitude(t)
+	return ang
+}

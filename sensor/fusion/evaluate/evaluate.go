@@ -83,16 +83,13 @@ func Run(cfg Config) (Errors, error) {
 	n := int(math.Round(cfg.Seconds * float64(cfg.RateHz)))
 	const t0 = int64(1e9) // any start
 	var s sensor.Sample
-	var e Errors
-	var sum [3]float64
-	// Least squares of heading error over time.
-	var sx, sy, sxx, sxy float64
+	var acc accumulator
 	for i := range n {
 		s.MonoNs = t0 + int64(i)*period
 		s.WallNs = s.MonoNs
 		s.Status = 0
 		if err := st.Read(&s); err != nil {
-			return e, fmt.Errorf("evaluate: read %d: %w", i, err)
+			return Errors{}, fmt.Errorf("evaluate: read %d: %w", i, err)
 		}
 		truth := simDev.Truth()
 		if cfg.Row != nil {
@@ -102,27 +99,44 @@ func Run(cfg Config) (Errors, error) {
 		if t < cfg.Skip || s.Status&sensor.StatusOrientation == 0 {
 			continue
 		}
-		d := Diff(quat64(s.Quat), truth)
-		for k := range 3 {
-			sum[k] += d[k] * d[k]
-		}
-		e.RollMax = max(e.RollMax, math.Abs(d[0]))
-		e.PitchMax = max(e.PitchMax, math.Abs(d[1]))
-		e.HeadingMax = max(e.HeadingMax, math.Abs(d[2]))
-		e.Final = d
-		e.N++
-		sx += t
-		sy += d[2]
-		sxx += t * t
-		sxy += t * d[2]
+		acc.add(t, Diff(quat64(s.Quat), truth))
 	}
+	return acc.result()
+}
+
+// accumulator collects errors.
+type accumulator struct {
+	e   Errors
+	sum [3]float64
+	// Least squares of the heading error over time.
+	sx, sy, sxx, sxy float64
+}
+
+func (a *accumulator) add(t float64, d [3]float64) {
+	e := &a.e
+	for k := range 3 {
+		a.sum[k] += d[k] * d[k]
+	}
+	e.RollMax = max(e.RollMax, math.Abs(d[0]))
+	e.PitchMax = max(e.PitchMax, math.Abs(d[1]))
+	e.HeadingMax = max(e.HeadingMax, math.Abs(d[2]))
+	e.Final = d
+	e.N++
+	a.sx += t
+	a.sy += d[2]
+	a.sxx += t * t
+	a.sxy += t * d[2]
+}
+
+func (a *accumulator) result() (Errors, error) {
+	e := a.e
 	if e.N == 0 {
-		return e, errors.New("evaluate: the filter gave no orientation")
+		return e, errors.New("evaluate: no orientation to compare")
 	}
 	k := float64(e.N)
-	e.RollRMS, e.PitchRMS, e.HeadingRMS = math.Sqrt(sum[0]/k), math.Sqrt(sum[1]/k), math.Sqrt(sum[2]/k)
-	if den := k*sxx - sx*sx; den > 0 {
-		e.HeadingDriftDegPerMinute = (k*sxy - sx*sy) / den * 60
+	e.RollRMS, e.PitchRMS, e.HeadingRMS = math.Sqrt(a.sum[0]/k), math.Sqrt(a.sum[1]/k), math.Sqrt(a.sum[2]/k)
+	if den := k*a.sxx - a.sx*a.sx; den > 0 {
+		e.HeadingDriftDegPerMinute = (k*a.sxy - a.sx*a.sy) / den * 60
 	}
 	return e, nil
 }
