@@ -32,7 +32,7 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&rate, "rate", 200, "sample rate in `HZ`")
 	fs.Float64Var(&seconds, "seconds", 60, "simulated `SECONDS` to run")
 	fs.Float64Var(&skip, "skip", 0, "leave the first `SECONDS` out of the figures (the filter converging)")
-	fs.StringVar(&recording, "recording", "", "evaluate this `FILE.csv` of imustream record instead, made from run --sim with the same simulator flags, the first stream after the daemon started")
+	fs.StringVar(&recording, "recording", "", "evaluate this CSV `FILE` of imustream record instead, made from run --sim with the same simulator flags, the first stream after the daemon started")
 	fs.StringVar(&out, "out", "", "write the estimate next to the truth, per sample, to this CSV `FILE`")
 	groupFlags(fs, "Simulator: seed "+simGroup[len("Simulator: "):], fusionGroup, "Run: rate seconds skip calibration mount recording out")
 	if err := cli.Parse(fs, args); err != nil {

@@ -14,12 +14,12 @@ type simFlags struct{ opts sim.Opts }
 
 func (s *simFlags) register(fs *flag.FlagSet) {
 	fs.Func("sim-motion", "simulated `MOTION`: "+sim.Motions, func(v string) error { return sim.ParseMotion(v, &s.opts) })
-	fs.Func("sim-pose", "simulated pose `roll=R,pitch=P,yaw=Y` in degrees (ENU: yaw 0 = x east), held by --sim-motion still, the start of scripted", func(v string) (err error) {
+	fs.Func("sim-pose", "simulated `POSE` roll=R,pitch=P,yaw=Y in degrees (ENU: yaw 0 = x east), held by --sim-motion still, the start of scripted", func(v string) (err error) {
 		s.opts.Pose, err = sim.ParsePose(v)
 		return err
 	})
 	fs.BoolVar(&s.opts.Mag, "sim-mag", false, "give the simulated sensor a magnetometer (on with --fusion 9)")
-	fs.Func("sim-field", "simulated earth field `strength=UT,inclination=DEG,declination=DEG` (default 50 µT, 65°, 0°)", func(v string) (err error) {
+	fs.Func("sim-field", "simulated earth `FIELD` strength=UT,inclination=DEG,declination=DEG (default 50 µT, 65°, 0°)", func(v string) (err error) {
 		s.opts.Field, err = sim.ParseField(v)
 		return err
 	})
@@ -30,7 +30,7 @@ func (s *simFlags) register(fs *flag.FlagSet) {
 		}
 		return err
 	})
-	fs.Func("sim-soft-iron", "simulated soft-iron matrix, 9 numbers `M11,M12,…,M33` by rows, multiplying the field", func(v string) error {
+	fs.Func("sim-soft-iron", "simulated soft-iron `MATRIX`, 9 numbers M11,M12,…,M33 by rows, multiplying the field", func(v string) error {
 		f, err := sim.ParseFloats(v, 9)
 		if err == nil {
 			for i := range 9 {
