@@ -1,0 +1,80 @@
+package sensor
+
+import "math"
+
+// Magnetometer reads a magnetometer into a sample, after the IMU's read:
+// the chip drivers of magnetometers implement it and package detect adds
+// it to the IMU's sensor.
+//
+// ReadMag writes the latest reading the chip has into Mag (µT, in the
+// frame of the IMU's accelerometer and gyroscope) and sets StatusMag; on
+// an overflow it sets StatusMagOverflow instead; with no reading yet, or
+// when the read fails, it clears both and leaves Mag alone. It must not
+// allocate, and never touches the other fields.
+type Magnetometer interface {
+	ReadMag(s *Sample) error
+	String() string
+	Halt() error
+}
+
+// Axes maps a magnetometer chip's axes onto the IMU's: body axis i is
+// chip axis |Axes[i]|-1 (1, 2, 3 for x, y, z), negated when Axes[i] < 0.
+// The zero value is the identity.
+type Axes [3]int8
+
+// Apply returns v in the IMU's axes.
+func (a Axes) Apply(v [3]float64) [3]float64 {
+	if a == (Axes{}) {
+		return v
+	}
+	var out [3]float64
+	for i, m := range a {
+		k := int(m)
+		if k < 0 {
+			out[i] = -v[-k-1]
+		} else {
+			out[i] = v[k-1]
+		}
+	}
+	return out
+}
+
+// MagReading is what a magnetometer driver keeps between reads: the
+// latest field, so that a read without new data repeats it.
+type MagReading struct {
+	Last [3]float32 // µT, IMU axes
+	Have bool
+}
+
+// SetCounts converts 16-bit counts (chip axes) with per-axis scales (µT
+// per LSB) into the IMU's axes, stores it as the latest reading and
+// writes it into s. With overflow the reading is not stored: s gets
+// StatusMagOverflow and no StatusMag. An axis at the int16 limits also
+// counts as an overflow (the ADC clipped).
+func (m *MagReading) SetCounts(s *Sample, counts [3]int16, scale [3]float64, axes Axes, overflow bool) {
+	var v [3]float64
+	for i := range 3 {
+		overflow = overflow || counts[i] == math.MaxInt16 || counts[i] == math.MinInt16
+		v[i] = float64(counts[i]) * scale[i]
+	}
+	if overflow {
+		s.Status = s.Status&^StatusMag | StatusMagOverflow
+		return
+	}
+	v = axes.Apply(v)
+	for i := range 3 {
+		m.Last[i] = float32(v[i])
+	}
+	m.Have = true
+	m.Put(s)
+}
+
+// Put writes the latest reading into s (StatusMag), or clears the bits
+// when there has been none.
+func (m *MagReading) Put(s *Sample) {
+	s.Status &^= StatusMag | StatusMagOverflow
+	if m.Have {
+		s.Mag = m.Last
+		s.Status |= StatusMag
+	}
+}
