@@ -91,8 +91,8 @@ func TestOverflowAndNoData(t *testing.T) {
 	asa := [3]byte{128, 128, 128}
 	ops := append(initOps(asa, true),
 		burst(0x01, [3]int16{100, 200, 300}, 0x10),
-		burst(0x00, [3]int16{0, 0, 0}, 0x10),   // no new data: the last one again
-		burst(0x01, [3]int16{32000, 1, 1}, 0x18), // HOFL
+		burst(0x00, [3]int16{0, 0, 0}, 0x10),      // no new data: the last one again
+		burst(0x01, [3]int16{32000, 1, 1}, 0x18),  // HOFL
 		burst(0x01, [3]int16{-32768, 0, 0}, 0x10), // clipped ADC
 	)
 	pb := &i2ctest.Playback{DontPanic: true, Ops: ops}
