@@ -44,7 +44,15 @@ func (a Axes) Apply(v [3]float64) [3]float64 {
 type MagReading struct {
 	Last [3]float32 // µT, IMU axes
 	Have bool
+	// stale counts the reads in a row that found no new data.
+	stale int
 }
+
+// MaxStaleReads is how many reads in a row without new data NoData
+// tolerates: a chip that reset to power-down after a glitch answers but
+// never measures again. At 200 Hz it is half a second, many times the
+// period of the magnetometers' output rates.
+const MaxStaleReads = 100
 
 // SetCounts converts 16-bit counts (chip axes) with per-axis scales (µT
 // per LSB) into the IMU's axes, stores it as the latest reading and
@@ -58,9 +66,11 @@ func (m *MagReading) SetCounts(s *Sample, counts [3]int16, scale [3]float64, axe
 		v[i] = float64(counts[i]) * scale[i]
 	}
 	if overflow {
+		m.stale = 0
 		s.Status = s.Status&^StatusMag | StatusMagOverflow
 		return
 	}
+	m.stale = 0
 	v = axes.Apply(v)
 	for i := range 3 {
 		m.Last[i] = float32(v[i])
@@ -77,4 +87,13 @@ func (m *MagReading) Put(s *Sample) {
 		s.Mag = m.Last
 		s.Status |= StatusMag
 	}
+}
+
+// NoData is for a read that found no new measurement: it repeats the
+// latest reading into s and reports whether there have been more than
+// MaxStaleReads such reads in a row (the driver should re-initialise).
+func (m *MagReading) NoData(s *Sample) bool {
+	m.stale++
+	m.Put(s)
+	return m.stale > MaxStaleReads
 }

@@ -52,6 +52,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
 	f.sensor.registerPressure(fs)
+	f.sensor.registerMag(fs)
 	f.cal.register(fs)
 	fs.StringVar(&f.listen, "listen", DefaultListen, "control address `HOST:PORT` to receive commands on")
 	fs.Var(&f.allow, "allow", "`CIDR` or address commands are accepted from and streams may go to; repeatable, or comma-separated (default: loopback only)")
@@ -64,7 +65,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.auth.register(fs)
 	f.simx.register(fs)
 	f.fusion.register(fs, "off")
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount", simGroup, fusionGroup,
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure mag calibration mount", simGroup, fusionGroup,
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {

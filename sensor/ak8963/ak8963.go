@@ -24,8 +24,15 @@ type Opts struct {
 	ChipAxes bool
 }
 
-// ErrWrongChip is wrapped by New's error when WIA is not the AK8963's.
-var ErrWrongChip = errors.New("ak8963: not an AK8963")
+// Errors.
+var (
+	// ErrWrongChip is wrapped by New's error when WIA is not the AK8963's.
+	ErrWrongChip = errors.New("ak8963: not an AK8963")
+	// ErrStale: the chip answers but has made no measurement for
+	// sensor.MaxStaleReads reads (it lost its mode, usually to a power
+	// glitch); the next read re-initialises it.
+	ErrStale = errors.New("ak8963: no new measurement (chip reset?)")
+)
 
 // MPUAxes turns the AK8963's axes into the MPU-9250's (product
 // specification 9.1): x = AK y, y = AK x, z = −AK z.
@@ -161,7 +168,10 @@ func (d *Dev) ReadMag(s *sensor.Sample) error {
 	d.rec.Good(&d.scratch, false)
 	b := &d.buf
 	if b[0]&st1DRDY == 0 {
-		d.mag.Put(s)
+		if d.mag.NoData(s) {
+			d.rec.Force()
+			return d.fail(s, ErrStale)
+		}
 		return nil
 	}
 	var c [3]int16

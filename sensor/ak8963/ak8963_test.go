@@ -209,3 +209,31 @@ func TestReadMagDoesNotAllocate(t *testing.T) {
 		t.Errorf("%v allocations per read", n)
 	}
 }
+
+// A chip that lost its mode answers with DRDY clear for ever: after
+// sensor.MaxStaleReads such reads the driver re-initialises it.
+func TestStaleReinit(t *testing.T) {
+	asa := [3]byte{128, 128, 128}
+	ops := append(initOps(asa, true), burst(0x01, [3]int16{1, 2, 3}, 0x10))
+	for range sensor.MaxStaleReads + 1 {
+		ops = append(ops, burst(0x00, [3]int16{}, 0x10))
+	}
+	ops = append(ops, initOps(asa, false)...)
+	ops = append(ops, burst(0x01, [3]int16{4, 5, 6}, 0x10))
+	pb := &i2ctest.Playback{DontPanic: true, Ops: ops}
+	d, err := New(pb, &Opts{Bypass: mpu})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s sensor.Sample
+	for i := range sensor.MaxStaleReads + 2 {
+		err := d.ReadMag(&s)
+		if stale := i == sensor.MaxStaleReads+1; stale != errors.Is(err, ErrStale) {
+			t.Fatalf("read %d: %v", i, err)
+		}
+	}
+	if err := d.ReadMag(&s); err != nil || s.Status != sensor.StatusMag || s.Mag[0] != 5*0.15 {
+		t.Fatalf("after re-initialising: %v %#x %v", err, s.Status, s.Mag)
+	}
+	closeOK(t, pb)
+}

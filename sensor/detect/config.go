@@ -93,6 +93,11 @@ type Config struct {
 	// sample. A barometer that is missing or does not open is no error:
 	// Device.BaroErr says why there is none. It defaults to false.
 	Pressure bool `json:"pressure,omitempty"`
+	// Mag also reads the chip's magnetometer, if it has one (the
+	// MPU-9250/9255's AK8963 through the bypass, the LSM9DS1's at 0x1C or
+	// 0x1E), on every Read. One that is missing or does not open is no
+	// error: Device.MagErr says why there is none. It defaults to false.
+	Mag bool `json:"mag,omitempty"`
 }
 
 var kinds = []Kind{Auto, MPU6050, LSM9DS1}

@@ -217,6 +217,10 @@ type Device struct {
 	// asked for one and it opened; BaroErr says why not otherwise.
 	Baro    *baro.Dev
 	BaroErr error
+	// Mag is the magnetometer Read adds, when Config.Mag asked for one and
+	// the chip has one that opened; MagErr says why not otherwise.
+	Mag    sensor.Magnetometer
+	MagErr error
 
 	closer io.Closer
 }
@@ -226,6 +230,10 @@ type Device struct {
 // barometer, and the pressure is added even when the IMU read fails.
 func (d *Device) Read(s *sensor.Sample) error {
 	err := d.Sensor.Read(s)
+	if d.Mag != nil {
+		// Its faults are its own (counted in MagStats), not the IMU's.
+		_ = d.Mag.ReadMag(s)
+	}
 	if d.Baro != nil {
 		if pa, ok := d.Baro.Pressure(); ok {
 			s.PressurePa = pa
@@ -252,6 +260,9 @@ func (d *Device) Halt() error {
 	var err error
 	if d.Baro != nil {
 		err = d.Baro.Halt()
+	}
+	if d.Mag != nil {
+		err = errors.Join(err, d.Mag.Halt())
 	}
 	err = errors.Join(err, d.Sensor.Halt())
 	if d.closer != nil {
@@ -281,6 +292,11 @@ func (d *Device) Describe() string {
 		s += fmt.Sprintf("; pressure from %s every %s", d.Baro, d.Baro.Period())
 	} else if d.BaroErr != nil {
 		s += "; no pressure: " + d.BaroErr.Error()
+	}
+	if d.Mag != nil {
+		s += "; field from " + d.Mag.String()
+	} else if d.MagErr != nil {
+		s += "; no magnetometer: " + d.MagErr.Error()
 	}
 	var others []string
 	for _, f := range d.Probed {
@@ -355,6 +371,9 @@ func OpenBus(bus i2c.Bus, cfg Config) (*Device, error) {
 	}
 	if err != nil {
 		return nil, explain(err, &cfg)
+	}
+	if cfg.Mag {
+		d.openMag(bus)
 	}
 	if cfg.Pressure {
 		d.openBaro(bus)
