@@ -66,6 +66,21 @@ func Scripted(pose [3]float64, t float64) (ang, rate [3]float64) {
 	return ang, rate
 }
 
+// Tumble returns the tumbling trajectory's Euler angles t seconds after
+// the first read, and their derivatives.
+func Tumble(t float64) (ang, rate [3]float64) {
+	const (
+		yawPeriod, pitchPeriod, rollPeriod = 7.0, 11.0, 13.0
+		pitchAmp, rollAmp                  = 80 * deg, 170 * deg
+	)
+	wy, wp, wr := 2*math.Pi/yawPeriod, 2*math.Pi/pitchPeriod, 2*math.Pi/rollPeriod
+	sp, cp := math.Sincos(wp * t)
+	sr, cr := math.Sincos(wr * t)
+	ang = [3]float64{rollAmp * sr, pitchAmp * sp, math.Remainder(wy*t, 2*math.Pi)}
+	rate = [3]float64{rollAmp * wr * cr, pitchAmp * wp * cp, wy}
+	return ang, rate
+}
+
 // magnetometer returns the field the magnetometer reads at attitude ang:
 // the world field turned into the body frame, distorted, with noise.
 func (d *Sim) magnetometer(ang [3]float64) [3]float32 {

@@ -12,18 +12,20 @@ import (
 var ErrSyntax = errors.New("sim: bad option")
 
 // Motions lists what ParseMotion takes, for help texts.
-const Motions = "rocking (seeded, the default), still or scripted"
+const Motions = "rocking (seeded, the default), still, scripted or tumble"
 
 // ParseMotion reads a motion name into opts: "rocking" (the seeded
-// default), "still" (Still) or "scripted" (Scripted).
+// default), "still" (Still), "scripted" (Scripted) or "tumble" (Tumble).
 func ParseMotion(s string, opts *Opts) error {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "rocking":
-		opts.Still, opts.Scripted = false, false
+		opts.Still, opts.Scripted, opts.Tumble = false, false, false
 	case "still":
-		opts.Still, opts.Scripted = true, false
+		opts.Still, opts.Scripted, opts.Tumble = true, false, false
 	case "scripted":
-		opts.Still, opts.Scripted = false, true
+		opts.Still, opts.Scripted, opts.Tumble = false, true, false
+	case "tumble":
+		opts.Still, opts.Scripted, opts.Tumble = false, false, true
 	default:
 		return fmt.Errorf("%w: motion %q; want %s", ErrSyntax, s, Motions)
 	}

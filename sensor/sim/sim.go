@@ -56,6 +56,10 @@ type Opts struct {
 	// same for every seed: 2 s at Pose, then turns of up to ±120° in yaw
 	// and ±30° in roll and pitch about it (see Scripted in motion.go).
 	Scripted bool
+	// Tumble turns the device through every direction, as one does to
+	// calibrate a magnetometer: yaw all the way round every 7 s, pitch
+	// ±80°, roll ±170° (see Tumble in motion.go).
+	Tumble bool
 
 	// Mag turns the magnetometer on: Read sets Mag (µT) and StatusMag.
 	Mag bool
@@ -300,6 +304,8 @@ func (d *Sim) attitude(t float64) (ang, rate [3]float64) {
 		return d.opts.Pose, rate
 	case d.opts.Scripted:
 		return Scripted(d.opts.Pose, t)
+	case d.opts.Tumble:
+		return Tumble(t)
 	}
 	for i := range ang {
 		for k := range d.phase[i] {
