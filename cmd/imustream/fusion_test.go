@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +85,63 @@ func TestEvaluateCommand(t *testing.T) {
 		if _, stderr, code := runCmd(t, args...); code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") > 1 {
 			t.Errorf("%q: exit %d, want 2 with a short message:\n%s", args, code, stderr)
 		}
+	}
+}
+
+// calibrate --mag on the distorted simulator tumbling: the fit goes into
+// the calibration file next to the level calibration, and the 9-axis
+// heading on the same distorted field is then within 2° RMS. A device
+// that is not turned is refused and nothing is written.
+func TestCalibrateMag(t *testing.T) {
+	dir := t.TempDir()
+	cal := filepath.Join(dir, "cal.json")
+	distort := []string{"--sim-hard-iron", "20,-35,12", "--sim-soft-iron", "1.15,0.06,-0.03,0.06,0.9,0.04,-0.03,0.04,1.05"}
+	if _, stderr, code := runCmd(t, "calibrate", "--sim", "--level", "--seconds", "2", "--out", cal); code != 0 {
+		t.Fatalf("calibrate --level: exit %d\n%s", code, stderr)
+	}
+	stdout, stderr, code := runCmd(t, append([]string{"calibrate", "--sim", "--mag", "--seconds", "12", "--rate", "50", "--out", cal}, distort...)...)
+	if code != 0 || !strings.Contains(stdout, "hard iron") || !strings.Contains(stdout, "coverage") {
+		t.Fatalf("calibrate --mag: exit %d\n%s%s", code, stdout, stderr)
+	}
+	t.Logf("calibrate --mag:\n%s", stdout)
+	b, err := os.ReadFile(cal)
+	if err != nil || !strings.Contains(string(b), `"gyro_bias_rad_s"`) || !strings.Contains(string(b), `"offset_ut"`) {
+		t.Fatalf("calibration file keeps the level part and adds the magnetometer's:\n%s", b)
+	}
+	pose := []string{"--sim-motion", "scripted", "--sim-pose", "roll=10,pitch=-5,yaw=30"}
+	for _, tc := range []struct {
+		args []string
+		ok   bool
+	}{
+		{append([]string{"evaluate", "--calibration", cal, "--skip", "5"}, append(pose, distort...)...), true},
+		{append([]string{"evaluate", "--skip", "5"}, append(pose, distort...)...), false},
+	} {
+		stdout, stderr, code := runCmd(t, tc.args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d\n%s", tc.args, code, stderr)
+		}
+		var roll, pitch, heading float64
+		for _, line := range strings.Split(stdout, "\n") {
+			if strings.HasPrefix(line, "rms error") {
+				if _, err := fmt.Sscanf(line, "rms error     roll %f°  pitch %f°  heading %f°", &roll, &pitch, &heading); err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+			}
+		}
+		t.Logf("calibrated %v: heading RMS %.3f°", tc.ok, heading)
+		if tc.ok && (heading > 2 || heading == 0) {
+			t.Errorf("after calibrate --mag: heading RMS %.3f°, want ≤ 2°\n%s", heading, stdout)
+		}
+		if !tc.ok && heading < 5 {
+			t.Errorf("without it: heading RMS %.3f°; the distortion should show", heading)
+		}
+	}
+	thin := filepath.Join(dir, "thin.json")
+	_, stderr, code = runCmd(t, "calibrate", "--sim", "--mag", "--seconds", "5", "--rate", "50", "--sim-motion", "still", "--out", thin)
+	if code != 1 || !strings.Contains(stderr, "too few directions") {
+		t.Errorf("still device: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(thin); !os.IsNotExist(err) {
+		t.Errorf("a refused calibration wrote %s", thin)
 	}
 }

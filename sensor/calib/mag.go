@@ -166,8 +166,10 @@ func FitMag(m [][3]float64, opts *MagOpts) (MagCal, MagReport, error) {
 		}
 	}
 	sc = math.Sqrt(sc / float64(len(m)))
-	if !(sc > 1e-9) {
-		return MagCal{}, rep, fmt.Errorf("%w: the field did not change", ErrMagCoverage)
+	if !(sc >= minSpreadUT) {
+		// The earth's field is 25 to 65 µT: turned about, the readings
+		// spread by about that much; lying still, by the noise.
+		return MagCal{}, rep, fmt.Errorf("%w (the field moved by %.2g µT RMS: the device was hardly turned)", ErrMagCoverage, sc)
 	}
 	// Coverage before the fit, around the mean: a ring or a cap is
 	// refused before it can make a degenerate fit look good.
@@ -256,6 +258,9 @@ func FitMag(m [][3]float64, opts *MagOpts) (MagCal, MagReport, error) {
 	}
 	return cal, rep, nil
 }
+
+// minSpreadUT is the least RMS spread of the readings around their mean.
+const minSpreadUT = 5
 
 var identity3 = [3][3]float64{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}
 

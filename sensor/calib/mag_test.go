@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/imustream/imustream/sensor"
@@ -16,8 +17,8 @@ var (
 	softIron = [3][3]float64{{1.15, 0.06, -0.03}, {0.06, 0.9, 0.04}, {-0.03, 0.04, 1.05}}
 )
 
-// collect reads n samples of d at 100 Hz into a MagAccumulator.
-func collect(t *testing.T, d *sim.Sim, n int) *MagAccumulator {
+// readMag reads n samples of d at 100 Hz into a MagAccumulator.
+func readMag(t *testing.T, d *sim.Sim, n int) *MagAccumulator {
 	t.Helper()
 	var a MagAccumulator
 	var s sensor.Sample
@@ -35,7 +36,7 @@ func collect(t *testing.T, d *sim.Sim, n int) *MagAccumulator {
 // readings are a sphere, the same field in every direction.
 func TestFitMagTumble(t *testing.T) {
 	d := sim.New(sim.Opts{Seed: 4, Tumble: true, Mag: true, HardIron: hardIron, SoftIron: softIron})
-	cal, rep, err := collect(t, d, 3000).Fit(nil)
+	cal, rep, err := readMag(t, d, 3000).Fit(nil)
 	if err != nil {
 		t.Fatalf("%v (%+v)", err, rep)
 	}
@@ -82,7 +83,7 @@ func TestFitMagRefusesThinCoverage(t *testing.T) {
 		t.Errorf("ring: %v %+v", err, rep)
 	}
 	rocking := sim.New(sim.Opts{Seed: 1, Mag: true, HardIron: hardIron})
-	if _, rep, err := collect(t, rocking, 3000).Fit(nil); !errors.Is(err, ErrMagCoverage) {
+	if _, rep, err := readMag(t, rocking, 3000).Fit(nil); !errors.Is(err, ErrMagCoverage) {
 		t.Errorf("rocking: %v %+v", err, rep)
 	}
 	if _, _, err := FitMag(ring[:50], nil); err == nil {
@@ -92,13 +93,19 @@ func TestFitMagRefusesThinCoverage(t *testing.T) {
 	if _, _, err := FitMag(same, nil); !errors.Is(err, ErrMagCoverage) {
 		t.Errorf("constant: %v", err)
 	}
+	// Lying still: noise around one point covers every direction around
+	// its mean, but spreads by a fraction of a µT.
+	still := sim.New(sim.Opts{Seed: 1, Still: true, Mag: true})
+	if _, _, err := readMag(t, still, 1000).Fit(nil); !errors.Is(err, ErrMagCoverage) || !strings.Contains(err.Error(), "hardly turned") {
+		t.Errorf("still: %v", err)
+	}
 }
 
 // Readings that are not an ellipsoid (a field that changes strength as
 // the device turns: a magnet moving along) are refused.
 func TestFitMagRefusesNonEllipsoid(t *testing.T) {
 	d := sim.New(sim.Opts{Seed: 4, Tumble: true, Mag: true})
-	a := collect(t, d, 3000)
+	a := readMag(t, d, 3000)
 	for i := range a.m {
 		k := 1 + 0.3*math.Sin(float64(i)/37)
 		for j := range 3 {
@@ -130,7 +137,7 @@ func TestMagAccumulatorSkips(t *testing.T) {
 // Applied: hard and soft iron out, then the mounting; stored and loaded.
 func TestMagCalApplyAndFile(t *testing.T) {
 	d := sim.New(sim.Opts{Seed: 4, Tumble: true, Mag: true, HardIron: hardIron, SoftIron: softIron})
-	mc, _, err := collect(t, d, 3000).Fit(nil)
+	mc, _, err := readMag(t, d, 3000).Fit(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func Scripted(pose [3]float64, t float64) (ang, rate [3]float64) {
 // the first read, and their derivatives.
 func Tumble(t float64) (ang, rate [3]float64) {
 	const (
-		yawPeriod, pitchPeriod, rollPeriod = 7.0, 11.0, 13.0
+		yawPeriod, pitchPeriod, rollPeriod = 4.0, 5.7, 7.3
 		pitchAmp, rollAmp                  = 80 * deg, 170 * deg
 	)
 	wy, wp, wr := 2*math.Pi/yawPeriod, 2*math.Pi/pitchPeriod, 2*math.Pi/rollPeriod

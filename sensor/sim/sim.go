@@ -57,7 +57,7 @@ type Opts struct {
 	// and ±30° in roll and pitch about it (see Scripted in motion.go).
 	Scripted bool
 	// Tumble turns the device through every direction, as one does to
-	// calibrate a magnetometer: yaw all the way round every 7 s, pitch
+	// calibrate a magnetometer: yaw all the way round every 4 s, pitch
 	// ±80°, roll ±170° (see Tumble in motion.go).
 	Tumble bool
 
