@@ -97,3 +97,25 @@ func (m *MagReading) NoData(s *Sample) bool {
 	m.Put(s)
 	return m.stale > MaxStaleReads
 }
+
+// OrientationSensor is a sensor whose samples carry an orientation (Quat
+// with StatusOrientation): a fusion stage, or a chip that fuses on board.
+type OrientationSensor interface {
+	HasOrientation() bool
+}
+
+// HasOrientation reports whether sens, or a sensor it wraps, adds an
+// orientation to its samples.
+func HasOrientation(sens Sensor) bool {
+	for sens != nil {
+		if o, ok := sens.(OrientationSensor); ok && o.HasOrientation() {
+			return true
+		}
+		w, ok := sens.(interface{ Unwrap() Sensor })
+		if !ok {
+			return false
+		}
+		sens = w.Unwrap()
+	}
+	return false
+}

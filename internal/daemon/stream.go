@@ -12,7 +12,6 @@ import (
 	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/detect"
-	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/stream"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -143,8 +142,7 @@ func find[T any](sens sensor.Sensor) (T, bool) {
 // magnetic field or the orientation to its samples: its records are then
 // 84 bytes.
 func HasMagQuat(sens sensor.Sensor) bool {
-	_, fused := find[*fusion.Stage](sens)
-	return fused || sensor.HasMag(sens)
+	return sensor.HasOrientation(sens) || sensor.HasMag(sens)
 }
 
 // HasPressure reports whether sens, or the sensor it wraps, adds a

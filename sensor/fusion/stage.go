@@ -86,3 +86,6 @@ func AngleBetween(a, b [4]float64) float64 {
 	d := math.Abs(a[0]*b[0] + a[1]*b[1] + a[2]*b[2] + a[3]*b[3])
 	return 2 * math.Acos(min(d, 1))
 }
+
+// HasOrientation implements sensor.OrientationSensor.
+func (s *Stage) HasOrientation() bool { return true }
