@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/imustream/imustream/sensor"
@@ -79,6 +80,9 @@ func Recording(r io.Reader, cfg RecordingConfig) (Errors, error) {
 			if q[k], err = strconv.ParseFloat(rec[col[name]], 64); err != nil {
 				return Errors{}, fmt.Errorf("%w: line %d: %s: %w", ErrRecording, line, name, err)
 			}
+		}
+		if n := math.Sqrt(q[0]*q[0] + q[1]*q[1] + q[2]*q[2] + q[3]*q[3]); !(math.Abs(n-1) < 1e-3) {
+			return Errors{}, fmt.Errorf("%w: line %d: (%g, %g, %g, %g) is not a unit quaternion", ErrRecording, line, q[0], q[1], q[2], q[3])
 		}
 		t := float64(mono-t0) * 1e-9
 		truth := ref.Attitude(t)

@@ -45,6 +45,8 @@ func TestRecordingRefuses(t *testing.T) {
 		{"session,t_mono_ns,flags,qw,qx,qy,qz\na,x,128,1,0,0,0\n", "line 2"},
 		{"session,t_mono_ns,flags,qw,qx,qy,qz\na,1,128,,0,0,0\n", "qw"},
 		{"session,t_mono_ns,flags,qw,qx,qy,qz\na,1,0,,,,\n", "no orientation"},
+		{"session,t_mono_ns,flags,qw,qx,qy,qz\na,1,128,NaN,0,0,0\n", "not a unit quaternion"},
+		{"session,t_mono_ns,flags,qw,qx,qy,qz\na,1,128,2,0,0,0\n", "not a unit quaternion"},
 	} {
 		_, err := Recording(strings.NewReader(tc.csv), RecordingConfig{})
 		if err == nil || !strings.Contains(err.Error(), tc.says) || !strings.HasPrefix(err.Error(), "evaluate: ") {
