@@ -230,10 +230,7 @@ func BenchmarkUpdate(b *testing.B) {
 	f, _ := NewFilter(nil)
 	g, a, m := [3]float64{0.01, -0.02, 0.3}, [3]float64{0.1, 0.2, 9.8}, [3]float64{0, 20, -45}
 	f.Update(g, a, &m, 0)
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Update(g, a, &m, 0.005)
-	}
+	cpuPerOp(b, func() { f.Update(g, a, &m, 0.005) })
 }
 
 // BenchmarkStageRead is a Read through the stage, the simulator included.
@@ -241,10 +238,21 @@ func BenchmarkStageRead(b *testing.B) {
 	st, _ := New(sim.New(sim.Opts{Mag: true}), nil)
 	var x sensor.Sample
 	ns := int64(0)
-	b.ReportAllocs()
-	for b.Loop() {
+	cpuPerOp(b, func() {
 		ns += 5e6
 		x.MonoNs, x.Status = ns, 0
 		_ = st.Read(&x)
-	}
+	})
+}
+
+// BenchmarkSimRead is the simulator alone, to subtract from StageRead.
+func BenchmarkSimRead(b *testing.B) {
+	d := sim.New(sim.Opts{Mag: true})
+	var x sensor.Sample
+	ns := int64(0)
+	cpuPerOp(b, func() {
+		ns += 5e6
+		x.MonoNs, x.Status = ns, 0
+		_ = d.Read(&x)
+	})
 }
