@@ -19,7 +19,7 @@ import (
 func TestFusionEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cal := filepath.Join(dir, "cal.json")
-	if _, stderr, code := runCmd(t, "calibrate", "--sim", "--level", "--seconds", "5", "--out", cal); code != 0 {
+	if _, stderr, code := runCmd(t, "calibrate", "--sim", "--level", "--seconds", "2", "--out", cal); code != 0 {
 		t.Fatalf("calibrate: exit %d\n%s", code, stderr)
 	}
 	simArgs := []string{"--sim-motion", "still", "--sim-pose", "roll=10,pitch=-5,yaw=30"}
