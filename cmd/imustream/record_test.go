@@ -302,7 +302,7 @@ func TestRecordForceReplaces(t *testing.T) {
 	if strings.Join(names, ",") != wantHeader || units["ax"] != "m/s²" || units["gx"] != "rad/s" || units["temp_c"] != "°C" || units["pressure_pa"] != "Pa" || units["t_mono_ns"] != "ns" {
 		t.Errorf("sidecar columns %+v", m.Columns)
 	}
-	if len(m.Flags) != 6 || m.Flags[5].Name != "pressure" || m.Flags[5].Mask != "0x0020" {
+	if len(m.Flags) != 9 || m.Flags[5].Name != "pressure" || m.Flags[5].Mask != "0x0020" || m.Flags[7].Name != "orientation" || m.Flags[8].Mask != "0x0100" {
 		t.Errorf("sidecar flags %+v", m.Flags)
 	}
 	if s := m.Summary; s.Samples != len(rows) || s.Lost != 0 || s.Sessions != 1 || !s.EndSeen {
