@@ -3,7 +3,6 @@ package telemetry
 import (
 	"encoding/binary"
 	"math"
-	"strconv"
 
 	"github.com/imustream/imustream/sensor"
 )
@@ -49,47 +48,6 @@ func AppendSampleMagQuat(dst []byte, s *sensor.Sample) []byte {
 // MaxBatchMagQuat.
 func AppendDatagramMagQuat(dst []byte, h Header, samples []sensor.Sample) []byte {
 	return appendRecords(dst, h, samples, SampleLenMagQuat)
-}
-
-// RecordLen returns the record length a stream sends: SampleLenMagQuat
-// with a magnetometer or an orientation, else SampleLenPressure with a
-// barometer, else SampleLen.
-func RecordLen(pressure, magQuat bool) int {
-	switch {
-	case magQuat:
-		return SampleLenMagQuat
-	case pressure:
-		return SampleLenPressure
-	}
-	return SampleLen
-}
-
-// MaxBatchFor returns the most records of length sl (one RecordLen
-// returns) that fit a datagram, with or without a tag.
-func MaxBatchFor(sl int, tagged bool) int {
-	switch {
-	case sl == SampleLenMagQuat && tagged:
-		return MaxBatchMagQuatTagged
-	case sl == SampleLenMagQuat:
-		return MaxBatchMagQuat
-	case sl == SampleLenPressure && tagged:
-		return MaxBatchPressureTagged
-	case sl == SampleLenPressure:
-		return MaxBatchPressure
-	}
-	return MaxBatch
-}
-
-// AppendDatagramLen appends a samples datagram of sl-byte records, sl
-// one of SampleLen, SampleLenPressure and SampleLenMagQuat. It panics
-// unless 1 ≤ len(samples) ≤ MaxBatchFor(sl, false).
-func AppendDatagramLen(dst []byte, h Header, samples []sensor.Sample, sl int) []byte {
-	switch sl {
-	case SampleLen, SampleLenPressure, SampleLenMagQuat:
-	default:
-		panic("telemetry: AppendDatagramLen with records of " + strconv.Itoa(sl) + " bytes")
-	}
-	return appendRecords(dst, h, samples, sl)
 }
 
 func parseMagQuat(b []byte, s *sensor.Sample) {
