@@ -47,9 +47,8 @@ func read(t *testing.T, s sensor.Sensor, x *sensor.Sample, ns int64) {
 }
 
 func TestStartsAtOnce(t *testing.T) {
-	// Sensor turned 90° about z (yaw +90°: body x points north): the field
-	// is then along body −x... seen from the body, north is −x? No: body x
-	// is north, so north reads along +x and body y points west.
+	// Turned 90° about z (yaw +90°): body x points north, so the field's
+	// horizontal part reads along +x (and body y points west).
 	f := &fake{s: sensor.Sample{Accel: [3]float32{0, 0, 9.8}, Mag: [3]float32{20, 0, -45}, Status: sensor.StatusMag}}
 	st, err := New(f, &Opts{Mode: NineAxis})
 	if err != nil {
