@@ -35,6 +35,13 @@ var Columns = []Column{
 	{"flags", "", "status bits, in decimal (see flags)"},
 	{"late_ns", "ns", "how long after its deadline the sampling tick fired"},
 	{"pressure_pa", "Pa", "barometric pressure; empty unless flags has the pressure bit"},
+	{"mx", "µT", "magnetic field along x; empty unless flags has the mag bit"},
+	{"my", "µT", "magnetic field along y"},
+	{"mz", "µT", "magnetic field along z"},
+	{"qw", "", "orientation quaternion w, body to world (ENU: x east, y north, z up); empty unless flags has the orientation bit"},
+	{"qx", "", "orientation quaternion x"},
+	{"qy", "", "orientation quaternion y"},
+	{"qz", "", "orientation quaternion z"},
 }
 
 // FlagBit describes one bit of the flags column.
@@ -53,6 +60,9 @@ var Flags = []FlagBit{
 	flagBit(sensor.StatusSaturated, "saturated", "an accelerometer or gyroscope axis is at full scale"),
 	flagBit(sensor.StatusReinit, "re-initialised", "the daemon re-initialised the sensor before this read"),
 	flagBit(sensor.StatusPressure, "pressure", "pressure_pa holds a fresh reading"),
+	flagBit(sensor.StatusMag, "mag", "mx, my, mz hold the magnetometer's latest reading"),
+	flagBit(sensor.StatusOrientation, "orientation", "qw, qx, qy, qz hold an orientation"),
+	flagBit(sensor.StatusMagOverflow, "mag overflow", "the magnetometer overflowed on some axis: no field"),
 }
 
 func flagBit(s sensor.Status, name, meaning string) FlagBit {

@@ -219,14 +219,14 @@ func TestMetadata(t *testing.T) {
 	if got := strings.Join(names, ",") + "\n"; got != wantCSVHeader {
 		t.Errorf("columns %q, header %q", got, CSVHeader)
 	}
-	units := map[string]string{"t_mono_ns": "ns", "ax": "m/s²", "gz": "rad/s", "temp_c": "°C", "late_ns": "ns", "pressure_pa": "Pa"}
+	units := map[string]string{"t_mono_ns": "ns", "ax": "m/s²", "gz": "rad/s", "temp_c": "°C", "late_ns": "ns", "pressure_pa": "Pa", "mx": "µT", "mz": "µT"}
 	for _, c := range Columns {
 		if want, ok := units[c.Name]; ok && c.Unit != want {
 			t.Errorf("column %s: unit %q, want %q", c.Name, c.Unit, want)
 		}
 	}
 	for i, f := range Flags {
-		if f.Bit != i || f.Mask != map[int]string{0: "0x0001", 1: "0x0002", 2: "0x0004", 3: "0x0008", 4: "0x0010", 5: "0x0020"}[i] {
+		if f.Bit != i || f.Mask != map[int]string{0: "0x0001", 1: "0x0002", 2: "0x0004", 3: "0x0008", 4: "0x0010", 5: "0x0020", 6: "0x0040", 7: "0x0080", 8: "0x0100"}[i] {
 			t.Errorf("flag %d: %+v", i, f)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // CSVHeader is the first line of a recording: the columns of v1 first, then
 // the ones appended since (docs/protocol.md, "Recording (CSV)"). Columns
 // describes them.
-const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa\n"
+const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz\n"
 
 // RecorderStats are a recorder's counters; loss, duplication and reordering
 // come from its Tracker.
@@ -114,6 +114,7 @@ func (r *Recorder) Add(b []byte) error {
 		r.newSession(h, &r.dg.Samples[0])
 	}
 	withPressure := h.SampleLen >= telemetry.SampleLenPressure
+	withMagQuat := h.SampleLen >= telemetry.SampleLenMagQuat
 	for i := range r.dg.Samples {
 		s := &r.dg.Samples[i]
 		if r.limit > 0 && r.Stats.Samples > 0 && s.MonoNs-r.anchor >= r.limit {
@@ -128,7 +129,7 @@ func (r *Recorder) Add(b []byte) error {
 		r.count(s)
 		r.spans.sample(s)
 		if r.w != nil && r.err == nil {
-			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure)
+			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure, withMagQuat)
 			r.bufRows++
 		}
 	}
@@ -178,9 +179,9 @@ func (r *Recorder) count(s *sensor.Sample) {
 	}
 }
 
-// appendRow appends s as a CSV row; its pressure only when the record
-// carries one and flags it fresh.
-func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure bool) []byte {
+// appendRow appends s as a CSV row; its pressure, field and orientation
+// only when the record carries them and flags them.
+func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure, withMagQuat bool) []byte {
 	const hex = "0123456789abcdef"
 	for sh := 28; sh >= 0; sh -= 4 {
 		b = append(b, hex[session>>sh&0xf])
@@ -202,6 +203,20 @@ func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure boo
 	b = append(b, ',')
 	if withPressure && s.Status&sensor.StatusPressure != 0 { // else empty: no reading
 		b = strconv.AppendFloat(b, float64(s.PressurePa), 'g', -1, 32)
+	}
+	mag := withMagQuat && s.Status&sensor.StatusMag != 0
+	for _, v := range s.Mag {
+		b = append(b, ',')
+		if mag {
+			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+		}
+	}
+	quat := withMagQuat && s.Status&sensor.StatusOrientation != 0
+	for _, v := range s.Quat {
+		b = append(b, ',')
+		if quat {
+			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
+		}
 	}
 	return append(b, '\n')
 }

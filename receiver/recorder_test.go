@@ -23,7 +23,7 @@ import (
 
 // wantCSVHeader is spelled out rather than taken from CSVHeader: it is the
 // interface to every script that reads a recording.
-const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa\n"
+const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz\n"
 
 func dgram(session, seq uint32, samples ...sensor.Sample) []byte {
 	return telemetry.AppendDatagram(nil, telemetry.Header{Session: session, Seq: seq, RateHz: 200}, samples)
@@ -75,8 +75,9 @@ type csvRow struct {
 	values         [7]float32 // ax ay az gx gy gz temp_c
 	flags          sensor.Status
 	late           int64
-	pressure       string // as written: empty without a reading
-	sessionPadding bool   // session written as 8 hex digits
+	pressure       string    // as written: empty without a reading
+	magQuat        [7]string // mx my mz qw qx qy qz as written
+	sessionPadding bool      // session written as 8 hex digits
 }
 
 // parseRecording reads a recording back with encoding/csv.
@@ -89,7 +90,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		t.Fatalf("recording does not end with a whole line: ...%q", data[max(0, len(data)-40):])
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 14
+	cr.FieldsPerRecord = 21
 	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatalf("recording is not CSV: %v", err)
@@ -129,6 +130,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		r.flags = sensor.Status(flags)
 		r.late = i64(rec[12])
 		r.pressure = rec[13]
+		copy(r.magQuat[:], rec[14:21])
 		rows = append(rows, r)
 	}
 	return rows

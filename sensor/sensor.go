@@ -135,3 +135,25 @@ func CheckRate(hz int) error {
 type Counted interface {
 	Stats() Stats
 }
+
+// MagSensor is a sensor whose samples carry a magnetometer's field (Mag
+// with StatusMag): a chip with one, or a wrapper around such a chip.
+type MagSensor interface {
+	HasMag() bool
+}
+
+// HasMag reports whether sens, or a sensor it wraps (through
+// Unwrap() Sensor), reads a magnetometer.
+func HasMag(sens Sensor) bool {
+	for sens != nil {
+		if m, ok := sens.(MagSensor); ok && m.HasMag() {
+			return true
+		}
+		w, ok := sens.(interface{ Unwrap() Sensor })
+		if !ok {
+			return false
+		}
+		sens = w.Unwrap()
+	}
+	return false
+}

@@ -46,6 +46,9 @@ func newFIFOReader(cfg *Config) (fifoReader, int, error) {
 	if cfg.Pressure {
 		f.maxBatch = telemetry.MaxBatchPressure
 	}
+	if cfg.MagQuat {
+		f.maxBatch = telemetry.MaxBatchMagQuat
+	}
 	return f, hz, nil
 }
 

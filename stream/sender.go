@@ -76,6 +76,11 @@ type Config struct {
 	// with a barometer; Batch is then at most telemetry.MaxBatchPressure. It defaults
 	// to false: 52-byte records.
 	Pressure bool
+	// MagQuat sends 84-byte records with the pressure, the magnetic field
+	// and the orientation, for a sensor with a magnetometer or a fusion
+	// stage; Batch is then at most telemetry.MaxBatchMagQuat. It defaults
+	// to false.
+	MagQuat bool
 }
 
 // Sender is the sender goroutine: each tick it reads the sensor into a
@@ -171,6 +176,9 @@ func NewSender(cfg Config) (*Sender, error) {
 	if cfg.Pressure && cfg.Batch > telemetry.MaxBatchPressure {
 		return nil, fmt.Errorf("stream: batch %d with pressure: at most %d records of %d bytes fit a datagram", cfg.Batch, telemetry.MaxBatchPressure, telemetry.SampleLenPressure)
 	}
+	if cfg.MagQuat && cfg.Batch > telemetry.MaxBatchMagQuat {
+		return nil, fmt.Errorf("stream: batch %d with the magnetic field and orientation: at most %d records of %d bytes fit a datagram", cfg.Batch, telemetry.MaxBatchMagQuat, telemetry.SampleLenMagQuat)
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = rt.MonoClock{}
 	}
@@ -202,7 +210,7 @@ func NewSender(cfg Config) (*Sender, error) {
 		period:  int64(time.Second) / int64(tickHz),
 		log:     cfg.Logger,
 		batch:   make([]sensor.Sample, cfg.Batch),
-		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure)+telemetry.TagLen),
+		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure, telemetry.MaxDatagramLenMagQuat)+telemetry.TagLen),
 		endBuf:  make([]byte, 0, telemetry.HeaderLen+telemetry.TagLen),
 		started: make(chan struct{}, max(1, len(cfg.CPUs))-1),
 	}, nil
@@ -407,7 +415,9 @@ func (s *Sender) flush(now int64) {
 func (s *Sender) send(now int64, smp []sensor.Sample) {
 	first := s.seq
 	h := telemetry.Header{Type: telemetry.TypeSamples, Session: s.session, Seq: s.seq, RateHz: uint16(min(s.cfg.RateHz, 65535))}
-	if s.cfg.Pressure {
+	if s.cfg.MagQuat {
+		s.buf = telemetry.AppendDatagramMagQuat(s.buf[:0], h, smp)
+	} else if s.cfg.Pressure {
 		s.buf = telemetry.AppendDatagramPressure(s.buf[:0], h, smp)
 	} else {
 		s.buf = telemetry.AppendDatagram(s.buf[:0], h, smp)

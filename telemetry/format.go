@@ -176,9 +176,21 @@ func AppendDatagramPressure(dst []byte, h Header, samples []sensor.Sample) []byt
 }
 
 func appendDatagram(dst []byte, h Header, samples []sensor.Sample, pressure bool) []byte {
-	name, maxN, sl := "AppendDatagram", MaxBatch, SampleLen
 	if pressure {
-		name, maxN, sl = "AppendDatagramPressure", MaxBatchPressure, SampleLenPressure
+		return appendRecords(dst, h, samples, SampleLenPressure)
+	}
+	return appendRecords(dst, h, samples, SampleLen)
+}
+
+// appendRecords appends a samples datagram of sl-byte records, one of the
+// lengths this version writes.
+func appendRecords(dst []byte, h Header, samples []sensor.Sample, sl int) []byte {
+	name, maxN := "AppendDatagram", MaxBatch
+	switch sl {
+	case SampleLenPressure:
+		name, maxN = "AppendDatagramPressure", MaxBatchPressure
+	case SampleLenMagQuat:
+		name, maxN = "AppendDatagramMagQuat", MaxBatchMagQuat
 	}
 	if len(samples) < 1 || len(samples) > maxN {
 		panic("telemetry: " + name + " with " + strconv.Itoa(len(samples)) + " samples, want 1.." + strconv.Itoa(maxN))
@@ -189,9 +201,12 @@ func appendDatagram(dst []byte, h Header, samples []sensor.Sample, pressure bool
 	h.SampleLen = uint8(sl)
 	dst = AppendHeader(dst, h)
 	for i := range samples {
-		if pressure {
+		switch sl {
+		case SampleLenPressure:
 			dst = AppendSamplePressure(dst, &samples[i])
-		} else {
+		case SampleLenMagQuat:
+			dst = AppendSampleMagQuat(dst, &samples[i])
+		default:
 			dst = AppendSample(dst, &samples[i])
 		}
 	}
@@ -260,7 +275,8 @@ type Datagram struct {
 // so that it grows once. On error d is left unchanged. Records longer than
 // SampleLen (from a newer sender) are read up to the fields this version
 // knows: PressurePa from records of SampleLenPressure or more that have
-// StatusPressure, else 0.
+// StatusPressure, else 0; Mag and Quat from records of SampleLenMagQuat
+// or more that have StatusMag and StatusOrientation, else zeros.
 func Parse(b []byte, d *Datagram) error {
 	h, err := ParseHeader(b)
 	if err != nil {
@@ -307,4 +323,5 @@ func parseSample(b []byte, s *sensor.Sample) {
 	if len(b) >= SampleLenPressure && s.Status&sensor.StatusPressure != 0 {
 		s.PressurePa = math.Float32frombits(binary.LittleEndian.Uint32(b[52:]))
 	}
+	parseMagQuat(b, s)
 }

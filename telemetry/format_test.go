@@ -56,6 +56,21 @@ c8 00        # rate_hz 200
 6f 12 03 bb              # gyro y -0.002
 6f 12 03 3a              # gyro z 0.0005
 `
+	// recMQ is sampleMQ: a 9-axis fused sample from a board with a
+	// barometer, as an 84-byte record.
+	recMQ = `
+20 2b ce 73 3a 0b 00 00  # t_mono_ns 12345678900000
+15 cd 55 f5 51 72 86 18  # t_wall_ns 1767225600123456789
+40 77 1b 00              # late_ns 1800000
+e2 00                    # flags: late, pressure, mag, orientation
+00 00                    # reserved
+00 00 00 3e 00 00 80 be 0a e8 1c 41  # accel 0.125 -0.25 9.80665
+6f 12 83 3a 6f 12 03 bb 6f 12 03 3a  # gyro 0.001 -0.002 0.0005
+00 00 fc 41              # temp_c 31.5
+80 e6 c5 47              # pressure_pa 101325
+5c 8f d2 40 ec 51 20 41 f6 28 42 c2  # mag 6.58 10.02 -48.54 µT
+86 d9 75 3f 22 48 c3 3d a5 39 9f bc fd c3 85 3e  # quat 0.9603504 0.095352426 -0.019436667 0.2612609
+`
 	recB0 = `
 a8 3e ce 73 3a 0b 00 00  # t_mono_ns 12345678905000
 55 18 a2 f5 51 72 86 18  # t_wall_ns 1767225600128456789
@@ -85,6 +100,15 @@ var (
 		s.PressurePa = 101325
 		return s
 	}()
+	// sampleMQ is sampleP with a field and the orientation roll 10°,
+	// pitch −5°, yaw 30°.
+	sampleMQ = func() sensor.Sample {
+		s := sampleP
+		s.Status |= sensor.StatusMag | sensor.StatusOrientation
+		s.Mag = [3]float32{6.58, 10.02, -48.54}
+		s.Quat = [4]float32{0.9603504, 0.095352426, -0.019436667, 0.2612609}
+		return s
+	}()
 	sampleB0 = sensor.Sample{
 		MonoNs: 12_345_678_905_000,
 		WallNs: 1_767_225_600_128_456_789,
@@ -105,9 +129,60 @@ type goldenCase struct {
 	decodeOnly bool
 	// pressure: encoded by AppendDatagramPressure (56-byte records).
 	pressure bool
+	// magQuat: encoded by AppendDatagramMagQuat (84-byte records).
+	magQuat bool
 }
 
 var golden = []goldenCase{
+	{
+		name: "one sample with field and orientation", // docs/protocol.md
+		hex: `
+49 4d 55 53 01 01 01 54  # magic, version 1, type samples, count 1, sample_len 84
+c2 19 3f 7a e8 03 00 00  # session, seq 1000
+c8 00 00 00              # rate_hz 200, reserved
+` + recMQ,
+		want:    Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 1, SampleLen: 84, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200}, Samples: []sensor.Sample{sampleMQ}},
+		magQuat: true,
+	},
+	{
+		name: "max batch with field and orientation",
+		hex: "49 4d 55 53 01 01 0e 54 c2 19 3f 7a e8 03 00 00 c8 00 00 00 # count 14, sample_len 84\n" +
+			strings.Repeat(recMQ, MaxBatchMagQuat),
+		want: Datagram{
+			Header:  Header{Version: 1, Type: TypeSamples, Count: MaxBatchMagQuat, SampleLen: 84, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200},
+			Samples: repeatSample(sampleMQ, MaxBatchMagQuat),
+		},
+		magQuat: true,
+	},
+	{
+		name: "field and orientation without their flags are ignored",
+		hex: `
+49 4d 55 53 01 01 02 54  # count 2, sample_len 84
+c2 19 3f 7a e8 03 00 00 c8 00 00 00
+` + recPHead + `
+00 00 fc 41              # temp_c 31.5
+80 e6 c5 47              # pressure_pa 101325
+5c 8f d2 40 ec 51 20 41 f6 28 42 c2  # mag, but flag bit 6 clear
+86 d9 75 3f 22 48 c3 3d a5 39 9f bc fd c3 85 3e  # quat, but flag bit 7 clear
+` + recB0 + `
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  # pressure, mag x, y, z: 0
+00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00  # quat: 0
+`,
+		want: Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 2, SampleLen: 84, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200},
+			Samples: []sensor.Sample{sampleP, sampleB0}},
+		decodeOnly: true,
+	},
+	{
+		name: "sample_len 88: field, orientation and an unknown field",
+		hex: `
+49 4d 55 53 01 01 01 58  # count 1, sample_len 88
+c2 19 3f 7a e8 03 00 00 c8 00 00 00
+` + recMQ + `
+a5 a5 a5 a5              # a field from the future: skipped
+`,
+		want:       Datagram{Header: Header{Version: 1, Type: TypeSamples, Count: 1, SampleLen: 88, Session: 0x7a3f19c2, Seq: 1000, RateHz: 200}, Samples: []sensor.Sample{sampleMQ}},
+		decodeOnly: true,
+	},
 	{
 		name: "one sample", // also the worked example in docs/protocol.md
 		hex:  hdrOne + recOne,
@@ -405,6 +480,13 @@ func sampleDiff(got, want *sensor.Sample) string {
 		return fmt.Sprintf("got %+v, want %+v", *got, *want)
 	}
 	g.TempC, w.TempC, g.PressurePa, w.PressurePa = 0, 0, 0, 0
+	for i := range 4 {
+		if i < 3 && math.Float32bits(g.Mag[i]) != math.Float32bits(w.Mag[i]) ||
+			math.Float32bits(g.Quat[i]) != math.Float32bits(w.Quat[i]) {
+			return fmt.Sprintf("got %+v, want %+v", *got, *want)
+		}
+	}
+	g.Mag, w.Mag, g.Quat, w.Quat = [3]float32{}, [3]float32{}, [4]float32{}, [4]float32{}
 	if g != w {
 		return fmt.Sprintf("got %+v, want %+v", *got, *want)
 	}
@@ -484,6 +566,8 @@ func TestGoldenAppend(t *testing.T) {
 				got = AppendEnd(prefix, tc.want.Session, tc.want.Seq, tc.want.RateHz)
 			case tc.pressure:
 				got = AppendDatagramPressure(prefix, tc.want.Header, tc.want.Samples)
+			case tc.magQuat:
+				got = AppendDatagramMagQuat(prefix, tc.want.Header, tc.want.Samples)
 			default:
 				got = AppendDatagram(prefix, tc.want.Header, tc.want.Samples)
 			}
@@ -567,7 +651,7 @@ func TestAppendDatagramPanicsOnBadBatch(t *testing.T) {
 }
 
 func TestParseReusesSamples(t *testing.T) {
-	b := mustUnhex(t, golden[1].hex) // batch of 3
+	b := mustUnhex(t, goldenNamed(t, "batch of 3 across seq wrap").hex) // batch of 3
 	d := Datagram{Samples: make([]sensor.Sample, 5)}
 	backing := &d.Samples[0]
 	if err := Parse(b, &d); err != nil {
@@ -587,13 +671,14 @@ func TestParseReusesSamples(t *testing.T) {
 }
 
 func TestParseErrorLeavesDatagram(t *testing.T) {
-	d := golden[0].want
+	one := goldenNamed(t, "one sample")
+	d := one.want
 	d.Samples = append([]sensor.Sample(nil), d.Samples...)
 	b := mustUnhex(t, hdrOne+recOne+"00")
 	if err := Parse(b, &d); err == nil {
 		t.Fatal("Parse succeeded")
 	}
-	if diff := datagramDiff(&d, &golden[0].want); diff != "" {
+	if diff := datagramDiff(&d, &one.want); diff != "" {
 		t.Error(diff)
 	}
 }
@@ -659,7 +744,10 @@ func TestAllocs(t *testing.T) {
 // bytes must decode to the values their comments state, field by field, and
 // re-encode to the same bytes.
 func TestProtocolDoc(t *testing.T) {
-	t.Run("sample-v1", func(t *testing.T) { checkDocExample(t, "sample-v1", golden[0]) })
+	t.Run("sample-v1", func(t *testing.T) { checkDocExample(t, "sample-v1", goldenNamed(t, "one sample")) })
+	t.Run("sample-v1-mag-quat", func(t *testing.T) {
+		checkDocExample(t, "sample-v1-mag-quat", goldenNamed(t, "one sample with field and orientation"))
+	})
 	t.Run("sample-v1-pressure", func(t *testing.T) {
 		checkDocExample(t, "sample-v1-pressure", goldenNamed(t, "one sample with pressure"))
 	})
@@ -720,6 +808,9 @@ func checkDocExample(t *testing.T, name string, gc goldenCase) {
 	if gc.pressure {
 		re = AppendDatagramPressure(nil, d.Header, d.Samples)
 	}
+	if gc.magQuat {
+		re = AppendDatagramMagQuat(nil, d.Header, d.Samples)
+	}
 	if !bytes.Equal(re, b) {
 		t.Errorf("example re-encodes to\n%s\nwant\n%s", hex.Dump(re), hex.Dump(b))
 	}
@@ -750,8 +841,12 @@ func checkDocExample(t *testing.T, name string, gc goldenCase) {
 		{"gyro_z", 4, f(s.Gyro[2])},
 		{"temp_c", 4, f(s.TempC)},
 	}
-	if gc.pressure {
+	if gc.pressure || gc.magQuat {
 		want = append(want, field{"pressure_pa", 4, f(s.PressurePa)})
+	}
+	if gc.magQuat {
+		want = append(want, field{"mag_x", 4, f(s.Mag[0])}, field{"mag_y", 4, f(s.Mag[1])}, field{"mag_z", 4, f(s.Mag[2])},
+			field{"quat_w", 4, f(s.Quat[0])}, field{"quat_x", 4, f(s.Quat[1])}, field{"quat_y", 4, f(s.Quat[2])}, field{"quat_z", 4, f(s.Quat[3])})
 	}
 	if len(fields) != len(want) {
 		t.Fatalf("example has %d field lines, want %d (one per field)", len(fields), len(want))

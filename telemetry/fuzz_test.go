@@ -17,7 +17,8 @@ var decodeErrors = []error{ErrShort, ErrMagic, ErrVersion, ErrType, ErrCount, Er
 // re-encode (with 56-byte records if it had pressure fields and they fit,
 // else 52-byte ones) and parse to the same values, and a datagram of either
 // record length must re-encode to the input with its reserved bytes zeroed
-// (and the pressure fields that lack their flag), header flags and tag kept.
+// (and the pressure, field and orientation fields that lack their flag),
+// header flags and tag kept.
 func FuzzParse(f *testing.F) {
 	for _, tc := range golden {
 		f.Add(mustUnhex(f, tc.hex))
@@ -60,15 +61,23 @@ func FuzzParse(f *testing.F) {
 		case d.Type == TypeEnd:
 			re = AppendHeader(nil, Header{Type: TypeEnd, Session: d.Session, Seq: d.Seq, RateHz: d.RateHz, Flags: d.Flags})
 			want.SampleLen = SampleLen
+		case d.SampleLen >= SampleLenMagQuat && n <= MaxBatchMagQuat:
+			re = AppendDatagramMagQuat(nil, d.Header, d.Samples)
+			want.SampleLen = SampleLenMagQuat
 		case d.SampleLen >= SampleLenPressure && n <= MaxBatchPressure:
 			re = AppendDatagramPressure(nil, d.Header, d.Samples)
 			want.SampleLen = SampleLenPressure
+			want.Samples = slices.Clone(d.Samples)
+			for i := range want.Samples {
+				want.Samples[i].Mag, want.Samples[i].Quat = [3]float32{}, [4]float32{}
+			}
 		default:
 			re = AppendDatagram(nil, d.Header, d.Samples)
 			want.SampleLen = SampleLen
 			want.Samples = slices.Clone(d.Samples)
 			for i := range want.Samples {
 				want.Samples[i].PressurePa = 0 // no field to carry it
+				want.Samples[i].Mag, want.Samples[i].Quat = [3]float32{}, [4]float32{}
 			}
 		}
 		re = append(re, d.Tag...)
@@ -85,8 +94,15 @@ func FuzzParse(f *testing.F) {
 			for i := range n {
 				off := HeaderLen + i*sl
 				clear(canon[off+22 : off+24])
-				if sl == SampleLenPressure && d.Samples[i].Status&sensor.StatusPressure == 0 {
+				st := d.Samples[i].Status
+				if sl >= SampleLenPressure && st&sensor.StatusPressure == 0 {
 					clear(canon[off+52 : off+56])
+				}
+				if sl >= SampleLenMagQuat && st&sensor.StatusMag == 0 {
+					clear(canon[off+56 : off+68])
+				}
+				if sl >= SampleLenMagQuat && st&sensor.StatusOrientation == 0 {
+					clear(canon[off+68 : off+84])
 				}
 			}
 			if !bytes.Equal(re, canon) {

@@ -23,6 +23,8 @@ type calibrateFlags struct {
 	out     string
 	level   bool
 	mount   calib.Mounting
+	mag     bool
+	simx    simFlags
 }
 
 // runCalibrate reads the sensor at rest, estimates its gyroscope bias and
@@ -38,7 +40,9 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.out, "out", "calibration.json", "calibration `FILE` to write")
 	fs.BoolVar(&f.level, "level", false, "the body lies level, z axis up: estimate the whole accelerometer offset, not only its part along gravity")
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount out")
+	fs.BoolVar(&f.mag, "mag", false, "calibrate the magnetometer instead (hard and soft iron) while you turn the device in every direction, upside down too; updates the magnetometer part of --out, keeping the rest")
+	f.simx.register(fs)
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", simGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +62,9 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	kind, err := f.sensor.kindOf(f.sim)
 	if err != nil {
 		return err
+	}
+	if f.mag {
+		return calibrateMag(&f, kind, n, stdout, stderr)
 	}
 	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, true, nil)
 	if err != nil {

@@ -31,7 +31,7 @@ import (
 
 // wantHeader is the recording's first line: today's 12 columns, then the
 // ones appended.
-const wantHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa"
+const wantHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz"
 
 // recordProc is `imustream record` running in the background.
 type recordProc struct {
@@ -121,10 +121,10 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = 14
+	r.FieldsPerRecord = 21
 	rows, err := r.ReadAll()
 	if err != nil {
-		t.Fatalf("%s is not a CSV of 14 columns: %v", path, err)
+		t.Fatalf("%s is not a CSV of 21 columns: %v", path, err)
 	}
 	if len(rows) == 0 || strings.Join(rows[0], ",") != wantHeader {
 		t.Fatalf("%s: header %q, want %q", path, rows[0], wantHeader)
@@ -302,7 +302,7 @@ func TestRecordForceReplaces(t *testing.T) {
 	if strings.Join(names, ",") != wantHeader || units["ax"] != "m/s²" || units["gx"] != "rad/s" || units["temp_c"] != "°C" || units["pressure_pa"] != "Pa" || units["t_mono_ns"] != "ns" {
 		t.Errorf("sidecar columns %+v", m.Columns)
 	}
-	if len(m.Flags) != 6 || m.Flags[5].Name != "pressure" || m.Flags[5].Mask != "0x0020" {
+	if len(m.Flags) != 9 || m.Flags[5].Name != "pressure" || m.Flags[5].Mask != "0x0020" || m.Flags[7].Name != "orientation" || m.Flags[8].Mask != "0x0100" {
 		t.Errorf("sidecar flags %+v", m.Flags)
 	}
 	if s := m.Summary; s.Samples != len(rows) || s.Lost != 0 || s.Sessions != 1 || !s.EndSeen {

@@ -39,6 +39,8 @@ type daemonFlags struct {
 	logLevel     string
 	config       string
 	auth         authFlags
+	simx         simFlags
+	fusion       fusionFlags
 }
 
 // parseDaemonFlags reads run's command line and then its config file,
@@ -51,6 +53,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.sensor.register(fs)
 	f.sensor.registerPressure(fs)
 	f.sensor.registerFIFO(fs)
+	f.sensor.registerMag(fs)
 	f.cal.register(fs)
 	fs.StringVar(&f.listen, "listen", DefaultListen, "control address `HOST:PORT` to receive commands on")
 	fs.Var(&f.allow, "allow", "`CIDR` or address commands are accepted from and streams may go to; repeatable, or comma-separated (default: loopback only)")
@@ -61,7 +64,9 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo calibration mount",
+	f.simx.register(fs)
+	f.fusion.register(fs, "off")
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", simGroup, fusionGroup,
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {

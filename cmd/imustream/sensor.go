@@ -10,6 +10,7 @@ import (
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -24,6 +25,7 @@ type sensorFlags struct {
 	dlpf       int
 	pressure   bool   // run only
 	fifo       string // run only
+	mag        bool   // run and calibrate
 }
 
 func (s *sensorFlags) register(fs *flag.FlagSet) {
@@ -33,6 +35,11 @@ func (s *sensorFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
 	fs.IntVar(&s.gyroRange, "gyro-range", 0, "gyroscope full scale ±`DPS` (°/s): 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
 	fs.IntVar(&s.dlpf, "dlpf", 0, "MPU low-pass filter `HZ`: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
+}
+
+// registerMag adds --mag.
+func (s *sensorFlags) registerMag(fs *flag.FlagSet) {
+	fs.BoolVar(&s.mag, "mag", true, "read the chip's magnetometer, if it has one (MPU-9250/9255, LSM9DS1), into every sample (84-byte records)")
 }
 
 // registerPressure adds run's --pressure.
@@ -68,6 +75,7 @@ func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, erro
 		RateHz:       rateHz,
 		Pressure:     s.pressure,
 		FIFO:         detect.FIFOMode(s.fifo),
+		Mag:          s.mag,
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, cli.Usagef("%w", err)
@@ -155,9 +163,22 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 		log.Warn("pressure not streamed: --batch leaves no room for it in 1200 bytes", "batch", f.batch, "max_batch_with_pressure", telemetry.MaxBatchPressure)
 		f.sensor.pressure = false
 	}
+	if kind != "sim" && f.sensor.mag && f.fusion.mode == "off" && f.batch > telemetry.MaxBatchMagQuat {
+		log.Warn("magnetometer not read: --batch leaves no room for its field in 1200 bytes", "batch", f.batch, "max_batch_with_mag", telemetry.MaxBatchMagQuat)
+		f.sensor.mag = false
+	}
 	c, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, &f.cal)
 	if err != nil {
 		return nil, err
+	}
+	c.SimOpts = f.simx.opts
+	if c.Fusion, err = f.fusion.options(); err != nil {
+		return nil, err
+	}
+	if c.Fusion.Mode != fusion.Off || (c.Sim && c.SimOpts.Mag) {
+		if err := checkMagQuatBatch(f.batch); err != nil {
+			return nil, err
+		}
 	}
 	return openSensor(c, log)
 }

@@ -109,7 +109,7 @@ type MachineInfo struct {
 	// MHz is the CPU clock /proc/cpuinfo states (x86), 0 when it states
 	// none: the cost per tick in cycles, for estimates on other CPUs.
 	MHz float64 `json:"mhz,omitempty"`
-	Go      string `json:"go"`
+	Go  string  `json:"go"`
 }
 
 func (m MachineInfo) String() string {

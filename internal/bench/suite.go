@@ -89,7 +89,7 @@ func suite() []suiteRun {
 		{key: "idle-nort", title: "200 Hz, idle, no RT priority", set: func(c *Config) { c.RTPriority = 0 }},
 		{key: "load", title: "200 Hz, load 2, RT priority", set: func(c *Config) { c.Load = 2 }},
 		{key: "load-2cpu", title: "200 Hz, load 2, RT priority, two sender threads", set: func(c *Config) { c.Load, c.CPU = 2, twoCPUs() }},
-		{key: "load-spin", title: "200 Hz, load 2, RT priority, 50 µs spin", set: func(c *Config) { c.Load, c.Spin = 2, 50 * time.Microsecond }},
+		{key: "load-spin", title: "200 Hz, load 2, RT priority, 50 µs spin", set: func(c *Config) { c.Load, c.Spin = 2, 50*time.Microsecond }},
 		{key: "flood", title: "200 Hz, load 2, RT priority, flood 10000 pps", set: func(c *Config) { c.Load, c.FloodPPS = 2, 10000 }},
 		{key: "gc", title: "200 Hz, load 2, RT priority, 2000 status commands/s", set: func(c *Config) { c.Load, c.Commands = 2, 2000 }},
 		{key: "load-nort", title: "200 Hz, load 2, no RT priority", set: func(c *Config) { c.Load, c.RTPriority = 2, 0 }},

@@ -153,14 +153,14 @@ func New(cfg Config) (*Daemon, error) {
 	sender, err = stream.NewSender(stream.Config{Ends: d.ends,
 		Sensor: cfg.Sensor, Subs: d.subs, RateHz: cfg.RateHz, Batch: cfg.Batch, Clock: cfg.Clock, Logger: cfg.Logger,
 		RTPriority: cfg.RTPriority, CPUs: cpus, PinOnlyRealtime: pinOnlyRT, LockMemory: cfg.LockMemory,
-		Spin: cfg.Spin, Pressure: HasPressure(cfg.Sensor),
+		Spin: cfg.Spin, Pressure: HasPressure(cfg.Sensor), MagQuat: HasMagQuat(cfg.Sensor),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	d.sender = sender
 	st := &streamControl{subs: d.subs, sender: sender, clock: cfg.Clock, sensor: cfg.Sensor, defLease: cfg.DefaultLease,
-		pressure: HasPressure(cfg.Sensor), batch: sender.Stats().Batch}
+		pressure: HasPressure(cfg.Sensor), magQuat: HasMagQuat(cfg.Sensor), batch: sender.Stats().Batch}
 	d.stream = st
 	srv, err := control.NewServer(control.ServerConfig{
 		Stream: st, Status: st.status, Allow: cfg.Allow,

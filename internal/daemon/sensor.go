@@ -10,6 +10,7 @@ import (
 	"github.com/imustream/imustream/sensor/bno055"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/sensor/icm20948"
 	"github.com/imustream/imustream/sensor/lsm6dsox"
 	"github.com/imustream/imustream/sensor/lsm9ds1"
@@ -53,12 +54,19 @@ type SensorConfig struct {
 	// SimFIFOHz, when positive, runs the simulator in its FIFO mode at
 	// that output data rate, with a sensor clock 50 ppm fast.
 	SimFIFOHz int
+	// Sim holds the rest of the simulator's options (pose, scripted
+	// motion, magnetometer); Seed and Still above override its own.
+	SimOpts sim.Opts
 	// Detect finds and configures the chip when Sim is false; validated.
 	Detect detect.Config
 	// Calibration, when set, is applied to every sample; File names it
 	// in the log.
 	Calibration     *calib.Calibration
 	CalibrationFile string
+	// Fusion, unless its Mode is fusion.Off, adds the orientation filter
+	// after the calibration. A 9-axis filter turns the simulator's
+	// magnetometer on.
+	Fusion fusion.Opts
 }
 
 // OpenSensor opens the sensor c selects, with its calibration. Settings
@@ -67,8 +75,12 @@ type SensorConfig struct {
 func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	var sens sensor.Sensor
 	if c.Sim {
-		log.Info("sensor: simulated", "seed", c.Seed, "still", c.Still, "fifo_hz", c.SimFIFOHz)
-		sens = sim.New(sim.Opts{Seed: c.Seed, Still: c.Still, FIFORateHz: float64(c.SimFIFOHz), ClockPPM: SimClockPPM})
+		o := c.SimOpts
+		o.Seed, o.Still = c.Seed, c.Still || o.Still
+		o.Mag = o.Mag || c.Fusion.Mode == fusion.NineAxis
+		o.FIFORateHz, o.ClockPPM = float64(c.SimFIFOHz), SimClockPPM
+		log.Info("sensor: simulated", "seed", o.Seed, "still", o.Still, "scripted", o.Scripted, "mag", o.Mag, "fifo_hz", c.SimFIFOHz)
+		sens = sim.New(o)
 	} else {
 		s, err := detect.Open(c.Detect)
 		switch {
@@ -87,7 +99,7 @@ func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	}
 	cal := c.Calibration
 	if cal == nil {
-		return sens, nil
+		return withFusion(sens, c.Fusion, log)
 	}
 	if cal.Sensor != "" && cal.Sensor != sens.String() {
 		log.Warn("calibration was made on another sensor", "file", c.CalibrationFile, "made_on", cal.Sensor, "sensor", sens.String())
@@ -98,5 +110,24 @@ func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	log.Info("calibration applied", "file", c.CalibrationFile, "gyro_bias_rad_s", cal.GyroBias, "accel_offset_m_s2", cal.AccelOffset, "mounting", cal.Mounting.String())
-	return out, nil
+	return withFusion(out, c.Fusion, log)
+}
+
+// withFusion wraps sens in the orientation filter fo asks for, if any.
+func withFusion(sens sensor.Sensor, fo fusion.Opts, log *slog.Logger) (sensor.Sensor, error) {
+	if fo.Mode == fusion.Off {
+		return sens, nil
+	}
+	if fo.Mode == fusion.NineAxis && !sensor.HasMag(sens) {
+		sens.Halt()
+		return nil, fmt.Errorf("%w: --fusion 9 needs a magnetometer and %s has none; use --fusion 6", ErrConfig, sens)
+	}
+	st, err := fusion.New(sens, &fo)
+	if err != nil {
+		sens.Halt()
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	o := st.Filter().Opts()
+	log.Info("orientation filter", "mode", o.Mode.String(), "gain", o.Gain, "integral_gain", o.IntegralGain, "declination_deg", o.DeclinationDeg)
+	return st, nil
 }

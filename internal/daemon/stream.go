@@ -25,6 +25,7 @@ type streamControl struct {
 	sensor   sensor.Sensor
 	defLease time.Duration // for a new subscriber whose start names none
 	pressure bool          // 56-byte records
+	magQuat  bool          // 84-byte records
 	batch    int
 }
 
@@ -33,7 +34,11 @@ var _ control.Stream = (*streamControl)(nil)
 func (s *streamControl) Start(req control.StartRequest) (control.StartResult, error) {
 	var tagger *telemetry.Tagger
 	if req.Auth != nil {
-		if s.pressure && s.batch > telemetry.MaxBatchPressureTagged {
+		if s.magQuat && s.batch > telemetry.MaxBatchMagQuatTagged {
+			return control.StartResult{}, &control.CommandError{Code: control.CodeBadRequest,
+				Message: fmt.Sprintf("a tagged stream of field and orientation records holds at most %d per datagram; run the daemon with --batch %d", telemetry.MaxBatchMagQuatTagged, telemetry.MaxBatchMagQuatTagged)}
+		}
+		if s.pressure && !s.magQuat && s.batch > telemetry.MaxBatchPressureTagged {
 			return control.StartResult{}, &control.CommandError{Code: control.CodeBadRequest,
 				Message: fmt.Sprintf("a tagged stream of pressure records holds at most %d per datagram; run the daemon with --batch %d", telemetry.MaxBatchPressureTagged, telemetry.MaxBatchPressureTagged)}
 		}
@@ -134,6 +139,13 @@ func find[T any](sens sensor.Sensor) (T, bool) {
 		}
 		sens = w.Unwrap()
 	}
+}
+
+// HasMagQuat reports whether sens, or a sensor it wraps, adds the
+// magnetic field or the orientation to its samples: its records are then
+// 84 bytes.
+func HasMagQuat(sens sensor.Sensor) bool {
+	return sensor.HasOrientation(sens) || sensor.HasMag(sens)
 }
 
 // HasPressure reports whether sens, or the sensor it wraps, adds a

@@ -113,6 +113,13 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 // String returns e.g. "bno055@0x28".
 func (d *Dev) String() string { return fmt.Sprintf("bno055@%#02x", d.addr) }
 
+// HasMag implements sensor.MagSensor: every read has the field.
+func (d *Dev) HasMag() bool { return true }
+
+// HasOrientation implements sensor.OrientationSensor: the chip's NDOF
+// fusion fills Quat, so the daemon runs no fusion of its own for it.
+func (d *Dev) HasOrientation() bool { return true }
+
 // Stats returns the counters; safe to call concurrently with Read.
 func (d *Dev) Stats() sensor.Stats { return d.burst.Stats() }
 

@@ -32,6 +32,9 @@ type Calibration struct {
 	AccelScale Vec3 `json:"accel_scale,omitzero"`
 	// Mounting rotates both into the body frame; zero means identity.
 	Mounting Mounting `json:"mounting,omitzero"`
+	// Mag corrects the magnetometer's hard and soft iron (FitMag), before
+	// the mounting turns it too; zero means no correction.
+	Mag MagCal `json:"mag,omitzero"`
 }
 
 // Vec3 is x, y, z. In JSON it must have exactly three elements.
@@ -68,6 +71,9 @@ func (c *Calibration) Validate() error {
 	}
 	if err := checkRotation(c.Mounting.Matrix()); err != nil {
 		return fmt.Errorf("calib: mounting: %w", err)
+	}
+	if c.Mag != (MagCal{}) {
+		return c.Mag.validate()
 	}
 	return nil
 }
@@ -129,7 +135,12 @@ func Apply(s sensor.Sensor, c Calibration) (sensor.Sensor, error) {
 		scale = Vec3{1, 1, 1}
 	}
 	r := c.Mounting.Matrix()
+	mm := c.Mag.matrix()
 	for i := range 3 {
+		a.magOff[i] = float32(c.Mag.Offset[i])
+		for j := range 3 {
+			a.magM[i][j] = float32(mm[i][j])
+		}
 		a.gyroBias[i] = float32(c.GyroBias[i])
 		a.accelOff[i] = float32(c.AccelOffset[i])
 		a.accelScale[i] = float32(scale[i])
@@ -144,6 +155,8 @@ type applied struct {
 	s                              sensor.Sensor
 	gyroBias, accelOff, accelScale [3]float32
 	r                              [3][3]float32
+	magOff                         [3]float32
+	magM                           [3][3]float32
 }
 
 // Read reads s and corrects the sample. After a failed read the sample
@@ -189,6 +202,20 @@ func (a *applied) correct(x *sensor.Sample) {
 	for i := range 3 {
 		x.Accel[i] = a.r[i][0]*acc[0] + a.r[i][1]*acc[1] + a.r[i][2]*acc[2]
 		x.Gyro[i] = a.r[i][0]*gyr[0] + a.r[i][1]*gyr[1] + a.r[i][2]*gyr[2]
+	}
+	if x.Status&sensor.StatusMag != 0 {
+		// The driver writes its latest reading into every sample, so this
+		// corrects each reading once per sample, never twice.
+		var d, m [3]float32
+		for i := range 3 {
+			d[i] = x.Mag[i] - a.magOff[i]
+		}
+		for i := range 3 {
+			m[i] = a.magM[i][0]*d[0] + a.magM[i][1]*d[1] + a.magM[i][2]*d[2]
+		}
+		for i := range 3 {
+			x.Mag[i] = a.r[i][0]*m[0] + a.r[i][1]*m[1] + a.r[i][2]*m[2]
+		}
 	}
 }
 

@@ -13,6 +13,25 @@ import (
 // stops early with ctx's error.
 func Collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duration) (acc *Accumulator, readErrs int, err error) {
 	acc = new(Accumulator)
+	readErrs, err = collect(ctx, sens, n, period, func(s *sensor.Sample) { acc.Add(s) })
+	if err != nil {
+		return nil, readErrs, err
+	}
+	return acc, readErrs, nil
+}
+
+// CollectMag is Collect for the magnetometer's readings (FitMag), while
+// the device is turned in every direction.
+func CollectMag(ctx context.Context, sens sensor.Sensor, n int, period time.Duration) (acc *MagAccumulator, readErrs int, err error) {
+	acc = new(MagAccumulator)
+	readErrs, err = collect(ctx, sens, n, period, func(s *sensor.Sample) { acc.Add(s) })
+	if err != nil {
+		return nil, readErrs, err
+	}
+	return acc, readErrs, nil
+}
+
+func collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duration, add func(*sensor.Sample)) (readErrs int, err error) {
 	var s sensor.Sample
 	tick := time.NewTicker(period)
 	defer tick.Stop()
@@ -20,7 +39,7 @@ func Collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duratio
 	for range n {
 		select {
 		case <-ctx.Done():
-			return nil, readErrs, fmt.Errorf("calib: calibration interrupted: %w", ctx.Err())
+			return readErrs, fmt.Errorf("calib: calibration interrupted: %w", ctx.Err())
 		case <-tick.C:
 		}
 		// The simulator takes its time from MonoNs; the chips ignore it.
@@ -30,7 +49,7 @@ func Collect(ctx context.Context, sens sensor.Sensor, n int, period time.Duratio
 			s.Status |= sensor.StatusSensorError
 			readErrs++
 		}
-		acc.Add(&s)
+		add(&s)
 	}
-	return acc, readErrs, nil
+	return readErrs, nil
 }

@@ -1,6 +1,7 @@
 // Package calib estimates and applies an IMU calibration: gyroscope bias,
-// accelerometer offset and scale, and the mounting rotation from the sensor
-// frame to the body frame.
+// accelerometer offset and scale, the magnetometer's hard and soft iron
+// (FitMag, in mag.go), and the mounting rotation from the sensor frame to
+// the body frame.
 //
 // # Estimating
 //
@@ -30,8 +31,12 @@
 //	gyro  = raw − GyroBias
 //	accel = (raw − AccelOffset) × AccelScale
 //
-// and then rotates both into the body frame: v_body = R · v_sensor. It
-// allocates nothing.
+// and then rotates both into the body frame: v_body = R · v_sensor. A
+// sample with a magnetometer reading (StatusMag) gets
+//
+//	mag = R · Mag.Matrix · (raw − Mag.Offset)
+//
+// It allocates nothing.
 //
 // # File format
 //
@@ -46,7 +51,12 @@
 //	  "gyro_bias_rad_s": [0.0123, -0.0051, 0.0007],
 //	  "accel_offset_m_s2": [0, 0, 0.112],
 //	  "accel_scale": [1, 1, 1],
-//	  "mounting": "x=-y,y=x,z=z"
+//	  "mounting": "x=-y,y=x,z=z",
+//	  "mag": {
+//	    "offset_ut": [19.99, -35.02, 11.98],
+//	    "matrix": [[0.896, -0.062, 0.029], [-0.062, 1.147, -0.045], [0.029, -0.045, 0.979]],
+//	    "field_ut": 51.3, "residual_pct": 0.57, "coverage_pct": 92, "samples": 600
+//	  }
 //	}
 //
 // format is required. gyro_bias_rad_s and accel_offset_m_s2 are in the
@@ -60,6 +70,9 @@
 // same way: "x=-y" means the body x axis is the sensor's −y. The matrix rows
 // are the body axes in sensor coordinates, so v_body = R · v_sensor. Either
 // must be a proper rotation: orthonormal with determinant +1 (a mirror, such
-// as swapping two axes without a sign change, is refused). sensor, created,
-// samples and gravity_m_s2 are informative.
+// as swapping two axes without a sign change, is refused). mag is optional
+// (no correction): the hard-iron offset in µT and the soft-iron matrix
+// (identity if left out), both in the sensor frame; its other fields
+// describe the fit. sensor, created, samples and gravity_m_s2 are
+// informative.
 package calib

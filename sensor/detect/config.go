@@ -128,6 +128,11 @@ type Config struct {
 	Pressure bool `json:"pressure,omitempty"`
 	// FIFO is "auto", "on" or "off" (FIFOMode). It defaults to "auto".
 	FIFO FIFOMode `json:"fifo,omitempty"`
+	// Mag also reads the chip's magnetometer, if it has one (the
+	// MPU-9250/9255's AK8963 through the bypass, the LSM9DS1's at 0x1C or
+	// 0x1E), on every Read. One that is missing or does not open is no
+	// error: Device.MagErr says why there is none. It defaults to false.
+	Mag bool `json:"mag,omitempty"`
 }
 
 // fifo reports whether a chip that has a FIFO is to be read through it.

@@ -286,10 +286,14 @@ type Device struct {
 	// asked for one and it opened; BaroErr says why not otherwise.
 	Baro    *baro.Dev
 	BaroErr error
-	// Mag is the LIS3MDL read with an LSM6DSOX-family IMU, when one
-	// answered at 0x1c or 0x1e; MagErr says why it did not open.
-	Mag    *lis3mdl.Dev
+	// Mag is the magnetometer read with the IMU: the one Read adds, when
+	// Config.Mag asked for one and the chip has one that opened (the
+	// MPU-9250/9255's AK8963, the LSM9DS1's), or the LIS3MDL an
+	// LSM6DSOX-family IMU's driver reads itself (ownMag). MagErr says why
+	// there is none otherwise.
+	Mag    sensor.Magnetometer
 	MagErr error
+	ownMag bool
 	// Warning is what to know about this chip on this bus (the BNO055's
 	// clock stretching on a Raspberry Pi before the 5), or "".
 	Warning string
@@ -302,6 +306,10 @@ type Device struct {
 // barometer, and the pressure is added even when the IMU read fails.
 func (d *Device) Read(s *sensor.Sample) error {
 	err := d.Sensor.Read(s)
+	if d.Mag != nil && !d.ownMag {
+		// Its faults are its own (counted in MagStats), not the IMU's.
+		_ = d.Mag.ReadMag(s)
+	}
 	if d.Baro != nil {
 		if pa, ok := d.Baro.Pressure(); ok {
 			s.PressurePa = pa
@@ -472,6 +480,9 @@ func OpenBus(bus i2c.Bus, cfg Config) (*Device, error) {
 	}
 	if err := d.open(bus, kind, addr, &cfg); err != nil {
 		return nil, explain(err, &cfg)
+	}
+	if cfg.Mag {
+		d.openMag(bus)
 	}
 	if cfg.Pressure {
 		d.openBaro(bus)

@@ -65,7 +65,9 @@ func (d *Device) open(bus i2c.Bus, k Kind, addr uint16, cfg *Config) error {
 		if err != nil {
 			return err
 		}
-		o.Mag = d.openMag(bus)
+		if m := d.openLIS3MDL(bus); m != nil {
+			o.Mag, d.Mag, d.ownMag = m, m, true
+		}
 		l, err := lsm6dsox.New(bus, addr, o)
 		if err != nil {
 			return err
@@ -94,9 +96,9 @@ func (d *Device) open(bus i2c.Bus, k Kind, addr uint16, cfg *Config) error {
 	return nil
 }
 
-// openMag opens the LIS3MDL the probe found, or that answers now when the
-// IMU's address was given; nil when there is none.
-func (d *Device) openMag(bus i2c.Bus) *lis3mdl.Dev {
+// openLIS3MDL opens the LIS3MDL the probe found, or that answers now when
+// the IMU's address was given; nil when there is none.
+func (d *Device) openLIS3MDL(bus i2c.Bus) *lis3mdl.Dev {
 	for _, a := range []uint16{lis3mdl.AddrLow, lis3mdl.AddrHigh} {
 		f := d.found(a)
 		if d.Probed == nil {
@@ -113,7 +115,6 @@ func (d *Device) openMag(bus i2c.Bus) *lis3mdl.Dev {
 			d.MagErr = fmt.Errorf("detect: %w", err)
 			return nil
 		}
-		d.Mag = m
 		return m
 	}
 	return nil

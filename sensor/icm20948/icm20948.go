@@ -81,6 +81,10 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 // String returns e.g. "icm20948@0x69".
 func (d *Dev) String() string { return fmt.Sprintf("icm20948@%#02x", d.addr) }
 
+// HasMag implements sensor.MagSensor: the AK09916 is read unless
+// Opts.NoMag.
+func (d *Dev) HasMag() bool { return !d.set.opts.NoMag }
+
 // ODRHz returns the output data rate the chip runs at.
 func (d *Dev) ODRHz() float64 { return odrHz(d.set.div) }
 

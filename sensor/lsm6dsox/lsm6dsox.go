@@ -83,6 +83,10 @@ func New(bus i2c.Bus, addr uint16, opts *Opts) (*Dev, error) {
 // String returns e.g. "ism330dhcx@0x6a".
 func (d *Dev) String() string { return fmt.Sprintf("%s@%#02x", chipInfo[d.chip].short, d.addr) }
 
+// HasMag implements sensor.MagSensor: with Opts.Mag, its field is read
+// with every sample.
+func (d *Dev) HasMag() bool { return d.set.opts.Mag != nil }
+
 // Chip returns the chip identified by WHO_AM_I.
 func (d *Dev) Chip() Chip { return d.chip }
 

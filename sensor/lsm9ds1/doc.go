@@ -1,6 +1,8 @@
 // Package lsm9ds1 drives the accelerometer and gyroscope of an
 // STMicroelectronics LSM9DS1 over I²C, as found on the Raspberry Pi Sense
-// HAT. The magnetometer, a separate I²C device at 0x1C/0x1E, is not used.
+// HAT, and its magnetometer, a separate I²C device at 0x1C/0x1E (Mag,
+// NewMag: one 7-byte burst per read, in µT, turned into the accelerometer's
+// axes).
 //
 // The accelerometer/gyroscope answers at 0x6A (SDO_A/G low, the Sense HAT)
 // or 0x6B (high) with WHO_AM_I 0x68. Each Read is one 25-byte burst from

@@ -1,6 +1,6 @@
 // Package mpu6050 drives the InvenSense MPU-6050 family of 6-axis IMUs over
 // I²C: MPU-6050, MPU-6500, MPU-9250 and MPU-9255 (the accelerometer and
-// gyroscope; the MPU-9250's AK8963 magnetometer is not used).
+// gyroscope; package ak8963 reads the MPU-9250's magnetometer).
 //
 // The chip is identified by WHO_AM_I and answers at 0x68 (AD0 low) or 0x69
 // (AD0 high). Each Read is one 14-byte burst from ACCEL_XOUT_H into a buffer

@@ -45,8 +45,35 @@ type Opts struct {
 	NoiseFree bool
 	// NoBias sets the accelerometer and gyroscope biases to zero.
 	NoBias bool
-	// Still holds the device flat and level: no motion.
+	// Still holds the device flat and level: no motion. With Pose it holds
+	// that pose instead.
 	Still bool
+	// Pose is the attitude Still holds, and where Scripted starts: roll,
+	// pitch and yaw in radians (ZYX Euler angles of the body in the ENU
+	// world frame; see the package documentation).
+	Pose [3]float64
+	// Scripted replaces the seeded rocking with a fixed trajectory, the
+	// same for every seed: 2 s at Pose, then turns of up to ±120° in yaw
+	// and ±30° in roll and pitch about it (see Scripted in motion.go).
+	Scripted bool
+	// Tumble turns the device through every direction, as one does to
+	// calibrate a magnetometer: yaw all the way round every 4 s, pitch
+	// ±80°, roll ±170° (see Tumble in motion.go).
+	Tumble bool
+
+	// Mag turns the magnetometer on: Read sets Mag (µT) and StatusMag.
+	Mag bool
+	// Field is the earth's field the magnetometer sees; zero means
+	// DefaultField.
+	Field Field
+	// MagNoise is the magnetometer's white noise σ in µT. It defaults to
+	// 0.3 µT (two LSB of the AK8963).
+	MagNoise float64
+	// HardIron is added to the field the magnetometer reads, in µT, and
+	// SoftIron multiplies it before that (zero means identity): the
+	// distortion of iron fixed to the device, m = SoftIron·b + HardIron.
+	HardIron [3]float64
+	SoftIron [3][3]float64
 
 	// FailEvery makes every FailEvery-th read (counting from 1, failed
 	// reads included) fail with ErrInjected. It defaults to 0: never.
@@ -78,6 +105,7 @@ var DefaultOpts = Opts{
 	GyroBias:          1 * deg,
 	AccelFullScale:    16 * g0,
 	GyroFullScale:     2000 * deg,
+	MagNoise:          0.3,
 }
 
 var (
@@ -122,6 +150,10 @@ type Sim struct {
 	errEvery  error
 	errWindow error
 
+	magRng     *rand.Rand
+	fieldWorld [3]float64 // µT, ENU
+	truth      [3]float64 // roll, pitch, yaw of the last read
+
 	reads  int64 // Read calls so far, halted ones excluded
 	t0     int64 // MonoNs of the first read
 	held   reading
@@ -138,6 +170,7 @@ type reading struct {
 	accel [3]float32
 	gyro  [3]float32
 	temp  float32
+	mag   [3]float32
 	sat   bool
 }
 
@@ -156,6 +189,13 @@ func New(opts Opts) *Sim {
 	def(&opts.GyroBias, DefaultOpts.GyroBias)
 	def(&opts.AccelFullScale, DefaultOpts.AccelFullScale)
 	def(&opts.GyroFullScale, DefaultOpts.GyroFullScale)
+	def(&opts.MagNoise, DefaultOpts.MagNoise)
+	if opts.Field == (Field{}) {
+		opts.Field = DefaultField
+	}
+	if opts.SoftIron == ([3][3]float64{}) {
+		opts.SoftIron = identity
+	}
 
 	d := &Sim{
 		opts:     opts,
@@ -184,6 +224,10 @@ func New(opts Opts) *Sim {
 		d.errEvery = fmt.Errorf("%w (1 read in %d)", ErrInjected, opts.FailEvery)
 	}
 	d.errWindow = fmt.Errorf("%w (FailFor)", ErrInjected)
+	// The magnetometer's noise has its own stream, so that turning it on
+	// leaves the other sensors' samples as they were.
+	d.magRng = rand.New(rand.NewPCG(opts.Seed, pcgStream+1))
+	d.fieldWorld = opts.Field.World()
 	d.initFIFO()
 	return d
 }
@@ -237,6 +281,10 @@ func (d *Sim) Read(s *sensor.Sample) error {
 	s.Accel = r.accel
 	s.Gyro = r.gyro
 	s.TempC = r.temp
+	if d.opts.Mag {
+		s.Mag = r.mag
+		s.Status |= sensor.StatusMag
+	}
 	s.Status &^= sensor.StatusSensorError | sensor.StatusSaturated
 	if r.sat {
 		s.Status |= sensor.StatusSaturated
@@ -264,8 +312,13 @@ func (d *Sim) fault() error {
 // attitude returns the Euler angles (roll φ, pitch θ, yaw ψ) t seconds
 // after the first read, and their time derivatives.
 func (d *Sim) attitude(t float64) (ang, rate [3]float64) {
-	if d.opts.Still {
-		return ang, rate
+	switch {
+	case d.opts.Still:
+		return d.opts.Pose, rate
+	case d.opts.Scripted:
+		return Scripted(d.opts.Pose, t)
+	case d.opts.Tumble:
+		return Tumble(t)
 	}
 	for i := range ang {
 		for k := range d.phase[i] {
@@ -280,6 +333,7 @@ func (d *Sim) attitude(t float64) (ang, rate [3]float64) {
 // model returns the sensor outputs t seconds after the first read.
 func (d *Sim) model(t float64) reading {
 	ang, rate := d.attitude(t)
+	d.truth = ang
 	sinRoll, cosRoll := math.Sincos(ang[0])
 	sinPitch, cosPitch := math.Sincos(ang[1])
 	dRoll, dPitch, dYaw := rate[0], rate[1], rate[2]
@@ -312,6 +366,9 @@ func (d *Sim) model(t float64) reading {
 		r.sat = r.sat || sa || sg
 	}
 	r.temp = float32(temp)
+	if d.opts.Mag {
+		r.mag = d.magnetometer(ang)
+	}
 	return r
 }
 
