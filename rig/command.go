@@ -372,4 +372,11 @@ func (c *Command) String() string {
 	return b.String()
 }
 
-func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// formatValue writes whole numbers without an exponent, since integer
+// fields read them back with strconv.ParseInt.
+func formatValue(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e21 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}

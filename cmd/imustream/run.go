@@ -39,6 +39,7 @@ type daemonFlags struct {
 	logLevel     string
 	config       string
 	auth         authFlags
+	rig          rigFlags
 }
 
 // parseDaemonFlags reads run's command line and then its config file,
@@ -60,9 +61,10 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
 	f.auth.register(fs)
+	f.rig.register(fs)
 	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure calibration mount",
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
-		"Security: key", "Logging/config: log-level config")
+		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -146,5 +148,7 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
 		return cfg, cli.Usagef("--listen %q: %w", f.listen, err)
 	}
-	return cfg, nil
+	var err error
+	cfg.Rig, err = f.rig.config()
+	return cfg, err
 }

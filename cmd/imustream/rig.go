@@ -1,0 +1,118 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/imustream/imustream/internal/atomicfile"
+	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/internal/config"
+	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/rig"
+)
+
+// rigFlags are the daemon's rig front-end settings (docs/rig.md).
+type rigFlags struct {
+	listen, command, to, layout string
+	timeout                     time.Duration
+}
+
+func (r *rigFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&r.listen, "rig-listen", "", "UDP `HOST:PORT` for a rig's binary start/stop packets (off by default; senders on the allow list only)")
+	fs.StringVar(&r.command, "rig-command", rig.DefaultCommand, "the rig packet, a `SPEC`: len, offset and type (u8 u16 u32 u64 i8 i16 i32 i64 f32 f64) of the command field, start and stop values, order=le|be, match=OFFSET:HEX")
+	fs.StringVar(&r.to, "rig-to", "", "where the rig's samples go: `HOST:PORT`, or :PORT for the rig's own address")
+	fs.DurationVar(&r.timeout, "rig-timeout", rig.DefaultTimeout, "end the rig's stream after this `DURATION` without a start packet")
+	fs.StringVar(&r.layout, "rig-layout", rig.DefaultLayout, "the rig's sample struct, a `SPEC`: simulink, labview or NAME:TYPE,… with order=le|be and every=N (see imustream rig-layout)")
+}
+
+// config is the daemon's RigConfig; the front-end is off without --rig-listen.
+func (r *rigFlags) config() (daemon.RigConfig, error) {
+	if r.listen == "" {
+		if r.to != "" {
+			return daemon.RigConfig{}, cli.Usagef("--rig-to needs --rig-listen")
+		}
+		return daemon.RigConfig{}, nil
+	}
+	c := daemon.RigConfig{Listen: r.listen, Timeout: r.timeout}
+	var err error
+	if c.Command, err = rig.ParseCommand(r.command); err != nil {
+		return c, cli.Usagef("--rig-command: %w", err)
+	}
+	if c.Layout, err = rig.ParseLayout(r.layout); err != nil {
+		return c, cli.Usagef("--rig-layout: %w", err)
+	}
+	if r.to == "" {
+		return c, cli.Usagef("--rig-listen needs --rig-to HOST:PORT or :PORT")
+	}
+	to, err := rig.ParseTarget(r.to)
+	if err != nil {
+		return c, cli.Usagef("--rig-to: %w", err)
+	}
+	c.To = &to
+	if r.timeout <= 0 {
+		return c, cli.Usagef("--rig-timeout %v: want a positive duration", r.timeout)
+	}
+	return c, nil
+}
+
+// runRigLayout prints what a rig needs to read the samples.
+func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags(name, stderr)
+	spec := fs.String("rig-layout", rig.DefaultLayout, "the layout `SPEC`, as the daemon's --rig-layout")
+	as := fs.String("as", "c", "`FORMAT`: "+strings.Join(rig.Formats, ", "))
+	cfg := fs.String("config", "", "the daemon's config `FILE`: its rig-layout applies unless --rig-layout is given")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if !slices.Contains(rig.Formats, *as) {
+		return cli.Usagef("--as %q: want %s", *as, strings.Join(rig.Formats, ", "))
+	}
+	if *cfg != "" && !flagSet(fs, "rig-layout") {
+		v, err := configValue(*cfg, "rig-layout")
+		if err != nil {
+			return cli.Usagef("%w", err)
+		}
+		if v != "" {
+			*spec = v
+		}
+	}
+	l, err := rig.ParseLayout(*spec)
+	if err != nil {
+		return cli.Usagef("--rig-layout: %w", err)
+	}
+	b, err := l.Describe(*as)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
+}
+
+func flagSet(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// configValue is key's last value in the config file at path, "" for none.
+func configValue(path, key string) (string, error) {
+	f, err := atomicfile.OpenRegular(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", config.ErrConfig, err)
+	}
+	defer f.Close()
+	entries, err := config.Parse(f, path)
+	if err != nil {
+		return "", err
+	}
+	v := ""
+	for _, e := range entries {
+		if e.Key == key {
+			v = e.Value
+		}
+	}
+	return v, nil
+}
