@@ -66,6 +66,7 @@ type session struct {
 	base  *baselineRun // nil without Config.Baseline
 	floor *child       // started with the measurement; nil without Config.Floor
 	flood *flooder
+	rig   *rigRun // nil without Config.Rig
 	undo  []func()
 }
 
@@ -132,6 +133,9 @@ func (s *session) start(ctx context.Context) error {
 	if err := s.startFloods(ctx); err != nil {
 		return err
 	}
+	if err := s.startRig(ctx); err != nil {
+		return err
+	}
 	if s.c.Load > 0 {
 		time.Sleep(300 * time.Millisecond) // let the load processes spin up
 	}
@@ -145,6 +149,13 @@ func (s *session) startDaemon() error {
 		"--rt-priority", strconv.Itoa(s.c.RTPriority), "--cpu", s.c.CPU.String(), "--spin", s.c.Spin.String()}
 	if s.c.Mlock {
 		args = append(args, "--mlock")
+	}
+	if s.c.Rig {
+		rigArgs, err := s.rigArgs()
+		if err != nil {
+			return err
+		}
+		args = append(args, rigArgs...)
 	}
 	d, err := startChild("daemon", args, gctrace)
 	if err != nil {
@@ -392,6 +403,9 @@ func (s *session) wrapUp(ctx context.Context, r *Result) error {
 	}
 	r.DaemonStatus = st
 	r.FloodSent, r.CommandsSent = s.flood.sent.Load(), s.flood.commands.Load()
+	if s.rig != nil {
+		r.RigPackets, r.RigSamples = s.rig.packets.Load(), s.rig.samples.Load()
+	}
 	first, last, resent, err := startStopCycles(ctx, s.rx, s.ctl, s.c.Cycles, s.period)
 	if err != nil {
 		return err
