@@ -329,3 +329,33 @@ func decodeField(b []byte, typ string) float64 {
 	}
 	return math.NaN()
 }
+
+func TestRigBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "--sim", "--rig-listen", "127.0.0.1:0"}, "--rig-listen needs --rig-to"},
+		{[]string{"run", "--sim", "--rig-to", ":9"}, "--rig-to needs --rig-listen"},
+		{[]string{"run", "--sim", "--rig-listen", "127.0.0.1:0", "--rig-to", "host:9"}, "--rig-to: rig: target"},
+		{[]string{"run", "--sim", "--rig-listen", "127.0.0.1:0", "--rig-to", ":9", "--rig-layout", "speed:f64"}, `--rig-layout: rig: layout: unknown field "speed"`},
+		{[]string{"run", "--sim", "--rig-listen", "127.0.0.1:0", "--rig-to", ":9", "--rig-command", "len=2,offset=4,type=u8,start=1"}, "--rig-command: rig: command spec"},
+		{[]string{"run", "--sim", "--rig-listen", "127.0.0.1:0", "--rig-to", ":9", "--rig-timeout", "0s"}, "--rig-timeout"},
+		{[]string{"rig-layout", "--as", "python"}, `--as "python"`},
+		{[]string{"rig-layout", "--rig-layout", "simulink,order=be"}, "its byte order"},
+	} {
+		_, stderr, code := runCmd(t, tc.args...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("imustream %q: exit %d, %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	// rig-layout reads the daemon's config file.
+	conf := filepath.Join(t.TempDir(), "imustream.conf")
+	if err := os.WriteFile(conf, []byte("listen = 127.0.0.1:7600\nrig-layout = seq:u16,ax:f32,order=be\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCmd(t, "rig-layout", "--config", conf, "--as", "json")
+	if code != 0 || strings.TrimSpace(stdout) != `{"order":"be","size":6,"every":1,"fields":[{"name":"seq","type":"u16","offset":0},{"name":"ax","type":"f32","offset":2}]}` {
+		t.Errorf("rig-layout --config: exit %d, %q %q", code, stdout, stderr)
+	}
+}
