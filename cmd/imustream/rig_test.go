@@ -137,8 +137,9 @@ func TestRigEmulator(t *testing.T) {
 		t.Errorf("counter not contiguous from 0: %+v", s)
 	}
 	// Timing is the measured run's; here only a sanity bound: more than
-	// half the samples of run at 200 Hz, never more than all.
-	if s.Samples < int(run.Seconds()*200/2) || s.Samples > int(run.Seconds()*200)+200 {
+	// half the samples of run at 200 Hz, never more than all. Under qemu
+	// the first ticks wait for code translation: no lower bound.
+	if s.Samples < int(run.Seconds()*200/2) && !emulated || s.Samples > int(run.Seconds()*200)+200 {
 		t.Errorf("%d samples in %v at 200 Hz", s.Samples, run)
 	}
 	if s.AzMean < 5 || s.AzMean > 15 {
@@ -148,14 +149,22 @@ func TestRigEmulator(t *testing.T) {
 		t.Errorf("the stream went on %.3f s after the stop packet (%d samples after the wait)", s.EndToLast, s.AfterQuiet)
 	}
 
-	s = runRigemu(t, "-daemon", rigAddr, "-listen", listen, "-layout", layout, "-run", "2s", "-end", "silent", "-wait", (rigTimeout + 2*time.Second).String())
+	wait := rigTimeout + 2*time.Second
+	if emulated {
+		wait += 2 * time.Second
+	}
+	s = runRigemu(t, "-daemon", rigAddr, "-listen", listen, "-layout", layout, "-run", "2s", "-end", "silent", "-wait", wait.String())
 	t.Logf("silent run: %+v", s)
 	if s.Samples == 0 || s.FirstSeq != 0 || s.Missing != 0 || s.Backwards != 0 {
 		t.Errorf("silent run: %+v", s)
 	}
 	// From the last start packet, the lease runs rigTimeout; a busy
 	// machine may add a little to its end.
-	if s.EndToLast < rigTimeout.Seconds()-0.5 || s.EndToLast > rigTimeout.Seconds()+1 || s.AfterQuiet != 0 {
+	slack := 1.0
+	if emulated {
+		slack = 3 // an emulated sender's tick, which ends the lease, may come late
+	}
+	if s.EndToLast < rigTimeout.Seconds()-0.5 || s.EndToLast > rigTimeout.Seconds()+slack || s.AfterQuiet != 0 {
 		t.Errorf("silence ended the stream %.3f s after the last start packet, want about %v (%d samples later)", s.EndToLast, rigTimeout, s.AfterQuiet)
 	}
 	st := statusFields(t, ctl)
