@@ -102,7 +102,7 @@ func statusFields(t *testing.T, addr string) map[string]string {
 	return m
 }
 
-const rigTimeout = 2 * time.Second
+const rigTimeout = 3 * time.Second
 
 // startRigDaemon runs the daemon with the rig front-end: only 127.0.0.1
 // allowed, the rig's packets must start with a zero byte.
