@@ -2,13 +2,11 @@ package main
 
 import (
 	"flag"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/imustream/imustream/internal/atomicfile"
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/config"
 	"github.com/imustream/imustream/internal/daemon"
@@ -31,30 +29,9 @@ func (r *rigFlags) register(fs *flag.FlagSet) {
 
 // config is the daemon's RigConfig; the front-end is off without --rig-listen.
 func (r *rigFlags) config() (daemon.RigConfig, error) {
-	if r.listen == "" {
-		if r.to != "" {
-			return daemon.RigConfig{}, cli.Usagef("--rig-to needs --rig-listen")
-		}
-		return daemon.RigConfig{}, nil
-	}
-	c := daemon.RigConfig{Listen: r.listen, Timeout: r.timeout}
-	var err error
-	if c.Command, err = rig.ParseCommand(r.command); err != nil {
-		return c, cli.Usagef("--rig-command: %w", err)
-	}
-	if c.Layout, err = rig.ParseLayout(r.layout); err != nil {
-		return c, cli.Usagef("--rig-layout: %w", err)
-	}
-	if r.to == "" {
-		return c, cli.Usagef("--rig-listen needs --rig-to HOST:PORT or :PORT")
-	}
-	to, err := rig.ParseTarget(r.to)
+	c, err := daemon.ParseRig(r.listen, r.command, r.to, r.layout, r.timeout)
 	if err != nil {
-		return c, cli.Usagef("--rig-to: %w", err)
-	}
-	c.To = &to
-	if r.timeout <= 0 {
-		return c, cli.Usagef("--rig-timeout %v: want a positive duration", r.timeout)
+		return c, cli.Usagef("%w", err)
 	}
 	return c, nil
 }
@@ -73,7 +50,7 @@ func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--as %q: want %s", *as, strings.Join(rig.Formats, ", "))
 	}
 	if *cfg != "" && !flagSet(fs, "rig-layout") {
-		v, err := configValue(*cfg, "rig-layout")
+		v, err := config.Value(*cfg, "rig-layout")
 		if err != nil {
 			return cli.Usagef("%w", err)
 		}
@@ -96,24 +73,4 @@ func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
 func flagSet(fs *flag.FlagSet, name string) (set bool) {
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-// configValue is key's last value in the config file at path, "" for none.
-func configValue(path, key string) (string, error) {
-	f, err := atomicfile.OpenRegular(path)
-	if err != nil {
-		return "", fmt.Errorf("%w: %w", config.ErrConfig, err)
-	}
-	defer f.Close()
-	entries, err := config.Parse(f, path)
-	if err != nil {
-		return "", err
-	}
-	v := ""
-	for _, e := range entries {
-		if e.Key == key {
-			v = e.Value
-		}
-	}
-	return v, nil
 }

@@ -30,6 +30,37 @@ type RigConfig struct {
 	Layout *rig.Layout
 }
 
+// ParseRig is the RigConfig of the daemon's --rig-… flags: off without
+// listen. Errors wrap ErrConfig and name the flag.
+func ParseRig(listen, command, to, layout string, timeout time.Duration) (RigConfig, error) {
+	if listen == "" {
+		if to != "" {
+			return RigConfig{}, fmt.Errorf("%w: --rig-to needs --rig-listen", ErrConfig)
+		}
+		return RigConfig{}, nil
+	}
+	c := RigConfig{Listen: listen, Timeout: timeout}
+	var err error
+	if c.Command, err = rig.ParseCommand(command); err != nil {
+		return c, fmt.Errorf("%w: --rig-command: %w", ErrConfig, err)
+	}
+	if c.Layout, err = rig.ParseLayout(layout); err != nil {
+		return c, fmt.Errorf("%w: --rig-layout: %w", ErrConfig, err)
+	}
+	if to == "" {
+		return c, fmt.Errorf("%w: --rig-listen needs --rig-to HOST:PORT or :PORT", ErrConfig)
+	}
+	t, err := rig.ParseTarget(to)
+	if err != nil {
+		return c, fmt.Errorf("%w: --rig-to: %w", ErrConfig, err)
+	}
+	c.To = &t
+	if timeout <= 0 {
+		return c, fmt.Errorf("%w: --rig-timeout %v: want a positive duration", ErrConfig, timeout)
+	}
+	return c, nil
+}
+
 // On reports whether the front-end is configured.
 func (c RigConfig) On() bool { return c.Listen != "" || c.Conn != nil }
 
