@@ -104,6 +104,9 @@ func statusFields(t *testing.T, addr string) map[string]string {
 
 const rigTimeout = 3 * time.Second
 
+// rigCommand is the tests' rig packet: the lab's, whose byte 0 must be 0.
+const rigCommand = "len=19,offset=4,type=u8,start=1,stop=0,match=0:00"
+
 // startRigDaemon runs the daemon with the rig front-end: only 127.0.0.1
 // allowed, the rig's packets must start with a zero byte.
 func startRigDaemon(t *testing.T, extra ...string) (d *proc, ctl, rigAddr string, samplePort int) {
@@ -112,7 +115,7 @@ func startRigDaemon(t *testing.T, extra ...string) (d *proc, ctl, rigAddr string
 	_, p, _ := net.SplitHostPort(freePort(t))
 	samplePort, _ = strconv.Atoi(p)
 	args := append([]string{"--allow", "127.0.0.1/32", "--rig-listen", rigAddr, "--rig-to", ":" + p,
-		"--rig-timeout", rigTimeout.String(), "--rig-command", "len=19,offset=4,type=u8,start=1,stop=0,match=0:00"}, extra...)
+		"--rig-timeout", rigTimeout.String(), "--rig-command", rigCommand}, extra...)
 	d, ctl = startDaemon(t, args...)
 	if !strings.Contains(d.stderr.String(), "rig front-end listening") {
 		t.Fatalf("no rig line in the log:\n%s", d.stderr)

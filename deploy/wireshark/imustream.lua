@@ -305,8 +305,10 @@ end
 local function dissect_rig_command(tvb, pinfo, tree)
 	pinfo.cols.protocol = "IMUSTREAM-RIG"
 	local t = tree:add(rig, tvb())
-	local c = { order = "le" }
-	for k, v in rig.prefs.command:gmatch("(%w+)=([%w:.%-]+)") do c[k] = v end
+	local c, matches = { order = "le" }, {}
+	for k, v in rig.prefs.command:gmatch("(%w+)=([%w:.%-]+)") do
+		if k == "match" then matches[#matches + 1] = v else c[k] = v end
+	end
 	local len, off, typ = tonumber(c.len), tonumber(c.offset), c.type
 	if not len or not off or not sizes[typ or ""] then
 		t:append_text(" (the command preference does not parse)")
@@ -316,6 +318,15 @@ local function dissect_rig_command(tvb, pinfo, tree)
 		t:add_proto_expert_info(e_rig_len, string.format("%d bytes, the command has %d", tvb:len(), len))
 		pinfo.cols.info = "rig command of the wrong length"
 		return tvb:len()
+	end
+	for _, m in ipairs(matches) do
+		local mo, hex = m:match("^(%d+):(%x+)$")
+		mo = tonumber(mo)
+		if mo and mo + #hex / 2 <= len and tvb(mo, #hex / 2):bytes():tohex():lower() ~= hex:lower() then
+			t:add(rf_action, tvb(mo, #hex / 2), "not matching"):set_generated()
+			pinfo.cols.info = "rig command without the match bytes"
+			return tvb:len()
+		end
 	end
 	local r = tvb(off, sizes[typ])
 	local v = value(r, typ, c.order ~= "be")
