@@ -97,6 +97,7 @@ type Sender struct {
 	last    sensor.Sample
 	buf     []byte
 	endBuf  []byte
+	encBuf  []byte // a sample in an Encoder's layout
 	session uint32
 	seq     uint32
 	lastLog int64
@@ -212,6 +213,7 @@ func NewSender(cfg Config) (*Sender, error) {
 		batch:   make([]sensor.Sample, cfg.Batch),
 		buf:     make([]byte, 0, max(telemetry.MaxDatagramLen, telemetry.MaxDatagramLenPressure, telemetry.MaxDatagramLenMagQuat)+telemetry.TagLen),
 		endBuf:  make([]byte, 0, telemetry.HeaderLen+telemetry.TagLen),
+		encBuf:  make([]byte, 0, 512),
 		started: make(chan struct{}, max(1, len(cfg.CPUs))-1),
 	}, nil
 }
@@ -425,7 +427,7 @@ func (s *Sender) send(now int64, smp []sensor.Sample) {
 	s.seq += uint32(len(smp))
 	s.nextSeq.Store(s.seq)
 	s.c.datagrams.Add(1)
-	s.sendAll(now, first)
+	s.sendAll(now, first, smp)
 }
 
 // join gives sub its session when it gets its first datagram, whose first
@@ -444,7 +446,7 @@ func (s *Sender) join(sub *Subscriber, seq uint32) {
 	}
 }
 
-func (s *Sender) sendAll(now int64, first uint32) {
+func (s *Sender) sendAll(now int64, first uint32, smp []sensor.Sample) {
 	var gone [maxListed]*Subscriber
 	ng := 0
 	for _, sub := range s.cfg.Subs.List() {
@@ -460,19 +462,13 @@ func (s *Sender) sendAll(now int64, first uint32) {
 			ng++
 		}
 		s.join(sub, first)
-		telemetry.PutSessionSeq(s.buf, sub.session, first-sub.base)
-		out := s.tagged(sub, s.buf)
-		_, err := sub.conn.Write(out)
-		refused := errors.Is(err, syscall.ECONNREFUSED)
-		// The kernel reports an ICMP port unreachable, which anyone can
-		// forge, on the next write, which then sends nothing: send again,
-		// so that a forged one costs no sample. A flood of them can land
-		// between two tries; the tries are bounded.
-		for try := 0; try < maxSendTries && errors.Is(err, syscall.ECONNREFUSED); try++ {
-			_, err = sub.conn.Write(out)
-		}
-		if err == nil {
-			sub.Datagrams.Add(1)
+		var err error
+		var refused bool
+		if sub.enc != nil {
+			refused, err = s.sendEncoded(sub, first, smp)
+		} else {
+			telemetry.PutSessionSeq(s.buf, sub.session, first-sub.base)
+			refused, err = s.write(sub, s.tagged(sub, s.buf))
 		}
 		if ending {
 			// The sample just sent is counted in the end marker's seq, so
@@ -508,6 +504,42 @@ func (s *Sender) sendAll(now int64, first uint32) {
 	s.cfg.Subs.remove(gone[:ng])
 }
 
+// write writes out to sub and says whether the first try was refused.
+func (s *Sender) write(sub *Subscriber, out []byte) (refused bool, err error) {
+	_, err = sub.conn.Write(out)
+	refused = errors.Is(err, syscall.ECONNREFUSED)
+	// The kernel reports an ICMP port unreachable, which anyone can
+	// forge, on the next write, which then sends nothing: send again,
+	// so that a forged one costs no sample. A flood of them can land
+	// between two tries; the tries are bounded.
+	for try := 0; try < maxSendTries && errors.Is(err, syscall.ECONNREFUSED); try++ {
+		_, err = sub.conn.Write(out)
+	}
+	if err == nil {
+		sub.Datagrams.Add(1)
+	}
+	return refused, err
+}
+
+// sendEncoded sends each sample of smp (seq first on) that sub's
+// decimation keeps, alone in sub's layout.
+func (s *Sender) sendEncoded(sub *Subscriber, first uint32, smp []sensor.Sample) (refused bool, err error) {
+	every := uint32(sub.enc.Decimation())
+	for i := range s.seq - first {
+		seq := first - sub.base + i
+		if seq%every != 0 {
+			continue
+		}
+		s.encBuf = sub.enc.AppendSample(s.encBuf[:0], seq, &smp[i])
+		r, e := s.write(sub, s.encBuf)
+		if e != nil {
+			err = e
+		}
+		refused = refused || r
+	}
+	return refused, err
+}
+
 // maxSendTries bounds the sends again after a refused one (see sendAll).
 const maxSendTries = 4
 
@@ -526,8 +558,10 @@ func (s *Sender) tagged(sub *Subscriber, b []byte) []byte {
 // be gone) and reports the end.
 func (s *Sender) end(sub *Subscriber, reason EndReason) {
 	s.join(sub, s.seq)
-	s.endBuf = telemetry.AppendEnd(s.endBuf[:0], sub.session, s.seq-sub.base, uint16(min(s.cfg.RateHz, 65535)))
-	_, _ = sub.conn.Write(s.tagged(sub, s.endBuf))
+	if sub.enc == nil { // a layout has no end marker
+		s.endBuf = telemetry.AppendEnd(s.endBuf[:0], sub.session, s.seq-sub.base, uint16(min(s.cfg.RateHz, 65535)))
+		_, _ = sub.conn.Write(s.tagged(sub, s.endBuf))
+	}
 	if s.cfg.Ends == nil {
 		return
 	}

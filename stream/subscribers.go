@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -57,7 +58,20 @@ var (
 	ErrFull = errors.New("stream: subscriber limit reached")
 	// ErrNotSubscribed is returned by Stop for an unknown target.
 	ErrNotSubscribed = errors.New("stream: not subscribed")
+	// ErrOtherFormat is returned by Start and StartEncoded for a target
+	// already streamed in another format (native or another layout).
+	ErrOtherFormat = errors.New("stream: target already streamed in another format")
 )
+
+// Encoder writes one sample in a subscriber's own layout. It runs on the
+// sender's tick: it must not allocate when dst has room, nor block.
+type Encoder interface {
+	// AppendSample appends s, whose number in the subscriber's stream is
+	// seq, to dst.
+	AppendSample(dst []byte, seq uint32, s *sensor.Sample) []byte
+	// Decimation is N for every Nth sample (seq a multiple of N); 1 for all.
+	Decimation() int
+}
 
 // Subscriber is one destination of the stream. The sender writes to it
 // through its own connected socket, so ICMP port-unreachable comes back as
@@ -73,6 +87,9 @@ type Subscriber struct {
 	// tagger tags every datagram of a stream that asked for it (a signed
 	// start); nil for none. Only the sender uses it.
 	tagger *telemetry.Tagger
+	// enc, when set, encodes each sample on its own in the subscriber's
+	// layout (a rig's) instead of the native datagram; nil for native.
+	enc Encoder
 
 	// expires is the CLOCK_MONOTONIC ns at which the lease ends; 0 = never.
 	// lease is its length, for a refresh that names none.
@@ -183,8 +200,25 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 // datagrams (nil: untagged); a refresh keeps the stream's. It returns the
 // subscriber and whether it is new.
 func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string) (sub *Subscriber, created bool, err error) {
+	return s.start(target, lease, def, now, tagger, owner, nil)
+}
+
+// StartEncoded is Start for a subscriber that gets each sample alone,
+// encoded by enc (a rig's layout), without header, end marker or tag. A
+// target streamed in another format is refused with ErrOtherFormat.
+func (s *Subscribers) StartEncoded(target netip.AddrPort, lease, def time.Duration, now int64, owner string, enc Encoder) (sub *Subscriber, created bool, err error) {
+	if enc == nil || enc.Decimation() < 1 {
+		return nil, false, errors.New("stream: StartEncoded needs an encoder with a decimation of at least 1")
+	}
+	return s.start(target, lease, def, now, nil, owner, enc)
+}
+
+func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string, enc Encoder) (sub *Subscriber, created bool, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	if sub := s.find(target); sub != nil {
+		if sub.enc != enc {
+			return nil, false, fmt.Errorf("%w: %s", ErrOtherFormat, target)
+		}
 		if sub.state.Load() == subStopping && s.active() >= MaxSubscribers {
 			return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 		}
@@ -209,7 +243,7 @@ func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now
 	if err != nil {
 		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}
-	sub = &Subscriber{Target: target, conn: conn, tagger: tagger, Source: conn.localAddr(), Owner: owner}
+	sub = &Subscriber{Target: target, conn: conn, tagger: tagger, enc: enc, Source: conn.localAddr(), Owner: owner}
 	sub.expires.Store(expiry(lease, now))
 	sub.lease.Store(int64(lease))
 	full := false

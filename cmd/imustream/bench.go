@@ -28,6 +28,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("samples per datagram (1..%d)", telemetry.MaxBatch))
 	fs.IntVar(&c.Load, "load", 0, "CPU-bound busy processes to run during the measurement")
 	fs.IntVar(&c.FloodPPS, "flood", 0, "control packets per second sent to the daemon from a disallowed address (127.0.0.2), every other second of the measurement")
+	fs.BoolVar(&c.Rig, "rig", false, "run the daemon's rig front-end, with a rig sending its start packet every second and taking its samples (docs/rig.md)")
 	fs.IntVar(&c.Commands, "commands", 0, "status commands per second sent to the daemon from an allowed address (127.0.0.1) during the measurement: its command goroutine allocates, so the daemon collects garbage")
 	fs.BoolVar(&c.Baseline, "baseline", false, "also measure, at the same time, a plain time.Ticker loop doing the same job")
 	fs.Var(&cli.IntRange{P: &c.RTPriority, Min: 0, Max: 99}, "rt-priority", "the daemon's --rt-priority (0: normal priority)")

@@ -43,6 +43,7 @@ func init() {
 		{"ping", "[--device HOST[:PORT]]", "check that the daemon answers", runCtl},
 		{"record", "[--device HOST[:PORT]] [--duration DURATION] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
 		{"bench", "[--duration D] [--rate HZ] [--batch N] [--load N] [--flood PPS] [--baseline] [--json]", "measure the stream's timing on loopback, optionally against a time.Ticker baseline", runBench},
+		{"rig-layout", "[--rig-layout SPEC] [--config FILE] --as c|simulink|labview|json", "print the rig's sample struct for C, Simulink, LabVIEW or as JSON (docs/rig.md)", runRigLayout},
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
 		// Hidden (no help): child processes of bench.

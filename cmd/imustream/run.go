@@ -41,6 +41,7 @@ type daemonFlags struct {
 	auth         authFlags
 	simx         simFlags
 	fusion       fusionFlags
+	rig          rigFlags
 }
 
 // parseDaemonFlags reads run's command line and then its config file,
@@ -66,9 +67,10 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.auth.register(fs)
 	f.simx.register(fs)
 	f.fusion.register(fs, "off")
+	f.rig.register(fs)
 	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", simGroup, fusionGroup,
 		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
-		"Security: key", "Logging/config: log-level config")
+		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -152,5 +154,7 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
 		return cfg, cli.Usagef("--listen %q: %w", f.listen, err)
 	}
-	return cfg, nil
+	var err error
+	cfg.Rig, err = f.rig.config()
+	return cfg, err
 }

@@ -46,6 +46,11 @@ type Config struct {
 	// allowed address (127.0.0.1): its replies allocate, so it collects
 	// garbage.
 	Commands int `json:"commands_pps"`
+	// Rig runs the daemon with its rig front-end and, during the whole
+	// run, a rig that sends the 19-byte start packet every second from an
+	// allowed address and takes its samples: a second subscriber in the
+	// simulink layout, and a command every second.
+	Rig bool `json:"rig"`
 	// Baseline also measures a time.Ticker loop (BaselineCommand) doing
 	// the same job at the same time.
 	Baseline bool `json:"baseline"`
@@ -123,6 +128,7 @@ func (c *Config) Args() []string {
 	opt(c.Load > 0, "--load", strconv.Itoa(c.Load))
 	opt(c.FloodPPS > 0, "--flood", strconv.Itoa(c.FloodPPS))
 	opt(c.Commands > 0, "--commands", strconv.Itoa(c.Commands))
+	opt(c.Rig, "--rig")
 	opt(c.Baseline, "--baseline")
 	opt(c.RTPriority != d.RTPriority, "--rt-priority", strconv.Itoa(c.RTPriority))
 	opt(!c.CPU.Auto, "--cpu", c.CPU.String())

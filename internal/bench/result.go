@@ -26,8 +26,12 @@ type Result struct {
 	FloodOn      *FloodPhase `json:"flood_on,omitempty"`
 	FloodOff     *FloodPhase `json:"flood_off,omitempty"`
 	CommandsSent uint64      `json:"commands_sent"`
-	StartToFirst Summary     `json:"start_to_first"`
-	StopToEnd    Summary     `json:"stop_to_end"`
+	// RigPackets and RigSamples are the rig's start packets sent and
+	// samples received (Config.Rig), up to the end of the measurement.
+	RigPackets   uint64  `json:"rig_packets,omitempty"`
+	RigSamples   uint64  `json:"rig_samples,omitempty"`
+	StartToFirst Summary `json:"start_to_first"`
+	StopToEnd    Summary `json:"stop_to_end"`
 	// CyclesResent counts the start and stop commands of the cycles that
 	// had to be sent again.
 	CyclesResent int `json:"cycles_resent"`

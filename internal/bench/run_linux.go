@@ -68,6 +68,7 @@ type session struct {
 	peer  *peerRun     // nil without Config.Peer
 	floor *child       // started with the measurement; nil without Config.Floor
 	flood *flooder
+	rig   *rigRun // nil without Config.Rig
 	undo  []func()
 }
 
@@ -140,6 +141,9 @@ func (s *session) start(ctx context.Context) error {
 	if err := s.startFloods(ctx); err != nil {
 		return err
 	}
+	if err := s.startRig(ctx); err != nil {
+		return err
+	}
 	if s.c.Load > 0 {
 		time.Sleep(300 * time.Millisecond) // let the load processes spin up
 	}
@@ -156,6 +160,13 @@ func (s *session) startDaemon() error {
 	}
 	if s.c.FIFO {
 		args = append(args, "--fifo", "on")
+	}
+	if s.c.Rig {
+		rigArgs, err := s.rigArgs()
+		if err != nil {
+			return err
+		}
+		args = append(args, rigArgs...)
 	}
 	d, err := startChild("daemon", args, gctrace)
 	if err != nil {
@@ -425,6 +436,9 @@ func (s *session) wrapUp(ctx context.Context, r *Result) error {
 	}
 	r.DaemonStatus = st
 	r.FloodSent, r.CommandsSent = s.flood.sent.Load(), s.flood.commands.Load()
+	if s.rig != nil {
+		r.RigPackets, r.RigSamples = s.rig.packets.Load(), s.rig.samples.Load()
+	}
 	first, last, resent, err := startStopCycles(ctx, s.rx, s.ctl, s.c.Cycles, s.period)
 	if err != nil {
 		return err

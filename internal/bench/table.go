@@ -17,6 +17,9 @@ func WriteTable(w io.Writer, r *Result) {
 	if c.Commands > 0 {
 		flood += fmt.Sprintf(", %d status commands/s from 127.0.0.1 (%d sent)", c.Commands, r.CommandsSent)
 	}
+	if c.Rig {
+		flood += fmt.Sprintf(", rig: a start packet every second (%d sent, %d rig samples received)", r.RigPackets, r.RigSamples)
+	}
 	fmt.Fprintf(w, "%s\n", r.Command)
 	fmt.Fprintf(w, "machine: %s; load average %.2f before, %.2f after; other processes used %.0f %% CPU; steal %.0f ms\n",
 		r.Machine, r.LoadBefore, r.LoadAfter, r.OtherCPU, r.StealMs)

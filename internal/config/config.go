@@ -85,6 +85,27 @@ func Apply(fs *flag.FlagSet, entries []Entry, name string) error {
 	return nil
 }
 
+// Value is key's last value in the file at path, "" when it has none:
+// for a command that reads one setting of the daemon's file.
+func Value(path, key string) (string, error) {
+	f, err := atomicfile.OpenRegular(path)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	defer f.Close()
+	entries, err := Parse(f, path)
+	if err != nil {
+		return "", err
+	}
+	v := ""
+	for _, e := range entries {
+		if e.Key == key {
+			v = e.Value
+		}
+	}
+	return v, nil
+}
+
 func configKeys(fs *flag.FlagSet) []string {
 	var keys []string
 	fs.VisitAll(func(f *flag.Flag) {

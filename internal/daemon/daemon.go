@@ -18,6 +18,7 @@ import (
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/internal/sdnotify"
+	"github.com/imustream/imustream/rig"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/stream"
 	"github.com/imustream/imustream/telemetry"
@@ -77,6 +78,8 @@ type Config struct {
 	Version string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Rig is the rig front-end (rig.go); off by default.
+	Rig RigConfig
 }
 
 // Validate checks the settings that need no system resources.
@@ -110,6 +113,7 @@ type Daemon struct {
 	stream  *streamControl
 	ends    chan stream.End
 	srv     *control.Server
+	rig     *rigFront // nil when off
 	tuning  *tuning
 
 	reloadMu sync.Mutex // one Reload at a time
@@ -163,13 +167,16 @@ func New(cfg Config) (*Daemon, error) {
 		pressure: HasPressure(cfg.Sensor), magQuat: HasMagQuat(cfg.Sensor), batch: sender.Stats().Batch}
 	d.stream = st
 	srv, err := control.NewServer(control.ServerConfig{
-		Stream: st, Status: st.status, Allow: cfg.Allow,
+		Stream: st, Status: d.status, Allow: cfg.Allow,
 		Version: cfg.Version, Logger: cfg.Logger, Key: key,
 	})
 	if err != nil {
 		return nil, err
 	}
 	d.srv = srv
+	if d.rig, err = d.newRig(st); err != nil {
+		return nil, err
+	}
 	if cfg.TuneRuntime {
 		d.tuning = &tuning{senderThreads: max(1, len(cpus))}
 		if cfg.RTPriority > RuntimePriority {
@@ -233,6 +240,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if len(d.cfg.Allow) == 0 {
 		allowNote = "default: loopback only; pass --allow CIDR to accept a control PC"
 	}
+	if d.rig != nil {
+		log.Info("rig front-end listening", "rig_listen", d.RigAddr(), "rig_to", d.cfg.Rig.To.String(),
+			"rig_layout", d.rig.layout.String(), "rig_size", d.rig.layout.Size)
+	}
 	log.Info("imustream daemon ready", "version", d.cfg.Version, "listen", d.conn.LocalAddr().String(),
 		"sensor", d.cfg.Sensor.String(), "rate_hz", d.sender.Stats().RateHz, "batch", d.sender.Stats().Batch,
 		"allow", control.AllowList(d.srv.Allow()).String(), "allow_source", allowNote, "auth", d.authNote())
@@ -241,7 +252,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	logged := make(chan struct{})
 	go func() { defer close(logged); d.logEnds() }()
 	wg.Go(func() {
@@ -249,6 +260,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		close(d.ends) // the sender's last ends are in
 	})
 	wg.Go(func() { errc <- d.srv.Serve(ctx, d.conn) })
+	if d.rig != nil {
+		wg.Go(func() { errc <- d.rig.srv.Serve(ctx, d.rig.conn) })
+	}
 	if w := newWatchdog(d.cfg.Notifier, d.sender, d.subs, d.cfg.Clock, log); w != nil {
 		wg.Go(func() { w.run(ctx) })
 	}
@@ -265,7 +279,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	st := d.sender.Stats()
 	log.Info("imustream daemon stopped", "ticks", st.Ticks, "datagrams", st.Datagrams,
 		"late", st.Late, "skipped", st.Skipped, "sensor_errors", st.SensorErrors, "send_errors", st.SendErrors)
-	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, control.ErrServerClosed) {
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, control.ErrServerClosed) && !errors.Is(err, rig.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -276,6 +290,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 func (d *Daemon) logEnds() {
 	for e := range d.ends {
 		d.log.Info("stream ended", "to", e.Target, "reason", e.Reason.String(), "datagrams", e.Datagrams)
+		d.rigEnded(e)
 	}
 }
 
@@ -284,6 +299,7 @@ func (d *Daemon) close() {
 	if d.ownConn && d.conn != nil {
 		d.conn.Close()
 	}
+	d.rig.close()
 	if d.cfg.Sensor != nil {
 		_ = d.cfg.Sensor.Halt()
 	}

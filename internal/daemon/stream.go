@@ -49,6 +49,10 @@ func (s *streamControl) Start(req control.StartRequest) (control.StartResult, er
 		return control.StartResult{}, &control.CommandError{Code: control.CodeFull, Err: err,
 			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}
 	}
+	if errors.Is(err, stream.ErrOtherFormat) {
+		return control.StartResult{}, &control.CommandError{Code: control.CodeBadTarget, Err: err,
+			Message: "the target gets a rig's stream in its layout (--rig-to); choose another port"}
+	}
 	if err != nil {
 		return control.StartResult{}, err
 	}
