@@ -35,6 +35,7 @@ var Columns = []Column{
 	{"flags", "", "status bits, in decimal (see flags)"},
 	{"late_ns", "ns", "how long after its deadline the sampling tick fired"},
 	{"pressure_pa", "Pa", "barometric pressure; empty unless flags has the pressure bit"},
+	{"t_pc_ns", "ns since the Unix epoch", "the PC's CLOCK_REALTIME at the sensor read: t_mono_ns mapped by the time sync; empty before its first estimate"},
 }
 
 // FlagBit describes one bit of the flags column.
@@ -100,6 +101,11 @@ type Metadata struct {
 	Columns     []Column  `json:"columns"`
 	Flags       []FlagBit `json:"flags"`
 	Summary     Summary   `json:"summary"`
+	// FileFormat is "mcap" for an MCAP recording (the csv fields then name
+	// the MCAP file, its size and its samples); absent for CSV.
+	FileFormat string `json:"file_format,omitempty"`
+	// TimeSync is what the time sync found at the end; absent without one.
+	TimeSync *SyncSummary `json:"time_sync,omitempty"`
 }
 
 // NewMetadata fills the parts of a sidecar that r knows: the start, the

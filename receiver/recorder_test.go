@@ -23,7 +23,7 @@ import (
 
 // wantCSVHeader is spelled out rather than taken from CSVHeader: it is the
 // interface to every script that reads a recording.
-const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa\n"
+const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,t_pc_ns\n"
 
 func dgram(session, seq uint32, samples ...sensor.Sample) []byte {
 	return telemetry.AppendDatagram(nil, telemetry.Header{Session: session, Seq: seq, RateHz: 200}, samples)
@@ -89,7 +89,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		t.Fatalf("recording does not end with a whole line: ...%q", data[max(0, len(data)-40):])
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 14
+	cr.FieldsPerRecord = 15
 	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatalf("recording is not CSV: %v", err)

@@ -2,6 +2,7 @@ package timesync
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,12 @@ type Syncer struct {
 	cur    atomic.Pointer[Estimate]
 	failed atomic.Int64
 	lastE  atomic.Pointer[error]
+	unsup  atomic.Bool
 }
+
+// Unsupported reports whether the daemon refused the time command (a
+// version without it): Run then stops.
+func (s *Syncer) Unsupported() bool { return s.unsup.Load() }
 
 // NewSyncer returns a syncer that asks src.
 func NewSyncer(src Source) *Syncer { return &Syncer{src: src} }
@@ -68,6 +74,9 @@ func (s *Syncer) Exchange(ctx context.Context) error {
 	if err != nil {
 		s.failed.Add(1)
 		s.lastE.Store(&err)
+		if re, ok := errors.AsType[*control.ReplyError](err); ok && re.Reply.Verb == control.CodeUnknownCommand {
+			s.unsup.Store(true)
+		}
 		return err
 	}
 	s.mu.Lock()
@@ -77,12 +86,12 @@ func (s *Syncer) Exchange(ctx context.Context) error {
 	return nil
 }
 
-// Prime runs up to n exchanges back to back, so that an estimate is there
-// before the first sample; it returns once one worked and n ran, or ctx
-// ends.
+// Prime runs n exchanges back to back, so that an estimate is there
+// before the first sample; it returns early when ctx ends or the daemon
+// does not know the time command.
 func (s *Syncer) Prime(ctx context.Context, n int) {
-	for i := 0; i < n || s.cur.Load() == nil && i < 4*n; i++ {
-		if ctx.Err() != nil {
+	for range n {
+		if ctx.Err() != nil || s.unsup.Load() {
 			return
 		}
 		_ = s.Exchange(ctx)
@@ -105,7 +114,7 @@ func (s *Syncer) Run(ctx context.Context) {
 	start := time.Now()
 	t := time.NewTimer(fast)
 	defer t.Stop()
-	for {
+	for !s.unsup.Load() {
 		select {
 		case <-ctx.Done():
 			return
