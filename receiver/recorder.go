@@ -56,8 +56,9 @@ type Recorder struct {
 	tagger *telemetry.Tagger // RequireTag's; nil: tags are not checked
 	auth   string            // how datagrams are authenticated: Summary.Auth
 
-	clock Clock           // SetClock's; nil: no t_pc_ns
-	mcap  *mcaprec.Writer // NewMCAPRecorder's; nil: CSV to w
+	clock    Clock           // SetClock's; nil: no t_pc_ns
+	mcap     *mcaprec.Writer // NewMCAPRecorder's; nil: CSV to w
+	mcapRows uint64
 
 	limit  int64 // StopAfter's span in ns; 0: none
 	anchor int64 // t_mono_ns of the first sample recorded
@@ -79,9 +80,10 @@ func NewRecorder(w io.Writer) *Recorder {
 
 // NewMCAPRecorder writes the samples to m as ROS 2 messages, stamped with
 // the PC's time of each sample (SetClock), or without a clock the
-// device's t_wall_ns. Close finishes the file.
-func NewMCAPRecorder(m *mcaprec.Writer) *Recorder {
-	r := NewRecorder(nil)
+// device's t_wall_ns, and, when csv is not nil, as CSV rows to csv too.
+// Close finishes the file. Written and Rows are the MCAP file's.
+func NewMCAPRecorder(m *mcaprec.Writer, csv io.Writer) *Recorder {
+	r := NewRecorder(csv)
 	r.mcap = m
 	return r
 }
@@ -172,7 +174,7 @@ func (r *Recorder) Add(b []byte) error {
 			if err := r.mcap.WriteSample(s, pc, seq); err != nil {
 				r.err = fmt.Errorf("receiver: writing recording: %w", err)
 			} else {
-				r.rows++
+				r.mcapRows++
 			}
 		}
 	}
@@ -322,4 +324,9 @@ func (r *Recorder) Written() int64 {
 
 // Rows returns the rows written so far (the header not included); for
 // MCAP the samples written.
-func (r *Recorder) Rows() uint64 { return r.rows }
+func (r *Recorder) Rows() uint64 {
+	if r.mcap != nil {
+		return r.mcapRows
+	}
+	return r.rows
+}

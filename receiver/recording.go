@@ -62,6 +62,8 @@ type RecordConfig struct {
 	// (package mcaprec) with these options, to the Output or, without
 	// one, to CSV (which then takes MCAP, not rows). nil: CSV.
 	MCAP *mcaprec.Options
+	// CSVCopy, with MCAP, takes the same samples as CSV rows too.
+	CSVCopy io.Writer
 	// NoSync turns the time sync off. Otherwise, when the Device runs time
 	// exchanges (a *control.Client does), the recording estimates the
 	// device's clock from them all along (package timesync) and stamps
@@ -264,7 +266,7 @@ func NewRecording(cfg RecordConfig) (*Recording, error) {
 		if err != nil {
 			return nil, fmt.Errorf("receiver: %w", err)
 		}
-		r.rec = NewMCAPRecorder(m)
+		r.rec = NewMCAPRecorder(m, cfg.CSVCopy)
 	} else {
 		r.rec = NewRecorder(w)
 	}
