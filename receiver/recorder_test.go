@@ -77,6 +77,7 @@ type csvRow struct {
 	late           int64
 	pressure       string // as written: empty without a reading
 	sessionPadding bool   // session written as 8 hex digits
+	pc             string // t_pc_ns as written: empty before the time sync's first estimate
 }
 
 // parseRecording reads a recording back with encoding/csv.
@@ -129,6 +130,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		r.flags = sensor.Status(flags)
 		r.late = i64(rec[12])
 		r.pressure = rec[13]
+		r.pc = rec[14]
 		rows = append(rows, r)
 	}
 	return rows
