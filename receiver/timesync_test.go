@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"testing"
@@ -55,7 +56,11 @@ func TestTimeSyncLoopback(t *testing.T) {
 	errs := syncErrors(t, parseRecording(t, csv.Bytes()))
 	p50, p99 := quantile(errs, 0.5), quantile(errs, 0.99)
 	t.Logf("%d samples: |t_pc − t_wall| p50 %d ns, p99 %d ns, max %d ns; %+v", len(errs), p50, p99, errs[len(errs)-1], *res.Sync)
-	if p99 > int64(2*time.Millisecond) {
+	bound := 2 * time.Millisecond
+	if os.Getenv("QEMU_CPU") != "" {
+		bound = 20 * time.Millisecond // make test-arm: every step emulated
+	}
+	if p99 > int64(bound) {
 		t.Errorf("p99 %s over loopback", time.Duration(p99))
 	}
 	if s := res.Sync; s.Exchanges < 10 || s.RTTNs <= 0 || s.OffsetNs > s.RTTNs || -s.OffsetNs > s.RTTNs {
