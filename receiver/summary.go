@@ -175,7 +175,7 @@ func (p Progress) String() string {
 		p.Elapsed.Seconds(), rate, p.Samples, p.Lost, p.Duplicated, p.Reordered, p.Late, p.SensorErrors, Bytes(p.Written))
 	if p.Synced {
 		e := p.Sync
-		line += fmt.Sprintf("  offset %s  rtt %s  drift %+.1f ppm", Nanos(e.OffsetAt(e.Ref)), Nanos(e.RTT), e.Drift*1e6)
+		line += fmt.Sprintf("  clock %s rtt %s %+.1fppm", Nanos(e.OffsetAt(e.Ref)), Nanos(e.RTT), e.Drift*1e6)
 	}
 	return line + " "
 }
