@@ -291,8 +291,12 @@ func (c *Client) Close() error {
 func (c *Client) read() {
 	defer close(c.done)
 	buf := make([]byte, 2048)
+	var oob []byte
+	if enableRxStamps(c.conn) {
+		oob = make([]byte, rxStampOOB) // a time reply's T4: its arrival
+	}
 	for {
-		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -310,6 +314,9 @@ func (c *Client) read() {
 			continue
 		}
 		mono, wall := rt.Stamp() // a time reply's T4: before any parsing
+		if kernel, ok := rxStamp(oob[:oobn]); ok {
+			mono, wall = mono-(wall-kernel), kernel
+		}
 		body := b
 		if signed, _, err := SplitSigned(b); err == nil {
 			body = signed

@@ -254,12 +254,18 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	defer stop()
 	udp, _ := conn.(*net.UDPConn)        // reads without allocating
 	buf := make([]byte, MaxCommandLen+1) // one more byte detects oversize
+	// The kernel's arrival times make a time command's T2 independent of
+	// how soon this goroutine wakes.
+	var oob []byte
+	if udp != nil && enableRxStamps(udp) {
+		oob = make([]byte, rxStampOOB)
+	}
 	for {
-		var n int
+		var n, oobn int
 		var from netip.AddrPort
 		var err error
 		if udp != nil {
-			n, from, err = udp.ReadFromUDPAddrPort(buf)
+			n, oobn, _, from, err = udp.ReadMsgUDPAddrPort(buf, oob)
 		} else {
 			var a net.Addr
 			n, a, err = conn.ReadFrom(buf)
@@ -268,6 +274,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 			}
 		}
 		rx := stamp() // a time command's T2, as close to the socket as can be
+		if kernel, ok := rxStamp(oob[:oobn]); ok {
+			rx = [2]int64{rx[0] - (rx[1] - kernel), kernel}
+		}
 		if s.closed.Load() {
 			return ErrServerClosed
 		}

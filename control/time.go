@@ -21,7 +21,8 @@ const MaxTimeHold = time.Second
 var ErrBadTime = errors.New("control: bad time reply")
 
 // DeviceTimes are the daemon's clocks in a time reply, ns: at the
-// command's arrival (Rx, right after the socket read) and at its reply
+// command's arrival (Rx: the kernel's arrival time where it gives one,
+// else right after the socket read) and at its reply
 // (Tx, before the reply is formatted and signed). Mono is CLOCK_MONOTONIC,
 // the clock of a sample's t_mono_ns; Wall is CLOCK_REALTIME, that of
 // t_wall_ns.
@@ -96,8 +97,8 @@ func (s TimeSample) Offset() int64 {
 
 // Time runs one time exchange: one attempt, no retry (a late reply is
 // useless to the sync, which asks again soon), signed with the client's
-// key when it has one. Received is taken by the reader goroutine as the
-// reply comes off the socket.
+// key when it has one. Received is the reply's arrival: the kernel's
+// arrival time where it gives one, else the reader goroutine's reading.
 func (c *Client) Time(ctx context.Context) (TimeSample, error) {
 	var s TimeSample
 	cmd := Command{ID: c.newID(), Verb: VerbTime}

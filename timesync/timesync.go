@@ -4,12 +4,13 @@
 // this host's clocks.
 //
 // The estimator sees only the exchanges (control.TimeSample): this host's
-// send and receive times and the daemon's receive and reply times. Of the
-// exchanges in a sliding window it keeps those with the smallest round
-// trip, whose way there and way back are the most likely to have taken
-// equally long (a queue delays one way only), and fits the device's
-// offset and its drift to them. A Syncer runs the exchanges beside a
-// recording and publishes the latest Estimate for the receiving goroutine.
+// send and receive times and the daemon's receive and reply times. Over a
+// sliding window it takes the offset from the smallest delay of each way
+// (a queue or a late wake-up only ever adds delay, so each way's minimum
+// is close to the bare delay, even when both ways were seldom quick in
+// the same exchange) and the drift from the exchanges with the smallest
+// round trips. A Syncer runs the exchanges beside a recording and
+// publishes the latest Estimate for the receiving goroutine.
 package timesync
 
 import (
@@ -118,9 +119,11 @@ func (e *Estimator) Add(s control.TimeSample) Estimate {
 // exchange.
 func (e *Estimator) Estimate() (est Estimate, ok bool) { return e.est, e.have }
 
-// fit keeps the quarter of the exchanges with the smallest round trips
-// (at least one, at most all of them within 20 µs of the smallest) and
-// fits a line to their offsets over time.
+// fit finds the drift from the quarter of the exchanges with the smallest
+// round trips (at least one, and all of them within 20 µs of the
+// smallest): a line through their offsets over time, once they span
+// MinDriftSpan, refined by refineDrift; and the offset from each way's
+// smallest delay (minOffset).
 func fit(win []control.TimeSample) Estimate {
 	rtts := make([]int64, len(win))
 	for i, s := range win {
@@ -158,5 +161,54 @@ func fit(win []control.TimeSample) Estimate {
 	if span := slices.Max(ts) - slices.Min(ts); span >= float64(MinDriftSpan) && sxx > 0 {
 		drift = max(-MaxDrift, min(MaxDrift, sxy/sxx))
 	}
-	return Estimate{Ref: t0 + int64(math.Round(tm)), Offset: o0 + int64(math.Round(om)), Drift: drift, RTT: sorted[0], Spread: spread, Used: len(ts), Window: len(win)}
+	ref := t0 + int64(math.Round(tm))
+	if drift != 0 {
+		for range 2 {
+			drift = refineDrift(win, ref, drift)
+		}
+	}
+	offset := minOffset(win, ref, drift)
+	return Estimate{Ref: ref, Offset: offset, Drift: drift, RTT: sorted[0], Spread: spread, Used: len(ts), Window: len(win)}
+}
+
+// minOffset is the offset at ref from the smallest delay each way: the
+// way there, T2 − T1, is the delay plus the offset, the way back, T4 − T3,
+// the delay less it; each with the drift taken out. A queue or a slow
+// wake-up only ever adds to a delay, so each way's minimum over the window
+// comes close to its bare delay, however seldom both ways were quick in
+// the same exchange, and the two bare delays are the same (NTP's
+// assumption).
+func minOffset(win []control.TimeSample, ref int64, drift float64) int64 {
+	there, back := int64(math.MaxInt64), int64(math.MaxInt64)
+	for _, s := range win {
+		d := int64(math.Round(drift * float64(s.Sent+(s.Received-s.Sent)/2-ref)))
+		there = min(there, s.Device.Rx-s.Sent-d)
+		back = min(back, s.Received-s.Device.Tx+d)
+	}
+	return (there - back) / 2
+}
+
+// refineDrift corrects drift by what is left of it: the offset from the
+// older half of the window's exchanges and from the newer half, each by
+// minOffset with drift taken out, differ by the drift's error times the
+// time between the halves.
+func refineDrift(win []control.TimeSample, ref int64, drift float64) float64 {
+	mid := func(s control.TimeSample) int64 { return s.Sent + (s.Received-s.Sent)/2 }
+	split := mid(win[0]) + (mid(win[len(win)-1])-mid(win[0]))/2
+	i := 0
+	for i < len(win) && mid(win[i]) < split {
+		i++
+	}
+	if i == 0 || i == len(win) {
+		return drift
+	}
+	centre := func(w []control.TimeSample) float64 {
+		return float64(mid(w[0])-ref)/2 + float64(mid(w[len(w)-1])-ref)/2
+	}
+	ta, tb := centre(win[:i]), centre(win[i:])
+	if tb-ta < float64(MinDriftSpan)/2 {
+		return drift
+	}
+	oa, ob := minOffset(win[:i], ref, drift), minOffset(win[i:], ref, drift)
+	return max(-MaxDrift, min(MaxDrift, drift+float64(ob-oa)/(tb-ta)))
 }
