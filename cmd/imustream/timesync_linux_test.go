@@ -100,7 +100,7 @@ func TestTimeSyncDelayedLink(t *testing.T) {
 		seconds, _ = strconv.Atoi(v)
 	}
 	out := filepath.Join(t.TempDir(), "run.csv")
-	rec := exec.Command("ip", "netns", "exec", rxNS, bin, "record", "--device", device, "--duration", strconv.Itoa(seconds)+"s", "--out", out)
+	rec := exec.Command("ip", "netns", "exec", rxNS, bin, "record", "--device", device, "--duration", strconv.Itoa(seconds)+"s", "--out", out, "--retries", "10")
 	summary, err := rec.CombinedOutput()
 	if err != nil {
 		t.Fatalf("record: %v\n%s", err, summary)

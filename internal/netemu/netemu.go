@@ -55,20 +55,13 @@ func Start(ns, a, b string, delay, jitter time.Duration, seed uint64) (*Bridge, 
 			if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: ifc.Index}); err != nil {
 				return fmt.Errorf("netemu: bind %s: %w", name, err)
 			}
-			// Wake up now and then to notice Close.
-			tv := unix.NsecToTimeval(int64(50 * time.Millisecond))
-			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
-				return err
-			}
 		}
 		return nil
 	}); err != nil {
 		br.closeFDs()
 		return nil, err
 	}
-	for i := range 2 {
-		br.wg.Go(func() { br.forward(br.fds[i], br.fds[1-i], br.ifs[1-i]) })
-	}
+	br.wg.Go(br.run)
 	return br, nil
 }
 
@@ -116,29 +109,44 @@ func (br *Bridge) draw() time.Duration {
 	return br.delay - br.jitter + time.Duration(br.rng.Int64N(int64(2*br.jitter)+1))
 }
 
-func (br *Bridge) forward(in, out, outIf int) {
+// run reads both interfaces from one thread, so that neither way waits
+// longer than the other for a reader to wake, and sends each frame out of
+// the other interface after its draw.
+func (br *Bridge) run() {
 	buf := make([]byte, 65536)
-	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: outIf}
+	pfd := []unix.PollFd{{Fd: int32(br.fds[0]), Events: unix.POLLIN}, {Fd: int32(br.fds[1]), Events: unix.POLLIN}}
 	for !br.stop.Load() {
-		n, from, err := unix.Recvfrom(in, buf, 0)
-		if err != nil {
-			continue // the timeout, or EINTR
+		if _, err := unix.Poll(pfd, 50); err != nil {
+			continue // EINTR
 		}
-		if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
-			continue // our own sends on this interface
-		}
-		frame := append([]byte(nil), buf[:n]...)
-		fixUDPChecksum(frame)
-		br.wg.Add(1)
-		time.AfterFunc(br.draw(), func() {
-			defer br.wg.Done()
-			if !br.stop.Load() {
-				if unix.Sendto(out, frame, 0, to) == nil {
-					br.Forwarded.Add(1)
-				}
+		for i := range pfd {
+			if pfd[i].Revents&unix.POLLIN == 0 {
+				continue
 			}
-		})
+			for {
+				n, from, err := unix.Recvfrom(br.fds[i], buf, unix.MSG_DONTWAIT)
+				if err != nil {
+					break // drained
+				}
+				if ll, ok := from.(*unix.SockaddrLinklayer); ok && ll.Pkttype == unix.PACKET_OUTGOING {
+					continue // our own sends on this interface
+				}
+				br.send(append([]byte(nil), buf[:n]...), br.fds[1-i], br.ifs[1-i])
+			}
+		}
 	}
+}
+
+func (br *Bridge) send(frame []byte, out, outIf int) {
+	fixUDPChecksum(frame)
+	to := &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: outIf}
+	br.wg.Add(1)
+	time.AfterFunc(br.draw(), func() {
+		defer br.wg.Done()
+		if !br.stop.Load() && unix.Sendto(out, frame, 0, to) == nil {
+			br.Forwarded.Add(1)
+		}
+	})
 }
 
 // fixUDPChecksum fills in the checksum of an IPv4 UDP datagram: a veth
