@@ -158,8 +158,18 @@ func fit(win []control.TimeSample) Estimate {
 		sxx += (ts[i] - tm) * (ts[i] - tm)
 	}
 	drift := 0.0
-	if span := slices.Max(ts) - slices.Min(ts); span >= float64(MinDriftSpan) && sxx > 0 {
-		drift = max(-MaxDrift, min(MaxDrift, sxy/sxx))
+	if span := slices.Max(ts) - slices.Min(ts); span >= float64(MinDriftSpan) && sxx > 0 && len(ts) > 2 {
+		// Only a slope the scatter cannot explain (three standard errors):
+		// a drift fitted to noise moves every later stamp.
+		slope := sxy / sxx
+		var rss float64
+		for i := range ts {
+			r := os[i] - om - slope*(ts[i]-tm)
+			rss += r * r
+		}
+		if se := math.Sqrt(rss / float64(len(ts)-2) / sxx); math.Abs(slope) > 3*se {
+			drift = max(-MaxDrift, min(MaxDrift, slope))
+		}
 	}
 	ref := t0 + int64(math.Round(tm))
 	if drift != 0 {
