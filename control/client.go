@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/imustream/imustream/internal/rt"
 )
 
 // ClientOptions configures a Client. Zero fields take the documented
@@ -70,11 +72,17 @@ type Client struct {
 // signatures itself, so forged replies are counted and dropped there and
 // can never crowd the genuine one out of ch.
 type request struct {
-	ch       chan Reply
+	ch       chan arrival
 	verb     string
 	plain    bool  // a hello: its reply is never signed
 	tags     []Tag // one per attempt, under Client.mu
 	unsigned int   // replies without a valid signature, or of another verb, under Client.mu
+}
+
+// arrival is a reply and when it came off the socket (rt.Stamp).
+type arrival struct {
+	r          Reply
+	mono, wall int64
 }
 
 // ReplyError is a command the daemon answered with err.
@@ -283,8 +291,12 @@ func (c *Client) Close() error {
 func (c *Client) read() {
 	defer close(c.done)
 	buf := make([]byte, 2048)
+	var oob []byte
+	if enableRxStamps(c.conn) {
+		oob = make([]byte, rxStampOOB) // a time reply's T4: its arrival
+	}
 	for {
-		n, from, err := c.conn.ReadFromUDPAddrPort(buf)
+		n, oobn, _, from, err := c.conn.ReadMsgUDPAddrPort(buf, oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -300,6 +312,10 @@ func (c *Client) read() {
 				c.opts.OnData(b, from)
 			}
 			continue
+		}
+		mono, wall := rt.Stamp() // a time reply's T4: before any parsing
+		if kernel, ok := rxStamp(oob[:oobn]); ok {
+			mono, wall = mono-(wall-kernel), kernel
 		}
 		body := b
 		if signed, _, err := SplitSigned(b); err == nil {
@@ -328,7 +344,7 @@ func (c *Client) read() {
 			continue
 		}
 		select {
-		case req.ch <- r:
+		case req.ch <- arrival{r, mono, wall}:
 		default: // Do has a reply already; this is a duplicate
 		}
 	}
@@ -383,7 +399,8 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Reply, error) {
 		}
 		t.Reset(c.opts.Timeout)
 		select {
-		case r := <-req.ch:
+		case a := <-req.ch:
+			r := a.r
 			if !r.OK {
 				return r, &ReplyError{Reply: r}
 			}
@@ -413,7 +430,7 @@ func (c *Client) bootNonce() string {
 
 // register makes cmd's replies reach the returned request until done.
 func (c *Client) register(cmd Command) (req *request, done func()) {
-	req = &request{ch: make(chan Reply, 1), verb: cmd.Verb, plain: cmd.Verb == VerbHello}
+	req = &request{ch: make(chan arrival, 1), verb: cmd.Verb, plain: cmd.Verb == VerbHello}
 	c.mu.Lock()
 	c.pending[cmd.ID] = req
 	c.mu.Unlock()
@@ -440,7 +457,8 @@ func (c *Client) hello(ctx context.Context) (string, error) {
 	t := time.NewTimer(c.opts.Timeout)
 	defer t.Stop()
 	select {
-	case r := <-req.ch:
+	case a := <-req.ch:
+		r := a.r
 		boot, _ := r.Get("boot")
 		if !r.OK || !isHex(boot, BootLen) {
 			return "", fmt.Errorf("%w: hello answered %q", ErrBadReply, r.String())

@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"testing"
 )
@@ -127,4 +128,38 @@ func TestSignedFuzzCrashers(t *testing.T) {
 	if _, _, err := testKey.VerifyCommand([]byte(v + "6f121c2a73b5070f7b891b9dc9c13a6f")); err != nil {
 		t.Errorf("the lowercase tag: %v", err)
 	}
+}
+
+// FuzzParseTimeReply feeds the time reply's decoder through ParseReply,
+// as the client does: whatever it takes has the clocks in order, and
+// formats back to fields that parse to the same times.
+func FuzzParseTimeReply(f *testing.F) {
+	for _, s := range []string{
+		"ok id=ab-1 time rx=1234567890 tx=1234568890 rx_wall=1764600000000000000 tx_wall=1764600000000001000\n",
+		"ok time rx=1 tx=1 rx_wall=1 tx_wall=1", "ok time rx=1 tx=2 rx_wall=3", "ok time rx=+1 tx=2 rx_wall=3 tx_wall=4",
+		"ok time rx=9223372036854775807 tx=9223372036854775807 rx_wall=5 tx_wall=5 x=y", "err time rx=1",
+		"ok time rx=1 tx=1000000002 rx_wall=1 tx_wall=1", "ok time rx=01 tx=2 rx_wall=3 tx_wall=4 rx=1",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseReply(b)
+		if err != nil {
+			return
+		}
+		d, err := ParseTimeReply(r)
+		if err != nil {
+			if !errors.Is(err, ErrBadTime) {
+				t.Fatalf("%q: error %v is not ErrBadTime", b, err)
+			}
+			return
+		}
+		if d.Rx <= 0 || d.Tx < d.Rx || d.Tx-d.Rx > int64(MaxTimeHold) || d.RxWall <= 0 || d.TxWall <= 0 {
+			t.Fatalf("%q: took %+v", b, d)
+		}
+		again, err := ParseTimeReply(Reply{OK: true, Verb: VerbTime, Fields: d.Fields()})
+		if err != nil || again != d {
+			t.Fatalf("%q: %+v formats to %+v, %v", b, d, again, err)
+		}
+	})
 }

@@ -32,6 +32,10 @@ const (
 	// carry; it is answered unsigned, and only with a reply no longer than
 	// the request (clients pad it with pad=).
 	VerbHello = "hello"
+	// VerbTime asks for the daemon's clocks at the command's arrival and
+	// at its reply: one exchange of the time sync (docs/protocol.md,
+	// "Time sync"). Its replies are never cached.
+	VerbTime = "time"
 )
 
 // Reply codes of err replies.
@@ -196,12 +200,12 @@ func ParseCommand(b []byte) (Command, error) {
 		if c.Verb == VerbStart && c.Target == "all" {
 			return c, badArg("start needs a HOST:PORT or :PORT target, not all")
 		}
-	case VerbStatus, VerbPing, VerbHello:
+	case VerbStatus, VerbPing, VerbHello, VerbTime:
 		if len(args) > 0 || c.Lease != 0 {
 			return c, badArg("%s takes no arguments", c.Verb)
 		}
 	default:
-		return c, &CommandError{Code: CodeUnknownCommand, Err: ErrUnknown, Message: fmt.Sprintf("unknown command %q (want start, stop, status, ping or hello)", positional[0])}
+		return c, &CommandError{Code: CodeUnknownCommand, Err: ErrUnknown, Message: fmt.Sprintf("unknown command %q (want start, stop, status, ping, hello or time)", positional[0])}
 	}
 	if c.Pad != "" && c.Verb != VerbHello {
 		return c, badArg("pad= is for hello")

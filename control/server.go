@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/imustream/imustream/internal/rt"
 )
 
 // DefaultAllow is the allow list when none is configured: this machine only.
@@ -252,18 +254,28 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	defer stop()
 	udp, _ := conn.(*net.UDPConn)        // reads without allocating
 	buf := make([]byte, MaxCommandLen+1) // one more byte detects oversize
+	// The kernel's arrival times make a time command's T2 independent of
+	// how soon this goroutine wakes.
+	var oob []byte
+	if udp != nil && enableRxStamps(udp) {
+		oob = make([]byte, rxStampOOB)
+	}
 	for {
-		var n int
+		var n, oobn int
 		var from netip.AddrPort
 		var err error
 		if udp != nil {
-			n, from, err = udp.ReadFromUDPAddrPort(buf)
+			n, oobn, _, from, err = udp.ReadMsgUDPAddrPort(buf, oob)
 		} else {
 			var a net.Addr
 			n, a, err = conn.ReadFrom(buf)
 			if ua, ok := a.(*net.UDPAddr); ok {
 				from = ua.AddrPort()
 			}
+		}
+		rx := stamp() // a time command's T2, as close to the socket as can be
+		if kernel, ok := rxStamp(oob[:oobn]); ok {
+			rx = [2]int64{rx[0] - (rx[1] - kernel), kernel}
 		}
 		if s.closed.Load() {
 			return ErrServerClosed
@@ -278,7 +290,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 			}
 			return fmt.Errorf("control: read: %w", err)
 		}
-		s.handle(buf[:n], from)
+		s.handle(buf[:n], from, rx)
 	}
 }
 
@@ -314,7 +326,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (s *Server) handle(pkt []byte, from netip.AddrPort) {
+// stamp reads the daemon's two clocks at once, as the sender does for a
+// sample's t_mono_ns and t_wall_ns.
+func stamp() [2]int64 {
+	mono, wall := rt.Stamp()
+	return [2]int64{mono, wall}
+}
+
+func (s *Server) handle(pkt []byte, from netip.AddrPort, rx [2]int64) {
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	// No reply to strangers: a spoofed source must not turn the daemon
 	// into a reflector.
@@ -367,7 +386,10 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 	if sg != nil {
 		name = sg.name
 	}
-	if cmd.ID != "" {
+	// Time replies are never cached: a repeat must read the clocks anew,
+	// and ten exchanges a second must not push the starts and stops out.
+	cached := cmd.ID != "" && cmd.Verb != VerbTime
+	if cached {
 		if r, ok := s.cache.get(name, from, cmd.ID, cmd.Verb); ok {
 			s.repeated.Add(1)
 			s.send(from, r, sg)
@@ -375,10 +397,10 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 		}
 	}
 	s.accepted.Add(1)
-	r := s.execute(cmd, from, sg)
+	r := s.execute(cmd, from, sg, rx)
 	r.ID = cmd.ID
 	b := r.body()
-	if cmd.ID != "" {
+	if cached {
 		s.cache.put(name, from, cmd.ID, cmd.Verb, b)
 	}
 	s.send(from, b, sg)
@@ -564,8 +586,12 @@ func notAllowed(to netip.AddrPort) Reply {
 	return Reply{Verb: CodeNotAllowed, Message: "start: " + to.String() + " is outside the allow list"}
 }
 
-func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer) Reply {
+func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer, rx [2]int64) Reply {
 	switch cmd.Verb {
+	case VerbTime:
+		tx := stamp()
+		d := DeviceTimes{Rx: rx[0], Tx: tx[0], RxWall: rx[1], TxWall: tx[1]}
+		return Reply{OK: true, Verb: cmd.Verb, Fields: d.Fields()}
 	case VerbStart:
 		to, err := s.target(cmd.Target, from)
 		if err != nil {

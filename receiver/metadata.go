@@ -42,6 +42,7 @@ var Columns = []Column{
 	{"qx", "", "orientation quaternion x"},
 	{"qy", "", "orientation quaternion y"},
 	{"qz", "", "orientation quaternion z"},
+	{"t_pc_ns", "ns since the Unix epoch", "the PC's CLOCK_REALTIME at the sensor read: t_mono_ns mapped by the time sync; empty before its first estimate"},
 }
 
 // FlagBit describes one bit of the flags column.
@@ -110,6 +111,11 @@ type Metadata struct {
 	Columns     []Column  `json:"columns"`
 	Flags       []FlagBit `json:"flags"`
 	Summary     Summary   `json:"summary"`
+	// FileFormat is "mcap" for an MCAP recording (the csv fields then name
+	// the MCAP file, its size and its samples); absent for CSV.
+	FileFormat string `json:"file_format,omitempty"`
+	// TimeSync is what the time sync found at the end; absent without one.
+	TimeSync *SyncSummary `json:"time_sync,omitempty"`
 }
 
 // NewMetadata fills the parts of a sidecar that r knows: the start, the

@@ -8,14 +8,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/imustream/imustream/mcaprec"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
+	"github.com/imustream/imustream/timesync"
 )
 
 // CSVHeader is the first line of a recording: the columns of v1 first, then
 // the ones appended since (docs/protocol.md, "Recording (CSV)"). Columns
 // describes them.
-const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz\n"
+const CSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz,t_pc_ns\n"
 
 // RecorderStats are a recorder's counters; loss, duplication and reordering
 // come from its Tracker.
@@ -54,6 +56,10 @@ type Recorder struct {
 	tagger *telemetry.Tagger // RequireTag's; nil: tags are not checked
 	auth   string            // how datagrams are authenticated: Summary.Auth
 
+	clock    Clock           // SetClock's; nil: no t_pc_ns
+	mcap     *mcaprec.Writer // NewMCAPRecorder's; nil: CSV to w
+	mcapRows uint64
+
 	limit  int64 // StopAfter's span in ns; 0: none
 	anchor int64 // t_mono_ns of the first sample recorded
 	full   bool  // a sample past the limit arrived
@@ -71,6 +77,27 @@ func NewRecorder(w io.Writer) *Recorder {
 	}
 	return r
 }
+
+// NewMCAPRecorder writes the samples to m as ROS 2 messages, stamped with
+// the PC's time of each sample (SetClock), or without a clock the
+// device's t_wall_ns, and, when csv is not nil, as CSV rows to csv too.
+// Close finishes the file. Written and Rows are the MCAP file's.
+func NewMCAPRecorder(m *mcaprec.Writer, csv io.Writer) *Recorder {
+	r := NewRecorder(csv)
+	r.mcap = m
+	return r
+}
+
+// Clock maps the device's CLOCK_MONOTONIC to the PC's clocks: a
+// *timesync.Syncer.
+type Clock interface {
+	Estimate() (timesync.Estimate, bool)
+}
+
+// SetClock makes the recorder map every sample's t_mono_ns to the PC's
+// CLOCK_REALTIME with c's latest estimate: the t_pc_ns column, the MCAP
+// header stamps. Call it before the first Add.
+func (r *Recorder) SetClock(c Clock) { r.clock = c }
 
 // Errors of Add for datagrams it drops, besides the malformed ones.
 var (
@@ -115,6 +142,11 @@ func (r *Recorder) Add(b []byte) error {
 	}
 	withPressure := h.SampleLen >= telemetry.SampleLenPressure
 	withMagQuat := h.SampleLen >= telemetry.SampleLenMagQuat
+	var est timesync.Estimate
+	synced := false
+	if r.clock != nil {
+		est, synced = r.clock.Estimate()
+	}
 	for i := range r.dg.Samples {
 		s := &r.dg.Samples[i]
 		if r.limit > 0 && r.Stats.Samples > 0 && s.MonoNs-r.anchor >= r.limit {
@@ -128,9 +160,23 @@ func (r *Recorder) Add(b []byte) error {
 		}
 		r.count(s)
 		r.spans.sample(s)
+		pc := s.WallNs // the MCAP stamps' fallback
+		if synced {
+			pc = est.Wall(s.MonoNs)
+		}
 		if r.w != nil && r.err == nil {
-			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure, withMagQuat)
+			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure, withMagQuat, pc, synced)
 			r.bufRows++
+		}
+		if r.mcap != nil && r.err == nil {
+			if !withPressure {
+				s.Status &^= sensor.StatusPressure // no reading in the record
+			}
+			if err := r.mcap.WriteSample(s, pc, seq); err != nil {
+				r.err = fmt.Errorf("receiver: writing recording: %w", err)
+			} else {
+				r.mcapRows++
+			}
 		}
 	}
 	if len(r.buf) >= flushAt {
@@ -180,8 +226,9 @@ func (r *Recorder) count(s *sensor.Sample) {
 }
 
 // appendRow appends s as a CSV row; its pressure, field and orientation
-// only when the record carries them and flags them.
-func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure, withMagQuat bool) []byte {
+// only when the record carries them and flags them, its PC time pc only
+// when synced.
+func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure, withMagQuat bool, pc int64, synced bool) []byte {
 	const hex = "0123456789abcdef"
 	for sh := 28; sh >= 0; sh -= 4 {
 		b = append(b, hex[session>>sh&0xf])
@@ -217,6 +264,10 @@ func appendRow(b []byte, session, seq uint32, s *sensor.Sample, withPressure, wi
 		if quat {
 			b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
 		}
+	}
+	b = append(b, ',')
+	if synced { // else empty: no estimate of the device's clock yet
+		b = strconv.AppendInt(b, pc, 10)
 	}
 	return append(b, '\n')
 }
@@ -262,11 +313,36 @@ func truncatePartial(f *os.File, n int) error {
 	return err
 }
 
+// Close flushes the rows and, for MCAP, writes the file's summary and
+// footer; the file itself stays open for its owner.
+func (r *Recorder) Close() error {
+	err := r.Flush()
+	if r.mcap != nil && r.err == nil {
+		if cerr := r.mcap.Close(); cerr != nil {
+			r.err = fmt.Errorf("receiver: finishing recording: %w", cerr)
+		}
+		err = r.err
+	}
+	return err
+}
+
 // Err returns the first write error, if any.
 func (r *Recorder) Err() error { return r.err }
 
-// Written returns the bytes of complete rows written so far.
-func (r *Recorder) Written() int64 { return r.written }
+// Written returns the bytes of complete rows written so far; for MCAP the
+// bytes of its complete chunks (and, after Close, the whole file).
+func (r *Recorder) Written() int64 {
+	if r.mcap != nil {
+		return r.mcap.Size()
+	}
+	return r.written
+}
 
-// Rows returns the rows written so far (the header not included).
-func (r *Recorder) Rows() uint64 { return r.rows }
+// Rows returns the rows written so far (the header not included); for
+// MCAP the samples written.
+func (r *Recorder) Rows() uint64 {
+	if r.mcap != nil {
+		return r.mcapRows
+	}
+	return r.rows
+}

@@ -23,7 +23,7 @@ import (
 
 // wantCSVHeader is spelled out rather than taken from CSVHeader: it is the
 // interface to every script that reads a recording.
-const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz\n"
+const wantCSVHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz,t_pc_ns\n"
 
 func dgram(session, seq uint32, samples ...sensor.Sample) []byte {
 	return telemetry.AppendDatagram(nil, telemetry.Header{Session: session, Seq: seq, RateHz: 200}, samples)
@@ -78,6 +78,7 @@ type csvRow struct {
 	pressure       string    // as written: empty without a reading
 	magQuat        [7]string // mx my mz qw qx qy qz as written
 	sessionPadding bool      // session written as 8 hex digits
+	pc             string    // t_pc_ns as written: empty before the time sync's first estimate
 }
 
 // parseRecording reads a recording back with encoding/csv.
@@ -90,7 +91,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		t.Fatalf("recording does not end with a whole line: ...%q", data[max(0, len(data)-40):])
 	}
 	cr := csv.NewReader(bytes.NewReader(data))
-	cr.FieldsPerRecord = 21
+	cr.FieldsPerRecord = 22
 	recs, err := cr.ReadAll()
 	if err != nil {
 		t.Fatalf("recording is not CSV: %v", err)
@@ -131,6 +132,7 @@ func parseRecording(t *testing.T, data []byte) []csvRow {
 		r.late = i64(rec[12])
 		r.pressure = rec[13]
 		copy(r.magQuat[:], rec[14:21])
+		r.pc = rec[21]
 		rows = append(rows, r)
 	}
 	return rows

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/mcaprec"
 	"github.com/imustream/imustream/telemetry"
+	"github.com/imustream/imustream/timesync"
 )
 
 // DefaultLease is a recording's lease unless RecordConfig says otherwise.
@@ -56,6 +58,19 @@ type RecordConfig struct {
 	// the start reply names (src=) are taken, or, from a daemon that names
 	// none, every datagram.
 	Key *control.Key
+	// MCAP, when set, makes the recording an MCAP file of ROS 2 messages
+	// (package mcaprec) with these options, to the Output or, without
+	// one, to CSV (which then takes MCAP, not rows). nil: CSV.
+	MCAP *mcaprec.Options
+	// CSVCopy, with MCAP, takes the same samples as CSV rows too.
+	CSVCopy io.Writer
+	// NoSync turns the time sync off. Otherwise, when the Device runs time
+	// exchanges (a *control.Client does), the recording estimates the
+	// device's clock from them all along (package timesync) and stamps
+	// every sample with the PC's time: the t_pc_ns column, the MCAP
+	// header stamps. A daemon that does not know the time command leaves
+	// t_pc_ns empty and the MCAP stamps at the device's t_wall_ns.
+	NoSync bool
 	// OnLive receives the progress every LiveEvery while Run waits for
 	// the end (neither set: no progress).
 	OnLive    func(Progress)
@@ -151,6 +166,23 @@ type RecordResult struct {
 	At      string
 	Written int64  // bytes of whole rows written
 	Rows    uint64 // rows written, the header not included
+	// Sync is the time sync's estimate at the end; nil when there was
+	// none (NoSync, or a daemon without the time command).
+	Sync *SyncSummary
+}
+
+// SyncSummary is what the time sync found, as the sidecar records it.
+type SyncSummary struct {
+	OffsetNs  int64   `json:"offset_ns"` // device − PC CLOCK_MONOTONIC at the end
+	RTTNs     int64   `json:"rtt_ns"`    // the smallest round trip in the window
+	DriftPPM  float64 `json:"drift_ppm"`
+	Exchanges int64   `json:"exchanges"`
+	Failed    int64   `json:"failed"` // exchanges without a valid reply
+	Resets    int64   `json:"resets"` // the device's clock restarted
+}
+
+func syncSummary(e timesync.Estimate, failed int64) *SyncSummary {
+	return &SyncSummary{OffsetNs: e.OffsetAt(e.Ref), RTTNs: e.RTT, DriftPPM: e.Drift * 1e6, Exchanges: e.Exchanges, Failed: failed, Resets: e.Resets}
 }
 
 // Recording is one recording of a stream to a CSV file: Receive takes
@@ -165,7 +197,8 @@ type Recording struct {
 	ran  atomic.Bool
 	cb   sync.Mutex // OnLive and OnNote one at a time
 
-	nonce string // of the starts with a Key, as hex
+	nonce string           // of the starts with a Key, as hex
+	sync  *timesync.Syncer // nil: no time sync
 
 	mu      sync.Mutex // what Receive shares with Run
 	rec     *Recorder
@@ -223,7 +256,20 @@ func NewRecording(cfg RecordConfig) (*Recording, error) {
 	if cfg.Output != nil {
 		w = cfg.Output.File()
 	}
-	r.sess, r.rec = sess, NewRecorder(w)
+	r.sess = sess
+	if cfg.MCAP != nil && w != nil {
+		opts := *cfg.MCAP
+		if cfg.Output != nil && opts.Sync == nil {
+			opts.Sync = cfg.Output.File().Sync // a power loss keeps every complete chunk
+		}
+		m, err := mcaprec.NewWriter(w, opts)
+		if err != nil {
+			return nil, fmt.Errorf("receiver: %w", err)
+		}
+		r.rec = NewMCAPRecorder(m, cfg.CSVCopy)
+	} else {
+		r.rec = NewRecorder(w)
+	}
 	if cfg.Duration > 0 {
 		r.rec.StopAfter(cfg.Duration)
 	}
@@ -379,6 +425,7 @@ func (r *Recording) start(ctx context.Context) (control.Reply, error) {
 	if err != nil {
 		err = fmt.Errorf("receiver: status: %w", err)
 	} else {
+		r.startSync(ctx)
 		err = r.sess.Start(ctx)
 	}
 	if err != nil && ctx.Err() != nil {
@@ -393,6 +440,24 @@ func (r *Recording) start(ctx context.Context) (control.Reply, error) {
 		err = ErrUntagged
 	}
 	return status, err
+}
+
+// startSync estimates the device's clock from a few exchanges before the
+// stream starts, so that the first samples have a PC time too.
+func (r *Recording) startSync(ctx context.Context) {
+	src, ok := r.dev.(timesync.Source)
+	if !ok || r.cfg.NoSync {
+		return
+	}
+	s := timesync.NewSyncer(src)
+	s.Prime(ctx, 8)
+	if s.Unsupported() {
+		return
+	}
+	r.mu.Lock()
+	r.sync = s
+	r.rec.SetClock(s)
+	r.mu.Unlock()
 }
 
 func (r *Recording) isTagged() bool {
@@ -411,7 +476,14 @@ func (r *Recording) wait(ctx context.Context) Ending {
 	kept := make(chan struct{})
 	go func() {
 		defer close(kept)
+		if r.sync == nil {
+			r.sess.Keep(keepCtx, r.refreshFailed)
+			return
+		}
+		synced := make(chan struct{})
+		go func() { defer close(synced); r.sync.Run(keepCtx) }()
 		r.sess.Keep(keepCtx, r.refreshFailed)
+		<-synced
 	}()
 	defer func() { stopKeep(); <-kept }()
 	var live <-chan time.Time
@@ -470,8 +542,14 @@ func (r *Recording) close() {
 // the Output.
 func (r *Recording) finish(res *RecordResult, status control.Reply, stopErr error) (writeErr, fileErr error) {
 	rec := r.rec
-	writeErr = rec.Flush()
+	writeErr = rec.Close()
 	res.Summary = rec.Summary()
+	if r.sync != nil {
+		if e, ok := r.sync.Estimate(); ok {
+			failed, _ := r.sync.Failed()
+			res.Sync = syncSummary(e, failed)
+		}
+	}
 	res.Ended = res.Ending.String()
 	if res.Ending == EndDaemon {
 		res.Ended += "; " + res.AfterEnd.String()
@@ -511,6 +589,10 @@ func (r *Recording) place(o *Output, res *RecordResult, status control.Reply) er
 	}
 	meta.Device, meta.Recorder, meta.DurationAsked = r.cfg.Device, r.cfg.Program, r.cfg.Duration
 	meta.Daemon = daemonOf(status)
+	meta.TimeSync = res.Sync
+	if r.cfg.MCAP != nil {
+		meta.FileFormat = "mcap"
+	}
 	var err error
 	switch {
 	case r.rec.Stats.Samples == 0:
@@ -605,6 +687,9 @@ func (r *Recording) live() {
 		p = r.rec.progress(time.Since(r.firstAt))
 	}
 	r.mu.Unlock()
+	if r.sync != nil {
+		p.Sync, p.Synced = r.sync.Estimate()
+	}
 	r.cb.Lock()
 	defer r.cb.Unlock()
 	r.cfg.OnLive(p)

@@ -581,7 +581,7 @@ func TestRecordingLive(t *testing.T) {
 
 func TestProgressString(t *testing.T) {
 	p := Progress{Started: true, Elapsed: 2 * time.Second, Samples: 400, Lost: 1, Duplicated: 2, Reordered: 3, Late: 4, SensorErrors: 5}
-	if got, want := p.String(), "   2.0 s    200.0 Hz  samples 400  lost 1  dup 2  reord 3  late 4  sensor_err 5 "; got != want {
+	if got, want := p.String(), "   2.0 s    200.0 Hz  samples 400  lost 1  dup 2  reord 3  late 4  sensor_err 5  0 B "; got != want {
 		t.Errorf("%q, want %q", got, want)
 	}
 }

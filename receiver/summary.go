@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"time"
+
+	"github.com/imustream/imustream/timesync"
 )
 
 // Summary is what a recording amounted to, from a Recorder's counters.
@@ -143,6 +145,11 @@ type Progress struct {
 	// Lost, Duplicated and Reordered are the Tracker's counts so far;
 	// Late and SensorErrors count flagged samples.
 	Lost, Duplicated, Reordered, Late, SensorErrors uint64
+	// Written is the bytes in the file so far.
+	Written int64
+	// Sync is the time sync's latest estimate, when Synced.
+	Sync   timesync.Estimate
+	Synced bool
 }
 
 // progress is r's Progress, elapsed after its first sample arrived.
@@ -151,7 +158,7 @@ func (r *Recorder) progress(elapsed time.Duration) Progress {
 	return Progress{
 		Started: true, Elapsed: elapsed, Samples: st.Samples,
 		Lost: tr.Lost(), Duplicated: tr.Duplicates, Reordered: tr.Reordered,
-		Late: st.Late, SensorErrors: st.SensorErrors,
+		Late: st.Late, SensorErrors: st.SensorErrors, Written: r.Written(),
 	}
 }
 
@@ -164,6 +171,33 @@ func (p Progress) String() string {
 	if s := p.Elapsed.Seconds(); s > 0 {
 		rate = float64(p.Samples) / s
 	}
-	return fmt.Sprintf("%6.1f s  %7.1f Hz  samples %d  lost %d  dup %d  reord %d  late %d  sensor_err %d ",
-		p.Elapsed.Seconds(), rate, p.Samples, p.Lost, p.Duplicated, p.Reordered, p.Late, p.SensorErrors)
+	line := fmt.Sprintf("%6.1f s  %7.1f Hz  samples %d  lost %d  dup %d  reord %d  late %d  sensor_err %d  %s",
+		p.Elapsed.Seconds(), rate, p.Samples, p.Lost, p.Duplicated, p.Reordered, p.Late, p.SensorErrors, Bytes(p.Written))
+	if p.Synced {
+		e := p.Sync
+		line += fmt.Sprintf("  clock %s rtt %s %+.1fppm", Nanos(e.OffsetAt(e.Ref)), Nanos(e.RTT), e.Drift*1e6)
+	}
+	return line + " "
+}
+
+// Bytes formats a file size: 812 B, 64.0 KiB, 3.2 MiB.
+func Bytes(n int64) string {
+	switch {
+	case n < 1<<10:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}
+
+// Nanos formats a time offset or round trip at µs resolution, in s past
+// 10 s (a device clock counts from its boot, far from the PC's).
+func Nanos(ns int64) string {
+	if ns >= 10e9 || ns <= -10e9 {
+		return fmt.Sprintf("%+.6f s", float64(ns)/1e9)
+	}
+	return time.Duration(ns).Round(time.Microsecond).String()
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/receiver"
+	"github.com/imustream/imustream/timesync"
 )
 
 // deviceEnv names the environment variable that sets the default of
@@ -84,7 +86,7 @@ func isSet(fs *flag.FlagSet, name string) bool {
 func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	var cf ctlFlags
 	var to string
-	var lease time.Duration
+	var lease, syncFor time.Duration
 	fs := newFlags(name, stderr)
 	cf.register(fs)
 	switch name {
@@ -95,6 +97,9 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	case control.VerbStop:
 		fs.StringVar(&to, "to", "", "the receiver whose stream to stop: `HOST:PORT`, :PORT on this host, or all (required)")
 		groupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
+	case control.VerbStatus:
+		fs.DurationVar(&syncFor, "sync", 0, "also run time exchanges for this `DURATION` (10s or more fits the drift) before printing the device's clock offset, RTT and drift")
+		groupFlags(fs, "Time: sync", ctlDeviceGroup, ctlSecurityGroup)
 	default:
 		groupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
 	}
@@ -130,6 +135,7 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 		for _, f := range r.Fields {
 			fmt.Fprintf(stdout, "%-17s %s\n", f.Key, f.Value)
 		}
+		printSync(stdout, c, syncFor)
 		return nil
 	case name == control.VerbStop && to == "all":
 		if n, _ := r.Get("stopped"); n == "0" {
@@ -140,4 +146,30 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	r.ID = ""
 	fmt.Fprint(stdout, r.String())
 	return nil
+}
+
+// printSync runs time exchanges, a few or for syncFor, and prints what
+// they say of the device's clock: its offset from this host's, the round
+// trip, and the drift, which needs exchanges over 10 s or more.
+func printSync(w io.Writer, c *control.Client, syncFor time.Duration) {
+	s := timesync.NewSyncer(c)
+	s.Prime(context.Background(), 8)
+	if syncFor > 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), syncFor)
+		s.FastFor = syncFor
+		s.Run(ctx)
+		cancel()
+	}
+	e, ok := s.Estimate()
+	if !ok {
+		fmt.Fprintf(w, "%-17s %s\n", "time_sync", "none: the daemon did not answer the time command")
+		return
+	}
+	fmt.Fprintf(w, "%-17s %s (device − this host, CLOCK_MONOTONIC)\n", "time_offset", receiver.Nanos(e.OffsetAt(e.Ref)))
+	fmt.Fprintf(w, "%-17s %s (smallest of %d exchanges)\n", "time_rtt", receiver.Nanos(e.RTT), e.Exchanges)
+	if e.Drift == 0 && syncFor < timesync.MinDriftSpan {
+		fmt.Fprintf(w, "%-17s %s\n", "time_drift", "unknown: fitted over 10 s of exchanges (status --sync 12s; record shows it)")
+		return
+	}
+	fmt.Fprintf(w, "%-17s %+.2f ppm\n", "time_drift", e.Drift*1e6)
 }

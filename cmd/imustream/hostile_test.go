@@ -558,7 +558,7 @@ func TestRecordDiskFull(t *testing.T) {
 		t.Fatalf("%d rows, header %q", len(rows), rows[0])
 	}
 	for i, row := range rows[1:] {
-		if len(row) != 21 {
+		if len(row) != 22 {
 			t.Fatalf("row %d has %d fields", i+1, len(row))
 		}
 		if _, err := strconv.ParseUint(row[1], 10, 32); err != nil {

@@ -7,11 +7,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/mcaprec"
 	"github.com/imustream/imustream/receiver"
 )
 
@@ -22,6 +25,9 @@ type recordFlags struct {
 	force    bool
 	lease    time.Duration
 	strict   bool
+	format   string
+	frameID  string
+	noSync   bool
 }
 
 // runRecord streams to this host, writes CSV and prints a loss summary.
@@ -34,8 +40,14 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.force, "force", false, "replace an existing --out FILE, once the new recording is complete")
 	fs.DurationVar(&f.lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
-	groupFlags(fs, "Recording: duration out force lease strict", ctlDeviceGroup, ctlSecurityGroup)
+	fs.StringVar(&f.format, "format", "", "`csv` or mcap (ROS 2 messages, zstd chunks); default: mcap for an --out FILE ending in .mcap, else csv")
+	fs.StringVar(&f.frameID, "frame-id", mcaprec.DefaultFrameID, "the MCAP messages' header.frame_id, a `NAME`")
+	fs.BoolVar(&f.noSync, "no-sync", false, "do not estimate the device's clock: t_pc_ns stays empty, MCAP stamps are the device's wall clock")
+	groupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup)
 	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if err := f.pickFormat(); err != nil {
 		return err
 	}
 	if f.duration < 0 {
@@ -71,7 +83,10 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	f.ctl.device = control.WithDefaultPort(f.ctl.device)
 	cfg := receiver.RecordConfig{
 		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.device,
-		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit),
+		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit), NoSync: f.noSync,
+	}
+	if f.format == formatMCAP {
+		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.device, "recorder": cfg.Program}}
 	}
 	if f.ctl.key != "" {
 		// The recording checks the stream's tags with the key the client
@@ -118,6 +133,29 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	return recordErr(f, out, res, err)
 }
 
+const (
+	formatCSV  = "csv"
+	formatMCAP = "mcap"
+)
+
+// pickFormat checks --format, or takes it from --out's extension.
+func (f *recordFlags) pickFormat() error {
+	switch f.format {
+	case "":
+		f.format = formatCSV
+		if strings.EqualFold(filepath.Ext(f.out), ".mcap") {
+			f.format = formatMCAP
+		}
+	case formatCSV, formatMCAP:
+	default:
+		return cli.Usagef("--format %q: want csv or mcap", f.format)
+	}
+	if f.format == formatMCAP && f.out == "-" && isTerminal(os.Stdout) {
+		return cli.Usagef("--format mcap to standard output, which is a terminal: give --out FILE.mcap or redirect it")
+	}
+	return nil
+}
+
 // printNote says what happened while recording; rows names where the
 // rows go.
 func printNote(w io.Writer, n receiver.Note, rows string) {
@@ -136,15 +174,22 @@ func printNote(w io.Writer, n receiver.Note, rows string) {
 // printRecording prints the summary and what became of the file.
 func printRecording(w io.Writer, f recordFlags, out *receiver.Output, res *receiver.RecordResult) {
 	res.Summary.WriteText(w, f.ctl.device)
+	if s := res.Sync; s != nil {
+		fmt.Fprintf(w, "  time sync      offset %s (device − PC monotonic), rtt %s, drift %+.2f ppm, %d exchanges, %d failed\n",
+			receiver.Nanos(s.OffsetNs), receiver.Nanos(s.RTTNs), s.DriftPPM, s.Exchanges, s.Failed)
+	} else if !f.noSync {
+		fmt.Fprintf(w, "  time sync      none: the daemon does not answer the time command; t_pc_ns is empty\n")
+	}
 	fmt.Fprintf(w, "  ended          %s\n", res.Ended)
+	label := fmt.Sprintf("  %-14s ", f.format) // "  csv            "
 	switch at := res.At; {
 	case out == nil:
 	case res.Summary.Samples == 0:
-		fmt.Fprintf(w, "  csv            none: no samples recorded; %s\n", unchanged(f.out))
+		fmt.Fprintf(w, label+"none: no samples recorded; %s\n", unchanged(f.out))
 	case at == out.Path:
-		fmt.Fprintf(w, "  csv            %s (%d bytes)\n  metadata       %s\n", at, res.Written, receiver.SidecarPath(at))
+		fmt.Fprintf(w, label+"%s (%d bytes)\n  metadata       %s\n", at, res.Written, receiver.SidecarPath(at))
 	default:
-		fmt.Fprintf(w, "  csv            %s (%d bytes of whole rows, INCOMPLETE: %s; %s)\n  metadata       %s\n",
+		fmt.Fprintf(w, label+"%s (%d bytes of whole rows, INCOMPLETE: %s; %s)\n  metadata       %s\n",
 			at, res.Written, res.Incomplete, unchanged(f.out), receiver.SidecarPath(at))
 	}
 	if f.strict {

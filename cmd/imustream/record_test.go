@@ -31,7 +31,7 @@ import (
 
 // wantHeader is the recording's first line: today's 12 columns, then the
 // ones appended.
-const wantHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz"
+const wantHeader = "session,seq,t_mono_ns,t_wall_ns,ax,ay,az,gx,gy,gz,temp_c,flags,late_ns,pressure_pa,mx,my,mz,qw,qx,qy,qz,t_pc_ns"
 
 // recordProc is `imustream record` running in the background.
 type recordProc struct {
@@ -121,10 +121,10 @@ func readCSV(t *testing.T, path string) [][]string {
 		t.Fatal(err)
 	}
 	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = 21
+	r.FieldsPerRecord = 22
 	rows, err := r.ReadAll()
 	if err != nil {
-		t.Fatalf("%s is not a CSV of 21 columns: %v", path, err)
+		t.Fatalf("%s is not a CSV of 22 columns: %v", path, err)
 	}
 	if len(rows) == 0 || strings.Join(rows[0], ",") != wantHeader {
 		t.Fatalf("%s: header %q, want %q", path, rows[0], wantHeader)

@@ -74,3 +74,10 @@ func calibrateMono() (time.Time, int64) {
 // WallNow returns CLOCK_REALTIME in ns since the Unix epoch (vDSO, as
 // monoNow).
 func WallNow() int64 { return time.Now().UnixNano() }
+
+// Stamp reads CLOCK_MONOTONIC and CLOCK_REALTIME at one instant (one
+// vDSO read): the clocks of a sample's t_mono_ns and t_wall_ns.
+func Stamp() (mono, wall int64) {
+	t := time.Now()
+	return monoBase + int64(t.Sub(monoRef)), t.UnixNano()
+}

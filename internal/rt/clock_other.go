@@ -27,3 +27,9 @@ func sleepRaw(deadline int64) int64 { return MonoClock{}.SleepUntil(deadline) }
 
 // WallNow returns the wall-clock time in ns since the Unix epoch.
 func WallNow() int64 { return time.Now().UnixNano() }
+
+// Stamp reads Now's clock and the wall clock at one instant.
+func Stamp() (mono, wall int64) {
+	t := time.Now()
+	return int64(t.Sub(monoStart)) + 1, t.UnixNano()
+}

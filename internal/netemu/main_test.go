@@ -1,0 +1,11 @@
+//go:build linux
+
+package netemu
+
+import (
+	"testing"
+
+	"github.com/imustream/imustream/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m) }
