@@ -8,3 +8,5 @@ require (
 	periph.io/x/devices/v3 v3.7.4
 	periph.io/x/host/v3 v3.8.5
 )
+
+require github.com/coder/websocket v1.8.15 // indirect
