@@ -42,6 +42,9 @@ type Config struct {
 	LiveEvery time.Duration
 	OnNote    func(receiver.Note)
 	OnRun     func(*receiver.RecordResult, error)
+	// OnRestart hears that the daemon ended the stream and the view
+	// starts it again after the duration given. nil: nothing.
+	OnRestart func(after time.Duration)
 }
 
 // View runs the stream for the pages: a receiver.Recording per run, its
@@ -121,7 +124,7 @@ func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.Record
 				continue
 			}
 		}
-		res, err := v.run(ctx, dev)
+		res, asked, err := v.run(ctx, dev)
 		if v.cfg.OnRun != nil {
 			v.cfg.OnRun(res, err)
 		}
@@ -129,17 +132,39 @@ func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.Record
 			results = append(results, res)
 		}
 		if err != nil && ctx.Err() == nil {
+			if res == nil && len(results) == 0 && len(errs) == 0 {
+				return nil, err // the first start failed: say so now
+			}
 			errs = append(errs, err)
 		}
 		if ctx.Err() != nil {
 			return results, errors.Join(errs...)
 		}
 		on = false
+		if res != nil && res.Ending == receiver.EndDaemon && !asked {
+			// The daemon ended the stream nobody here stopped (it
+			// restarted, or the lease ran out while this host was
+			// starved): the pages still want it.
+			if v.cfg.OnRestart != nil {
+				v.cfg.OnRestart(RestartAfter)
+			}
+			select {
+			case <-ctx.Done():
+				return results, errors.Join(errs...)
+			case on = <-v.want:
+			case <-time.After(RestartAfter):
+				on = true
+			}
+		}
 	}
 }
 
-// run is one run: until a stop, ctx's end or the stream's end.
-func (v *View) run(ctx context.Context, dev receiver.Device) (*receiver.RecordResult, error) {
+// RestartAfter is how long the view waits to start the stream again after
+// the daemon ended it.
+const RestartAfter = time.Second
+
+// run is one run: until a stop (asked), ctx's end or the stream's end.
+func (v *View) run(ctx context.Context, dev receiver.Device) (res *receiver.RecordResult, asked bool, err error) {
 	samplers := append([]Sink{v.hub}, v.cfg.Sinks...)
 	rc, err := receiver.NewRecording(receiver.RecordConfig{
 		Lease: v.cfg.Lease, Key: v.cfg.Key, Device: v.cfg.Device, Program: v.cfg.Program,
@@ -158,7 +183,7 @@ func (v *View) run(ctx context.Context, dev receiver.Device) (*receiver.RecordRe
 		},
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	v.cur.Store(rc)
 	v.hub.SetRunning(true)
@@ -177,9 +202,10 @@ func (v *View) run(ctx context.Context, dev receiver.Device) (*receiver.RecordRe
 	for {
 		select {
 		case r := <-done:
-			return r.res, r.err
+			return r.res, asked, r.err
 		case on := <-v.want:
 			if !on {
+				asked = true
 				stop()
 			}
 		}

@@ -27,7 +27,7 @@ import (
 // start buttons stop and start the stream, and nothing is lost.
 func TestViewAgainstDaemon(t *testing.T) {
 	d, _ := daemontest.Start(t, daemon.Config{RateHz: 1000}, nil)
-	v := New(Config{Device: d.Addr().String(), Lease: time.Second, LiveEvery: 100 * time.Millisecond})
+	v := New(Config{Device: d.Addr().String(), LiveEvery: 100 * time.Millisecond})
 
 	// A recorder beside the view, fed the same datagrams.
 	var mu sync.Mutex
@@ -106,7 +106,9 @@ func TestViewAgainstDaemon(t *testing.T) {
 	read(func() bool { return running && len(got) > n+200 })
 	cancel()
 	out := <-ran
-	if out.err != nil || len(out.res) != 2 {
+	// Two runs, or more if the daemon ended one that a starved test
+	// machine did not refresh in time (the view starts it again).
+	if out.err != nil || len(out.res) < 2 {
 		t.Fatalf("Run: %d results, %v; want 2 runs", len(out.res), out.err)
 	}
 	for i, r := range out.res {

@@ -38,7 +38,10 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctl.device = control.WithDefaultPort(ctl.device)
 	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit),
-		OnNote: func(n receiver.Note) { printNote(stderr, n, "") }}
+		OnNote: func(n receiver.Note) { printNote(stderr, n, "") },
+		OnRestart: func(after time.Duration) {
+			fmt.Fprintf(stderr, "\nview: the daemon ended the stream; starting it again in %s\n", after)
+		}}
 	if ctl.key != "" {
 		k, err := control.LoadKey(ctl.key)
 		if err != nil {

@@ -108,7 +108,7 @@
     }
   }
 
-  let ws;
+  let ws, pending = false;
   function connect() {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
     ws.onopen = () => { st.connected = true; };
@@ -123,7 +123,12 @@
       st.samples += f.n;
       st.points += f.seq.length;
       if (f.health) showHealth(f.health);
-      if (f.seq.length > 0) { push(f); redraw(); }
+      if (f.seq.length > 0) {
+        push(f);
+        // One redraw per display frame: a page that fell behind catches up
+        // on data at once and draws once.
+        if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; redraw(); }); }
+      }
     };
   }
   document.getElementById("start").onclick = () => ws && ws.readyState === 1 && ws.send(JSON.stringify({ op: "start" }));
