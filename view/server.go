@@ -4,7 +4,10 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,11 +32,34 @@ const writeTimeout = 10 * time.Second
 
 // Handler serves the page at / and its WebSocket at /ws. Control
 // messages from a page go to ctl.
+//
+// It answers only requests whose Host is an IP address or localhost: a
+// web site whose name an attacker points at 127.0.0.1 (DNS rebinding)
+// would otherwise be this page's origin and could press its buttons.
 func (h *Hub) Handler(ctl func(Op)) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /", http.FileServerFS(Assets()))
 	mux.HandleFunc("GET /ws", func(w http.ResponseWriter, r *http.Request) { h.serveWS(w, r, ctl) })
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !LiteralHost(r.Host) {
+			http.Error(w, "view: serves only http://IP:PORT/ or http://localhost:PORT/", http.StatusMisdirectedRequest)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// LiteralHost reports whether a request's Host names this machine without
+// a DNS name that could be rebound: an IP address, or localhost.
+func LiteralHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	return strings.EqualFold(host, "localhost")
 }
 
 // serveWS runs one page's connection: frames out, control messages in.
