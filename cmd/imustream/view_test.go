@@ -482,11 +482,13 @@ func TestViewFoxgloveNode(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, append(nodeArgs, "foxglove-client.mjs", "ws://"+v.foxAddr, "10", out)...)
 	cmd.Dir = dir
+	cpu0, t0 := cpuNs(t, v.cmd.Process.Pid), time.Now()
 	res, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("node foxglove-client.mjs: %v\n%s", err, res)
 	}
 	t.Logf("node: %s", res)
+	t.Logf("view's CPU while node read: %.1f %% of one core over %.1f s", float64(cpuNs(t, v.cmd.Process.Pid)-cpu0)/float64(time.Since(t0).Nanoseconds())*100, time.Since(t0).Seconds())
 	v.signal(t, syscall.SIGINT)
 	if code := v.wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("view: %s", &v.recordProc)
@@ -534,5 +536,26 @@ func TestViewFoxgloveNode(t *testing.T) {
 	}
 	if lost := summaryLost(t, v.stdout.String()); len(lost) != 1 || lost[0] != 0 {
 		t.Errorf("view lost %v samples:\n%s", lost, v.stdout.String())
+	}
+}
+
+// TestViewErrors: a bad lease is a usage error; an address that cannot be
+// served and a daemon that does not answer end view at once with an error.
+func TestViewErrors(t *testing.T) {
+	closed := freePort(t)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--lease", "1ms", "--http", "127.0.0.1:0", "--foxglove", ""}, 2, "--lease 1ms outside"},
+		{[]string{"--http", "256.0.0.1:1"}, 1, "view: --http:"},
+		{[]string{"--http", "127.0.0.1:0", "--foxglove", "bad"}, 1, "view: --foxglove:"},
+		{[]string{"--device", closed, "--http", "127.0.0.1:0", "--foxglove", "", "--timeout", "100ms", "--retries", "0"}, 1, closed},
+	} {
+		_, stderr, code := runCmd(t, append([]string{"view"}, tc.args...)...)
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("view %v: exit %d, stderr %q; want exit %d and %q", tc.args, code, stderr, tc.code, tc.want)
+		}
 	}
 }
