@@ -37,7 +37,9 @@ type Config struct {
 	Stopped bool
 	// OnLive receives each run's progress every LiveEvery (default
 	// 500 ms) and OnNote its notes, as receiver.RecordConfig's; OnRun
-	// each run's result as it ends. nil: nothing.
+	// each run's result (nil when it did not start) and error as it
+	// ends, but for a first start that fails, which Run returns. nil:
+	// nothing.
 	OnLive    func(receiver.Progress)
 	LiveEvery time.Duration
 	OnNote    func(receiver.Note)
@@ -100,8 +102,11 @@ func (v *View) Control(op Op) {
 }
 
 // Run serves the pages and runs the stream, one run per start, until ctx
-// ends; it returns each run's result. A run that does not start (the
-// daemon does not answer) ends as such, and the page may start again.
+// ends; it returns each run's result and what failed. When the first
+// start fails (the daemon does not answer) Run returns at once with its
+// error; a later run that does not start leaves the view stopped, and a
+// page may start it again. A stream the daemon ends is started again
+// after RestartAfter.
 func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.RecordResult, error) {
 	if v.ran.Swap(true) {
 		return nil, errors.New("view: a view runs once")
@@ -125,6 +130,9 @@ func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.Record
 			}
 		}
 		res, asked, err := v.run(ctx, dev)
+		if err != nil && res == nil && len(results) == 0 && len(errs) == 0 && ctx.Err() == nil {
+			return nil, err // the first start failed: say so now
+		}
 		if v.cfg.OnRun != nil {
 			v.cfg.OnRun(res, err)
 		}
@@ -132,9 +140,6 @@ func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.Record
 			results = append(results, res)
 		}
 		if err != nil && ctx.Err() == nil {
-			if res == nil && len(results) == 0 && len(errs) == 0 {
-				return nil, err // the first start failed: say so now
-			}
 			errs = append(errs, err)
 		}
 		if ctx.Err() != nil {

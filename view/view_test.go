@@ -141,3 +141,65 @@ func TestViewAgainstDaemon(t *testing.T) {
 		t.Errorf("hub stats %+v: a reading page lost frames", st)
 	}
 }
+
+// TestViewDaemonGoesAway: the first start that fails is Run's error; a
+// stream the daemon ends is started again, and when that fails the view
+// waits for a page's start, which works once a daemon answers again.
+func TestViewDaemonGoesAway(t *testing.T) {
+	v := New(Config{})
+	c, err := control.Dial("127.0.0.1:1", &control.ClientOptions{Timeout: 50 * time.Millisecond, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := v.Run(context.Background(), c); err == nil || res != nil {
+		t.Fatalf("Run against nothing: %v, %v; want the start's error", res, err)
+	}
+	c.Close()
+
+	d, stop := daemontest.Start(t, daemon.Config{}, nil)
+	addr := d.Addr().String()
+	var mu sync.Mutex
+	var restarts, failed int
+	v = New(Config{
+		OnRestart: func(time.Duration) { mu.Lock(); restarts++; mu.Unlock() },
+		OnRun: func(res *receiver.RecordResult, err error) {
+			if res == nil && err != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+		},
+	})
+	c, err = control.Dial(addr, &control.ClientOptions{Timeout: 200 * time.Millisecond, OnData: v.Receive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ran := make(chan []*receiver.RecordResult, 1)
+	go func() {
+		res, _ := v.Run(ctx, c)
+		ran <- res
+	}()
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("samples", func() bool { return v.Hub().Stats().Samples > 50 })
+	stop() // the daemon ends the stream and goes away
+	waitFor("a restart that fails", func() bool { mu.Lock(); defer mu.Unlock(); return restarts == 1 && failed == 1 })
+
+	daemontest.Start(t, daemon.Config{Listen: addr}, nil)
+	n := v.Hub().Stats().Samples
+	v.Control(OpStart)
+	waitFor("samples from the new daemon", func() bool { return v.Hub().Stats().Samples > n+50 })
+	cancel()
+	if res := <-ran; len(res) != 2 || res[0].Ending != receiver.EndDaemon || res[1].Ending != receiver.EndStopped {
+		t.Fatalf("%d runs; want one the daemon ended and one stopped", len(res))
+	}
+}

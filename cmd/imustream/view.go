@@ -41,6 +41,11 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		OnNote: func(n receiver.Note) { printNote(stderr, n, "") },
 		OnRestart: func(after time.Duration) {
 			fmt.Fprintf(stderr, "\nview: the daemon ended the stream; starting it again in %s\n", after)
+		},
+		OnRun: func(res *receiver.RecordResult, err error) {
+			if res == nil && err != nil {
+				fmt.Fprintf(stderr, "\nview: the stream did not start: %v; the page's Start tries again\n", err)
+			}
 		}}
 	if ctl.key != "" {
 		k, err := control.LoadKey(ctl.key)
