@@ -9,4 +9,4 @@ require (
 	periph.io/x/host/v3 v3.8.5
 )
 
-require github.com/coder/websocket v1.8.15 // indirect
+require github.com/coder/websocket v1.8.15

@@ -252,6 +252,7 @@ func openInChromium(t *testing.T, ctx context.Context, chromium, url string) *cd
 	t.Helper()
 	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+		"--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
 		"--user-data-dir="+t.TempDir(), "--window-size=1280,1000", "--remote-debugging-address=127.0.0.1",
 		"--remote-debugging-port=0", url)
 	pr, pw := io.Pipe()
