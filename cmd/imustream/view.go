@@ -38,7 +38,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctl.device = control.WithDefaultPort(ctl.device)
 	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit),
-		OnNote: func(n receiver.Note) { printNote(stderr, n, "") },
+		OnNote: func(n receiver.Note) { viewNote(stderr, n) },
 		OnRestart: func(after time.Duration) {
 			fmt.Fprintf(stderr, "\nview: the daemon ended the stream; starting it again in %s\n", after)
 		},
@@ -122,4 +122,16 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		runErr = errors.New("no stream was started")
 	}
 	return runErr
+}
+
+// viewNote says what happened to the stream (a view writes no file).
+func viewNote(w io.Writer, n receiver.Note) {
+	switch n := n.(type) {
+	case receiver.SessionGap:
+		fmt.Fprintf(w, "\nview: %s\n", n)
+	case receiver.RefreshFailed:
+		fmt.Fprintf(w, "\nview: lease refresh failed: %v; no samples for %.1f s. Still trying\n", n.Err, n.Quiet.Seconds())
+	case receiver.RefreshResumed:
+		fmt.Fprintln(w, "\nview: the daemon answers again")
+	}
 }
