@@ -10,6 +10,8 @@ require (
 	periph.io/x/host/v3 v3.8.5
 )
 
+require github.com/coder/websocket v1.8.15
+
 require (
 	github.com/davecgh/go-spew v1.1.1 // indirect
 	github.com/klauspost/compress v1.16.7 // indirect

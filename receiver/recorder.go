@@ -44,6 +44,11 @@ type RecorderStats struct {
 type Recorder struct {
 	Track Tracker
 	Stats RecorderStats
+	// OnSample, when set, is handed each sample recorded (a row, or a
+	// count without a writer), with its datagram's header and its own seq,
+	// from Add's goroutine: a live output sees what the CSV holds. It
+	// must return at once and keep nothing it points to.
+	OnSample func(h *telemetry.Header, seq uint32, s *sensor.Sample)
 
 	w       io.Writer
 	written int64 // bytes of complete lines in w
@@ -163,6 +168,9 @@ func (r *Recorder) Add(b []byte) error {
 		pc := s.WallNs // the MCAP stamps' fallback
 		if synced {
 			pc = est.Wall(s.MonoNs)
+		}
+		if r.OnSample != nil {
+			r.OnSample(&r.dg.Header, seq, s)
 		}
 		if r.w != nil && r.err == nil {
 			r.buf = appendRow(r.buf, h.Session, seq, s, withPressure, withMagQuat, pc, synced)

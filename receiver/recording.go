@@ -16,6 +16,7 @@ import (
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/mcaprec"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 	"github.com/imustream/imustream/timesync"
 )
@@ -83,6 +84,9 @@ type RecordConfig struct {
 	// and from the one that calls Receive; they must not call the
 	// Recording. None is called after Run returns.
 	OnNote func(Note)
+	// OnSample receives each sample recorded, as Recorder.OnSample, under
+	// the lock Receive holds: it must return at once. nil: nothing.
+	OnSample func(h *telemetry.Header, seq uint32, s *sensor.Sample)
 }
 
 // A Note is news of a running recording for its user: a WriteFailed, a
@@ -270,6 +274,7 @@ func NewRecording(cfg RecordConfig) (*Recording, error) {
 	} else {
 		r.rec = NewRecorder(w)
 	}
+	r.rec.OnSample = cfg.OnSample
 	if cfg.Duration > 0 {
 		r.rec.StopAfter(cfg.Duration)
 	}

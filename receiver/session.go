@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -95,6 +96,9 @@ func (s *Session) Observe(b []byte) {
 // Ended is closed once an end-of-stream datagram was observed.
 func (s *Session) Ended() <-chan struct{} { return s.ended }
 
+// stopIDs numbers the sessions' stop requests.
+var stopIDs atomic.Uint64
+
 // ErrNoEnd is returned by Stop when no end-of-stream datagram came in
 // time: samples sent just before the stop may be missing.
 var ErrNoEnd = errors.New("receiver: no end of stream after stop")
@@ -112,7 +116,10 @@ func (s *Session) Stop(ctx context.Context, wait time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	cmd := control.Command{ID: "stop", Verb: control.VerbStop, Target: s.target}
+	// Its own id per session: the daemon answers a repeated id from its
+	// reply cache, and a second session on the same socket (view's stop
+	// and start) must stop its stream, not get the first one's reply.
+	cmd := control.Command{ID: "stop-" + strconv.FormatUint(stopIDs.Add(1), 10), Verb: control.VerbStop, Target: s.target}
 	resend := time.NewTicker(200 * time.Millisecond)
 	defer resend.Stop()
 	var sendErr error

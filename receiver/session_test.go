@@ -152,3 +152,24 @@ func TestSessionIgnoresStaleEnd(t *testing.T) {
 		t.Fatal("the end of the current session did not end it")
 	}
 }
+
+// TestStopIDsDiffer: two sessions on one socket send their stops under
+// different ids; with one id the daemon's reply cache would answer the
+// second stop with the first one's reply and leave the stream running.
+func TestStopIDsDiffer(t *testing.T) {
+	var s sent
+	ids := map[string]bool{}
+	for range 2 {
+		sess, err := NewSession(s.send, "", time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sess.Stop(context.Background(), 10*time.Millisecond) // one send: no end comes
+	}
+	for _, c := range s.list() {
+		ids[c.ID] = true
+	}
+	if len(ids) != 2 {
+		t.Fatalf("stop ids %v, want two different ones", ids)
+	}
+}

@@ -42,6 +42,7 @@ func init() {
 		{"status", "[--device HOST[:PORT]]", "show the daemon's state and counters", runCtl},
 		{"ping", "[--device HOST[:PORT]]", "check that the daemon answers", runCtl},
 		{"record", "[--device HOST[:PORT]] [--duration DURATION] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
+		{"view", "[--device HOST[:PORT]] [--http HOST:PORT] [--foxglove HOST:PORT]", "live plots and stream health in a browser; Foxglove connects too", runView},
 		{"bench", "[--duration D] [--rate HZ] [--batch N] [--load N] [--flood PPS] [--baseline] [--json]", "measure the stream's timing on loopback, optionally against a time.Ticker baseline", runBench},
 		{"rig-layout", "[--rig-layout SPEC] [--config FILE] --as c|simulink|labview|json", "print the rig's sample struct for C, Simulink, LabVIEW or as JSON (docs/rig.md)", runRigLayout},
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
