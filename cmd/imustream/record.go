@@ -22,6 +22,7 @@ type recordFlags struct {
 	force    bool
 	lease    time.Duration
 	strict   bool
+	nats     natsFlags
 }
 
 // runRecord streams to this host, writes CSV and prints a loss summary.
@@ -34,7 +35,8 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.force, "force", false, "replace an existing --out FILE, once the new recording is complete")
 	fs.DurationVar(&f.lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
-	groupFlags(fs, "Recording: duration out force lease strict", ctlDeviceGroup, ctlSecurityGroup)
+	f.nats.register(fs)
+	groupFlags(fs, "Recording: duration out force lease strict", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -60,6 +62,9 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if f.nats.urls != "" {
+		return recordNATS(ctx, f, out, stdout, stderr)
+	}
 	return record(ctx, f, out, stdout, stderr)
 }
 
