@@ -54,6 +54,9 @@ type Config struct {
 	StatusEvery time.Duration
 	// Key signs the commands to the daemons; nil: unsigned.
 	Key *control.Key
+	// Resolve, when set, turns a device's address into one control.Dial
+	// takes (e.g. NAME.local by mDNS) before each dial.
+	Resolve func(ctx context.Context, addr string) (string, error)
 	// Logf, when set, gets one line per event (a device lost or back).
 	Logf func(format string, args ...any)
 }

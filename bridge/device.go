@@ -98,8 +98,13 @@ func (dv *device) run(ctx context.Context) {
 	defer close(dv.done)
 	var c *control.Client
 	for c == nil {
-		var err error
-		c, err = control.Dial(dv.addr, &control.ClientOptions{OnData: dv.receive, Key: dv.b.cfg.Key})
+		addr, err := dv.addr, error(nil)
+		if dv.b.cfg.Resolve != nil {
+			addr, err = dv.b.cfg.Resolve(ctx, addr)
+		}
+		if err == nil {
+			c, err = control.Dial(addr, &control.ClientOptions{OnData: dv.receive, Key: dv.b.cfg.Key})
+		}
 		if err != nil {
 			dv.state.Store("unreachable")
 			dv.b.logf("bridge: %s: %v", dv.name, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/imustream/imustream/bridge"
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/discovery"
 	"github.com/imustream/imustream/internal/cli"
 )
 
@@ -85,6 +86,7 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	defer nc.Close()
 	cfg.Conn = nc
+	cfg.Resolve = discovery.ResolveDevice
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	b, err := bridge.New(cfg)
 	if err != nil {

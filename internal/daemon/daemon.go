@@ -77,6 +77,11 @@ type Config struct {
 	Version string
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Announce makes the daemon announce itself on the LAN with DNS-SD
+	// over mDNS (announce.go) as AnnounceName (default: the host name).
+	// It defaults to false; the CLI's --announce to true.
+	Announce     bool
+	AnnounceName string
 }
 
 // Validate checks the settings that need no system resources.
@@ -245,6 +250,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Go(func() { errc <- d.srv.Serve(ctx, d.conn) })
 	if w := newWatchdog(d.cfg.Notifier, d.sender, d.subs, d.cfg.Clock, log); w != nil {
 		wg.Go(func() { w.run(ctx) })
+	}
+	if a := newAnnouncer(d); a != nil {
+		wg.Go(func() { a.run(ctx) })
 	}
 	var err error
 	select {
