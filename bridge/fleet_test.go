@@ -130,7 +130,10 @@ func TestFleet(t *testing.T) {
 
 	// The stream first, with retries: the cluster elects its meta leader.
 	bnc := connect(t, urls, "bridge")
-	br, err := New(Config{Conn: bnc, Stream: "FLEET", Replicas: 3, QueueLen: 1 << 16})
+	// A long lease: on a machine this busy a refresh can come seconds
+	// late, and an expired lease is a new session (a gap), not a bridge
+	// fault.
+	br, err := New(Config{Conn: bnc, Stream: "FLEET", Replicas: 3, QueueLen: 1 << 16, Lease: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +164,7 @@ func TestFleet(t *testing.T) {
 	var bridgePid int
 	if bin := os.Getenv("IMUSTREAM_FLEET_BIN"); bin != "" {
 		// The bridge as its own process, so its CPU is its own.
-		args := []string{"bridge", "--nats", urls, "--stream", "FLEET", "--replicas", "3", "--queue", "65536"}
+		args := []string{"bridge", "--nats", urls, "--stream", "FLEET", "--replicas", "3", "--queue", "65536", "--lease", "30s"}
 		for _, d := range devices {
 			args = append(args, "--device", d.Name+"="+d.Addr)
 		}
