@@ -48,8 +48,8 @@ func TestParseCompressed(t *testing.T) {
 		"0000 8400 0000 0002 0000 0000",
 		// _imustream._udp.local PTR, at offset 12
 		"0a5f696d7573747265616d 045f756470 056c6f63616c 00", "000c 0001 00001194 0007",
-		"04 70692d33 c00c", // pi-3 + pointer to 12; this name is at offset 45
-		"c02d 0021 8001 00000078 000d", // pointer to 45: SRV
+		"04 70692d33 c00c",                // pi-3 + pointer to 12; this name is at offset 45
+		"c02d 0021 8001 00000078 000d",    // pointer to 45: SRV
 		"0000 0000 1db0 04 70692d33 c01c", // port 7600, target pi-3 + pointer to "local" (offset 28)
 	}, "")
 	b, err := hex.DecodeString(strings.ReplaceAll(h, " ", ""))
