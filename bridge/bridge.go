@@ -94,6 +94,7 @@ type Bridge struct {
 	datagrams, malformed, samples atomic.Uint64
 	messages, retries             atomic.Uint64
 	unacked                       atomic.Int64 // taken from the queue, not yet acknowledged
+	failing                       atomic.Bool  // the latest publish failed
 	dropped, droppedSamples       atomic.Uint64
 }
 
@@ -376,6 +377,7 @@ func (b *Bridge) send(ctx context.Context, bt *batch) {
 	id := bt.dev.name + "." + FormatSession(bt.session) + "." + strconv.FormatUint(uint64(bt.seq), 10) + "." + strconv.Itoa(bt.datagrams)
 	f, err := b.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithStallWait(time.Second))
 	if err != nil {
+		b.publishFailed(err)
 		bt.retryAt = time.Now().Add(retryAfter)
 		b.retry <- bt // cannot block: bt holds a slot
 		return
@@ -397,10 +399,14 @@ func (b *Bridge) ack(ctx context.Context) {
 		case <-in.ack.Ok():
 			b.messages.Add(1)
 			b.unacked.Add(-1)
+			if b.failing.Swap(false) {
+				b.logf("bridge: JetStream stores again")
+			}
 			in.bt.dev.published.Add(1)
 			putBatch(in.bt)
 			<-b.slots
-		case <-in.ack.Err():
+		case err := <-in.ack.Err():
+			b.publishFailed(err)
 			in.bt.retryAt = time.Now().Add(retryAfter)
 			b.retry <- in.bt
 		case <-ctx.Done():
@@ -433,6 +439,13 @@ func (b *Bridge) statusLoop(ctx context.Context) {
 				}
 			}
 		}
+	}
+}
+
+// publishFailed logs the first of a run of failed publishes.
+func (b *Bridge) publishFailed(err error) {
+	if !b.failing.Swap(true) {
+		b.logf("bridge: publishing fails (%v); sending again until JetStream stores it, the queue holds the rest", err)
 	}
 }
 

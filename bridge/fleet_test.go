@@ -217,7 +217,7 @@ func TestFleet(t *testing.T) {
 	cancel()
 	cwg.Wait()
 
-	var total uint64
+	var total, lost uint64
 	for i, c := range consumers {
 		if c.bad > 0 {
 			t.Errorf("consumer %d: %d bad messages", i, c.bad)
@@ -233,7 +233,7 @@ func TestFleet(t *testing.T) {
 				t.Errorf("consumer %d, %s: %d samples, %d lost, %d sessions, end seen %v", i, d.Name, s.Samples, s.Lost, s.Sessions, s.EndSeen)
 			}
 			if i == 0 {
-				total += s.Samples
+				total, lost = total+s.Samples, lost+s.Lost
 			}
 		}
 	}
@@ -241,8 +241,8 @@ func TestFleet(t *testing.T) {
 	lat := consumers[0].lat
 	slices.Sort(lat)
 	if len(lat) > 0 {
-		t.Logf("%d daemons, %.0f s: %d samples per consumer (%.0f samples/s), 0 lost; latency device→consumer p50 %.2f ms, p99 %.2f ms, max %.2f ms",
-			nDaemons, elapsed.Seconds(), total, rate, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1]))
+		t.Logf("%d daemons, %.0f s: consumer 0 got %d samples (%.0f samples/s), %d lost; latency device→consumer p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+			nDaemons, elapsed.Seconds(), total, rate, lost, ms(lat[len(lat)/2]), ms(lat[len(lat)*99/100]), ms(lat[len(lat)-1]))
 	}
 	if bridgePid != 0 && rate > 0 {
 		cpu := float64(cpu1-cpu0) / float64(elapsed)

@@ -24,6 +24,7 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags(name, stderr)
 	fs.DurationVar(&wait, "wait", discovery.DefaultWait, "how long to listen for answers, a `DURATION`")
 	fs.BoolVar(&asJSON, "json", false, "print the daemons as JSON, one object a line")
+	groupFlags(fs, "Discovery: wait json")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
