@@ -95,6 +95,7 @@ type Bridge struct {
 	messages, retries             atomic.Uint64
 	unacked                       atomic.Int64 // taken from the queue, not yet acknowledged
 	failing                       atomic.Bool  // the latest publish failed
+	pmu                           sync.Mutex   // the devices' busy and waiting
 	dropped, droppedSamples       atomic.Uint64
 }
 
@@ -331,8 +332,10 @@ type inflight struct {
 const retryAfter = 250 * time.Millisecond
 
 // publish sends the queued batches, and again those whose publish failed.
-// Each holds a slot from its first publish to its acknowledgement, so at
-// most MaxPending are in flight or waiting to be sent again.
+// Each holds a slot from the queue to its acknowledgement, so at most
+// MaxPending are in flight, parked behind their device's batch in flight,
+// or waiting to be sent again; b.retry holds as many. One batch per device
+// is in flight at a time.
 func (b *Bridge) publish(ctx context.Context) {
 	for {
 		select {
@@ -349,11 +352,45 @@ func (b *Bridge) publish(ctx context.Context) {
 			b.send(ctx, bt)
 		case bt := <-b.queue:
 			b.unacked.Add(1)
+			if b.park(bt) {
+				continue // it goes when the device's batch before it is stored
+			}
 			b.send(ctx, bt)
 		case <-ctx.Done():
 			return
 		}
 	}
+}
+
+// park keeps bt back while a batch of its device is in flight, so that a
+// device's batches are stored in order even when one is sent again: a
+// consumer then sees the device's samples in seq order. It reports
+// whether bt was kept.
+func (b *Bridge) park(bt *batch) bool {
+	b.pmu.Lock()
+	defer b.pmu.Unlock()
+	if bt.dev.busy {
+		bt.dev.waiting = append(bt.dev.waiting, bt)
+		return true
+	}
+	bt.dev.busy = true
+	return false
+}
+
+// stored frees dv for its next batch, which goes to the publisher (it
+// holds its slot, so the channel has room).
+func (b *Bridge) stored(dv *device) {
+	b.pmu.Lock()
+	if len(dv.waiting) == 0 {
+		dv.busy = false
+		b.pmu.Unlock()
+		return
+	}
+	next := dv.waiting[0]
+	dv.waiting[0] = nil
+	dv.waiting = dv.waiting[1:]
+	b.pmu.Unlock()
+	b.retry <- next
 }
 
 func (b *Bridge) send(ctx context.Context, bt *batch) {
@@ -402,9 +439,11 @@ func (b *Bridge) ack(ctx context.Context) {
 			if b.failing.Swap(false) {
 				b.logf("bridge: JetStream stores again")
 			}
-			in.bt.dev.published.Add(1)
+			dv := in.bt.dev
+			dv.published.Add(1)
 			putBatch(in.bt)
 			<-b.slots
+			b.stored(dv)
 		case err := <-in.ack.Err():
 			b.publishFailed(err)
 			in.bt.retryAt = time.Now().Add(retryAfter)

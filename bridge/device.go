@@ -50,6 +50,11 @@ type device struct {
 	mu  sync.Mutex
 	cur *batch
 
+	// Under Bridge.pmu: a batch of this device is in flight, and those
+	// parked behind it.
+	busy    bool
+	waiting []*batch
+
 	state     atomic.Value // string
 	session   atomic.Uint32
 	next      atomic.Uint32
