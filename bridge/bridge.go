@@ -93,7 +93,7 @@ type Bridge struct {
 
 	datagrams, malformed, samples atomic.Uint64
 	messages, retries             atomic.Uint64
-	unacked                       atomic.Int64 // taken from the queue, not yet acknowledged
+	unacked                       atomic.Int64 // queued or taken from the queue, not yet acknowledged
 	failing                       atomic.Bool  // the latest publish failed
 	pmu                           sync.Mutex   // the devices' busy and waiting
 	dropped, droppedSamples       atomic.Uint64
@@ -241,7 +241,7 @@ func (b *Bridge) Stats() Stats {
 		Datagrams: b.datagrams.Load(), Malformed: b.malformed.Load(), Samples: b.samples.Load(),
 		Messages: b.messages.Load(), Retries: b.retries.Load(),
 		Dropped: b.dropped.Load(), DroppedSamples: b.droppedSamples.Load(),
-		Queued: len(b.queue), Pending: int(b.unacked.Load()),
+		Queued: len(b.queue), Pending: max(0, int(b.unacked.Load())-len(b.queue)),
 	}
 }
 
@@ -277,7 +277,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	b.devWG.Wait() // every stream stopped, its last batch queued
 	stopFlush()
 	deadline := time.Now().Add(DrainWait)
-	for (len(b.queue) > 0 || b.unacked.Load() > 0) && time.Now().Before(deadline) {
+	for b.unacked.Load() > 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	stopPub()
@@ -311,9 +311,13 @@ func (b *Bridge) flushLoop(ctx context.Context) {
 // enqueue hands a batch to the publisher, or drops it when the queue is
 // full: the UDP receive path never waits for NATS.
 func (b *Bridge) enqueue(bt *batch) {
+	// Counted before it is queued: Run's drain must not see a batch the
+	// publisher has taken from the queue and not yet counted.
+	b.unacked.Add(1)
 	select {
 	case b.queue <- bt:
 	default:
+		b.unacked.Add(-1)
 		b.dropped.Add(1)
 		b.droppedSamples.Add(uint64(bt.samples))
 		bt.dev.dropped.Add(1)
@@ -351,7 +355,6 @@ func (b *Bridge) publish(ctx context.Context) {
 			<-b.slots
 			b.send(ctx, bt)
 		case bt := <-b.queue:
-			b.unacked.Add(1)
 			if b.park(bt) {
 				continue // it goes when the device's batch before it is stored
 			}
