@@ -7,10 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/imustream/imustream/internal/natstest"
 	"github.com/imustream/imustream/internal/syncbuf"
 )
 
@@ -53,7 +55,38 @@ func TestDiscoverNetns(t *testing.T) {
 		t.Errorf("status --device nobody-here.local: want an error naming it, got %v\n%s%s", err, o, e)
 	}
 
+	t.Run("bridge --discover", func(t *testing.T) { bridgeDiscovers(t, rxNS) })
 	t.Run("avahi-browse", func(t *testing.T) { avahiSees(t, rxNS) })
+}
+
+// bridgeDiscovers runs a NATS server and `bridge --discover` in namespace
+// ns: the bridge finds pi-test and publishes its samples.
+func bridgeDiscovers(t *testing.T, ns string) {
+	nats := natstest.Binary(t)
+	startBin := func(name string, args ...string) *syncbuf.Buffer {
+		var log syncbuf.Buffer
+		cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
+		cmd.Stdout, cmd.Stderr = &log, &log
+		if err := cmd.Start(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-done
+			if t.Failed() {
+				t.Logf("%s's output:\n%s", name, log.String())
+			}
+		})
+		return &log
+	}
+	startBin("nats-server", nats, "-a", "127.0.0.1", "-p", "14222", "-js", "-sd", t.TempDir())
+	log := startBin("bridge", bin, "bridge", "--discover", "--nats", "nats://127.0.0.1:14222", "--stats", "1s")
+	waitFor(t, "the bridge to follow pi-test", func() bool { return strings.Contains(log.String(), "following it as pi-test") })
+	waitFor(t, "the bridge to store samples", func() bool {
+		return regexp.MustCompile(`bridge: [1-9][0-9]* samples, [1-9][0-9]* messages stored`).MatchString(log.String())
+	})
 }
 
 // avahiSees starts dbus-daemon and avahi-daemon for the namespace ns and
