@@ -140,7 +140,7 @@ func New(cfg Config) (*Bridge, error) {
 	if cfg.StatusEvery <= 0 {
 		cfg.StatusEvery = time.Second
 	}
-	// The library's own bound is above ours: ours is the one that counts.
+	// nats.go's own bound is above ours: ours is the one that counts.
 	js, err := jetstream.New(cfg.Conn, jetstream.WithPublishAsyncMaxPending(cfg.MaxPending+16), jetstream.WithPublishAsyncTimeout(cfg.AckWait))
 	if err != nil {
 		return nil, fmt.Errorf("bridge: jetstream: %w", err)
