@@ -68,7 +68,11 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	} else if c.from != "" {
 		return nil, cli.Usagef("--from names the sender of signed commands; it needs --key")
 	}
-	cl, err := control.Dial(c.device, &opts)
+	device, err := resolveLocal(c.device)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := control.Dial(device, &opts)
 	if err != nil && c.fs != nil && !isSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
 		return nil, fmt.Errorf("%w (the device is $%s)", err, deviceEnv)
 	}

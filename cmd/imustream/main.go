@@ -43,6 +43,8 @@ func init() {
 		{"ping", "[--device HOST[:PORT]]", "check that the daemon answers", runCtl},
 		{"record", "[--device HOST[:PORT]] [--duration DURATION] [--out FILE.csv]", "stream to this host and record CSV with loss statistics", runRecord},
 		{"view", "[--device HOST[:PORT]] [--http HOST:PORT] [--foxglove HOST:PORT]", "live plots and stream health in a browser; Foxglove connects too", runView},
+		{"bridge", "--nats URLS (--device NAME=HOST[:PORT]… | --devices FILE | --discover) [--replicas N]", "publish devices' streams to NATS JetStream, subjects imustream.DEVICE.imu", runBridge},
+		{"discover", "[--wait DURATION] [--json]", "list the daemons that announce themselves on the LAN (DNS-SD over mDNS)", runDiscover},
 		{"bench", "[--duration D] [--rate HZ] [--batch N] [--load N] [--flood PPS] [--baseline] [--json]", "measure the stream's timing on loopback, optionally against a time.Ticker baseline", runBench},
 		{"rig-layout", "[--rig-layout SPEC] [--config FILE] --as c|simulink|labview|json", "print the rig's sample struct for C, Simulink, LabVIEW or as JSON (docs/rig.md)", runRigLayout},
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},

@@ -28,6 +28,7 @@ type recordFlags struct {
 	format   string
 	frameID  string
 	noSync   bool
+	nats     natsFlags
 }
 
 // runRecord streams to this host, writes CSV and prints a loss summary.
@@ -43,7 +44,8 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.format, "format", "", "`csv` or mcap (ROS 2 messages, zstd chunks); default: mcap for an --out FILE ending in .mcap, else csv")
 	fs.StringVar(&f.frameID, "frame-id", mcaprec.DefaultFrameID, "the MCAP messages' header.frame_id, a `NAME`")
 	fs.BoolVar(&f.noSync, "no-sync", false, "do not estimate the device's clock: t_pc_ns stays empty, MCAP stamps are the device's wall clock")
-	groupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup)
+	f.nats.register(fs)
+	groupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -72,6 +74,9 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if f.nats.urls != "" {
+		return recordNATS(ctx, f, out, stdout, stderr)
+	}
 	return record(ctx, f, out, stdout, stderr)
 }
 

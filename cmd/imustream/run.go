@@ -42,6 +42,8 @@ type daemonFlags struct {
 	simx         simFlags
 	fusion       fusionFlags
 	rig          rigFlags
+	announce     bool
+	announceName string
 }
 
 // parseDaemonFlags reads run's command line and then its config file,
@@ -68,8 +70,10 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.simx.register(fs)
 	f.fusion.register(fs, "off")
 	f.rig.register(fs)
+	fs.BoolVar(&f.announce, "announce", true, "announce the daemon on the LAN with DNS-SD over mDNS (_imustream._udp); --announce=false: silent")
+	fs.StringVar(&f.announceName, "announce-name", "", "the `NAME` announced: NAME._imustream._udp.local, and NAME.local resolves to this host (default: the host name)")
 	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", simGroup, fusionGroup,
-		"Network: listen allow default-lease", "Timing: rate batch rt-priority cpu spin mlock",
+		"Network: listen allow default-lease announce announce-name", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
@@ -150,6 +154,8 @@ func (f *daemonFlags) daemonConfig(log *slog.Logger) (daemon.Config, error) {
 		Notifier:     sdnotify.FromEnv(),
 		Version:      version,
 		Logger:       log,
+		Announce:     f.announce,
+		AnnounceName: f.announceName,
 	}
 	if _, err := net.ResolveUDPAddr("udp", f.listen); err != nil {
 		return cfg, cli.Usagef("--listen %q: %w", f.listen, err)

@@ -80,6 +80,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Rig is the rig front-end (rig.go); off by default.
 	Rig RigConfig
+	// Announce makes the daemon announce itself on the LAN with DNS-SD
+	// over mDNS (announce.go) as AnnounceName (default: the host name).
+	// It defaults to false; the CLI's --announce to true.
+	Announce     bool
+	AnnounceName string
 }
 
 // Validate checks the settings that need no system resources.
@@ -265,6 +270,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	if w := newWatchdog(d.cfg.Notifier, d.sender, d.subs, d.cfg.Clock, log); w != nil {
 		wg.Go(func() { w.run(ctx) })
+	}
+	if a := newAnnouncer(d); a != nil {
+		wg.Go(func() { a.run(ctx) })
 	}
 	var err error
 	select {

@@ -1,0 +1,9 @@
+package bridge
+
+import (
+	"testing"
+
+	"github.com/imustream/imustream/internal/leaktest"
+)
+
+func TestMain(m *testing.M) { leaktest.Main(m) }

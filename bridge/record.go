@@ -1,0 +1,83 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/imustream/imustream/receiver"
+	"github.com/imustream/imustream/telemetry"
+)
+
+// RecordConfig configures Record.
+type RecordConfig struct {
+	Conn    *nats.Conn
+	Subject string // one device's PREFIX.DEVICE.imu
+	From    From
+	// Duration ends the recording this much device time after its first
+	// sample; 0: until ctx ends (or CatchUp).
+	Duration time.Duration
+	// CatchUp ends the recording once it has read everything the stream
+	// held (a replay, not From.Live).
+	CatchUp bool
+	// CSV gets the rows (nil: only counted).
+	CSV io.Writer
+}
+
+// RecordResult is what Record read.
+type RecordResult struct {
+	Recorder *receiver.Recorder // its Summary, Flush and metadata
+	Device   string
+	Messages uint64
+	Bad      uint64 // messages dropped: bad headers or payload
+	Other    uint64 // messages of another device than the first one, dropped
+}
+
+// Record reads one device's datagrams from NATS into a receiver.Recorder,
+// which writes the same CSV as a recording over UDP and counts loss from
+// the device's session and seq. An end of stream does not end it: the
+// bridge starts a new session after a restart, and the gap between them
+// is counted as loss.
+func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
+	if cfg.CatchUp && cfg.From.Live {
+		return nil, errors.New("bridge: catching up needs a stream position (from all, a sequence or a time), not live")
+	}
+	res := &RecordResult{Recorder: receiver.NewRecorder(cfg.CSV)}
+	if cfg.Duration > 0 {
+		res.Recorder.StopAfter(cfg.Duration)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var mu sync.Mutex
+	h := func(m Message, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.Messages++
+		switch {
+		case err != nil:
+			res.Bad++
+		case res.Device != "" && m.Meta.Device != res.Device:
+			res.Other++
+		default:
+			res.Device = m.Meta.Device
+			_ = Each(m.Meta, m.Payload, func(dg []byte, _ telemetry.Header) { _ = res.Recorder.Add(dg) })
+		}
+		if res.Recorder.Full() || cfg.CatchUp && m.Pending == 0 {
+			cancel()
+		}
+	}
+	if err := Subscribe(ctx, cfg.Conn, cfg.Subject, cfg.From, h); err != nil {
+		return nil, err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if err := res.Recorder.Flush(); err != nil {
+		return res, fmt.Errorf("bridge: writing rows: %w", err)
+	}
+	return res, nil
+}

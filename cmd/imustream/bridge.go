@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/imustream/imustream/bridge"
+	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/discovery"
+	"github.com/imustream/imustream/internal/cli"
+)
+
+// deviceList is --device NAME=HOST[:PORT], repeatable.
+type deviceList []bridge.Device
+
+func (l *deviceList) String() string { return fmt.Sprint(len(*l), " devices") }
+func (l *deviceList) Set(s string) error {
+	d, err := bridge.ParseDevice(s)
+	if err == nil {
+		*l = append(*l, d)
+	}
+	return err
+}
+
+// runBridge follows devices and publishes their streams to NATS.
+func runBridge(name string, args []string, stdout, stderr io.Writer) error {
+	var (
+		devices         deviceList
+		file, urls, key string
+		cfg             bridge.Config
+		discover        bool
+		statsEvery      time.Duration
+	)
+	fs := newFlags(name, stderr)
+	fs.Var(&devices, "device", "a daemon to follow, `NAME=HOST[:PORT]` (NAME: its subject token) or HOST[:PORT]; repeatable")
+	fs.StringVar(&file, "devices", "", "`FILE` of devices, one NAME=HOST[:PORT] a line")
+	fs.BoolVar(&discover, "discover", false, "follow the daemons that announce themselves on the LAN (DNS-SD), as they come and go")
+	fs.StringVar(&urls, "nats", nats.DefaultURL, "NATS server `URLS`, comma-separated")
+	fs.StringVar(&cfg.Prefix, "prefix", "imustream", "first subject `TOKEN`: subjects are TOKEN.DEVICE.imu and TOKEN.DEVICE.status")
+	fs.StringVar(&cfg.Stream, "stream", "IMUSTREAM", "JetStream stream `NAME` to create or update ('': publish to an existing one)")
+	fs.IntVar(&cfg.Replicas, "replicas", 1, "the stream's replicas, `N` in 1..5 (3 on a 3-node cluster)")
+	fs.DurationVar(&cfg.MaxAge, "max-age", 24*time.Hour, "the stream keeps messages this `DURATION` (0: no limit)")
+	fs.Int64Var(&cfg.MaxBytes, "max-bytes", 0, "the stream keeps this many `BYTES` at most (0: no limit)")
+	fs.DurationVar(&cfg.Lease, "lease", 3*time.Second, "each stream's lease, a `DURATION`")
+	fs.DurationVar(&cfg.FlushEvery, "flush", 20*time.Millisecond, "a message carries the datagrams of up to this `DURATION`")
+	fs.IntVar(&cfg.QueueLen, "queue", 8192, "messages waiting for NATS, `N`; beyond them batches are dropped and counted")
+	fs.StringVar(&key, "key", "", "key `FILE` (from imustream keygen) to sign the commands to the daemons")
+	fs.DurationVar(&statsEvery, "stats", 10*time.Second, "print the counters every `DURATION` (0: never)")
+	groupFlags(fs, "Devices: device devices discover key lease", "NATS: nats prefix stream replicas max-age max-bytes flush queue stats")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		ds, err := bridge.ReadDevices(f)
+		f.Close()
+		if err != nil {
+			return cli.Usagef("--devices %s: %w", file, err)
+		}
+		devices = append(devices, ds...)
+	}
+	if len(devices) == 0 && !discover {
+		return cli.Usagef("no devices: give --device, --devices or --discover")
+	}
+	if key != "" {
+		k, err := control.LoadKey(key)
+		if err != nil {
+			return err
+		}
+		cfg.Key = &k
+	}
+	nc, err := nats.Connect(urls, nats.Name("imustream bridge"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+	if err != nil {
+		return fmt.Errorf("bridge: NATS %s: %w", urls, err)
+	}
+	defer nc.Close()
+	cfg.Conn = nc
+	cfg.Resolve = discovery.ResolveDevice
+	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	b, err := bridge.New(cfg)
+	if err != nil {
+		return cli.Usagef("%w", err)
+	}
+	for _, d := range devices {
+		if err := b.Add(d); err != nil {
+			return cli.Usagef("%w", err)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if cfg.Stream != "" {
+		if err := ensureStream(ctx, b); err != nil {
+			return err
+		}
+	}
+	if discover {
+		go followDiscovered(ctx, b, stderr)
+	}
+	if statsEvery > 0 {
+		go printBridgeStats(ctx, b, statsEvery, stderr)
+	}
+	fmt.Fprintf(stderr, "bridge: publishing %s to %s\n", strings.Join(b.Devices(), ", "), nc.ConnectedUrlRedacted())
+	err = b.Run(ctx)
+	st := b.Stats()
+	fmt.Fprintf(stdout, "bridge: %d samples in %d datagrams, %d messages stored, %d sent again, %d dropped (%d samples), %d malformed\n",
+		st.Samples, st.Datagrams, st.Messages, st.Retries, st.Dropped, st.DroppedSamples, st.Malformed)
+	return err
+}
+
+// ensureStream creates the stream, trying again while a cluster elects
+// its leader or the servers are not up yet.
+func ensureStream(ctx context.Context, b *bridge.Bridge) error {
+	for {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := b.EnsureStream(c)
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+func printBridgeStats(ctx context.Context, b *bridge.Bridge, every time.Duration, w io.Writer) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			st := b.Stats()
+			fmt.Fprintf(w, "bridge: %d samples, %d messages stored, %d sent again, %d dropped, %d queued, %d unacknowledged\n",
+				st.Samples, st.Messages, st.Retries, st.Dropped, st.Queued, st.Pending)
+		}
+	}
+}
