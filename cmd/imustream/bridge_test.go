@@ -80,6 +80,7 @@ func readRows(t *testing.T, path string) []csvRow {
 // daemon made while no bridge subscription was streaming, as a UDP
 // recording of the whole time, subscribed beside the bridge, tells.
 func TestBridgeKilled(t *testing.T) {
+	pcSide(t)
 	cluster := natstest.Start(t, 1)
 	url := cluster.URLs()
 	_, addr := startDaemon(t)

@@ -22,6 +22,7 @@ import (
 // mDNS peer (avahi-daemon started for the test inside the namespace, on
 // a private D-Bus), sees it.
 func TestDiscoverNetns(t *testing.T) {
+	pcSide(t)
 	daemonNS, rxNS, _ := netnsPair(t)
 	startProc(t, exec.Command("ip", "netns", "exec", daemonNS, bin, "run", "--sim", "--listen", "10.200.0.1:7600",
 		"--allow", "10.200.0.0/30", "--announce-name", "pi-test"))

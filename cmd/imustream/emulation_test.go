@@ -50,3 +50,12 @@ func emulateIfForeign(path string) error {
 	}
 	return fmt.Errorf("cannot exec a %s binary here (%w) and no qemu-user emulator (%v) on PATH", runtime.GOARCH, err, qemuUser[runtime.GOARCH])
 }
+
+// pcSide skips a test of a control-PC command (bridge, view, discover)
+// under qemu-user: those run on the build machine's architecture, where
+// make test runs them natively, and the emulator would only time itself.
+func pcSide(t interface{ Skip(...any) }) {
+	if os.Getenv("QEMU_CPU") != "" {
+		t.Skip("a control-PC command's test; make test runs it natively, not under qemu-user (QEMU_CPU set)")
+	}
+}

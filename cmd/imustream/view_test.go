@@ -330,6 +330,7 @@ type pageState struct {
 // recorder's for the same sample, the buttons stop and start the stream,
 // and neither the view's stream nor the recorder's loses a sample.
 func TestViewInBrowser(t *testing.T) {
+	pcSide(t)
 	chromium := needTool(t, "TestViewInBrowser", "chromium", "chromium-browser", "google-chrome")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -453,6 +454,7 @@ func TestViewInBrowser(t *testing.T) {
 // least 99 % of the samples of 10 s at 1 kHz, each equal to the row a
 // recorder beside it wrote for the same header stamp (t_wall_ns).
 func TestViewFoxgloveNode(t *testing.T) {
+	pcSide(t)
 	node := needTool(t, "TestViewFoxgloveNode", "node", "nodejs")
 	dir, err := filepath.Abs("../../tests/node")
 	if err != nil {
