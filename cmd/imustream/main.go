@@ -35,7 +35,7 @@ func init() {
 	commands = []command{
 		{"run", "[--sim | --sensor KIND] [--listen HOST:PORT] [--allow CIDR]… [--rate HZ] [--key FILE] [flags]", "run the daemon: stream the IMU to subscribers", runDaemon},
 		{"probe", "[--bus BUS] [--record FILE]", "list the I²C devices at the IMU and barometer addresses (on the Pi)", runProbe},
-		{"calibrate", "[--seconds N] [--out FILE] [--level] [--mount AXES|MATRIX] [--sensor KIND | --sim]", "estimate gyro bias and accel offset at rest; run loads the file", runCalibrate},
+		{"calibrate", "[--seconds N] [--out FILE] [--level] [--mount AXES|MATRIX] [--mag] [--sensor KIND | --sim]", "estimate gyro bias and accel offset at rest, or with --mag the magnetometer's hard and soft iron; run loads the file", runCalibrate},
 		{"evaluate", "[--sim-motion still|scripted] [--sim-pose roll=R,pitch=P,yaw=Y] [--fusion 6|9] [--calibration FILE] [--recording FILE.csv] [--out FILE.csv]", "measure the orientation filter against the simulator's truth", runEvaluate},
 		{"start", "--to HOST:PORT|:PORT [--lease DURATION] [--device HOST[:PORT]]", "start a stream to a receiver: a port on this host or another", runCtl},
 		{"stop", "--to HOST:PORT|:PORT|all [--device HOST[:PORT]]", "stop the stream to a receiver, or all of them", runCtl},

@@ -42,4 +42,13 @@ func TestOpenSensorFusion(t *testing.T) {
 	if _, err := withFusion(sim.New(sim.Opts{}), fusion.Opts{Mode: fusion.SixAxis, Gain: -1}, log); !errors.Is(err, ErrConfig) {
 		t.Errorf("bad gain: %v", err)
 	}
+	// A chip that fuses on board keeps its own orientation.
+	onBoard := fusedChip{sim.New(sim.Opts{})}
+	if s, err := withFusion(onBoard, fusion.Opts{Mode: fusion.SixAxis}, log); err != nil || s != sensor.Sensor(onBoard) {
+		t.Errorf("on-board fusion wrapped again: %v %T", err, s)
+	}
 }
+
+type fusedChip struct{ *sim.Sim }
+
+func (fusedChip) HasOrientation() bool { return true }

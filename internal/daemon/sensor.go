@@ -118,6 +118,10 @@ func withFusion(sens sensor.Sensor, fo fusion.Opts, log *slog.Logger) (sensor.Se
 	if fo.Mode == fusion.Off {
 		return sens, nil
 	}
+	if sensor.HasOrientation(sens) {
+		log.Warn("--fusion ignored: the chip fuses on board and its orientation is streamed", "sensor", sens.String())
+		return sens, nil
+	}
 	if fo.Mode == fusion.NineAxis && !sensor.HasMag(sens) {
 		sens.Halt()
 		return nil, fmt.Errorf("%w: --fusion 9 needs a magnetometer and %s has none; use --fusion 6", ErrConfig, sens)

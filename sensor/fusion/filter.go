@@ -95,7 +95,7 @@ const (
 	maxOffset   = 20 * math.Pi / 180 // rad/s: what an untrimmed gyroscope may be off
 	restTau     = 5.0                // s, the offset's time constant at rest
 	fieldMargin = 0.2                // of the reference field strength
-	maxDt       = 0.5                // s: a longer gap restarts the filter
+	maxDt       = 2.0                // s: a longer gap (no stream, or below 0.5 Hz) restarts the filter
 )
 
 // resolved returns o with defaults filled in and checked.

@@ -170,7 +170,7 @@ func TestGapRestarts(t *testing.T) {
 	st, _ := New(d, nil)
 	var x sensor.Sample
 	read(t, st, &x, 0)
-	read(t, st, &x, 2e9) // 2 s gap: start afresh from the sample
+	read(t, st, &x, 3e9) // 3 s gap: start afresh from the sample
 	truth := sim.EulerQuat(d.Truth())
 	if a := AngleBetween([4]float64{float64(x.Quat[0]), float64(x.Quat[1]), float64(x.Quat[2]), float64(x.Quat[3])}, truth); a > 1*deg {
 		t.Errorf("after a gap %.2f° off", a/deg)
