@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
@@ -71,6 +72,16 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 			cancel()
 		}
 	}
+	if cfg.CatchUp {
+		// Nothing to catch up with: no message would end the wait.
+		n, err := held(ctx, cfg.Conn, cfg.Subject)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return res, nil
+		}
+	}
 	if err := Subscribe(ctx, cfg.Conn, cfg.Subject, cfg.From, h); err != nil {
 		return nil, err
 	}
@@ -80,4 +91,29 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 		return res, fmt.Errorf("bridge: writing rows: %w", err)
 	}
 	return res, nil
+}
+
+// held is how many messages of subject its stream holds.
+func held(ctx context.Context, nc *nats.Conn, subject string) (uint64, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, fmt.Errorf("bridge: jetstream: %w", err)
+	}
+	name, err := js.StreamNameBySubject(ctx, subject)
+	if err != nil {
+		return 0, fmt.Errorf("bridge: no stream holds %s: %w", subject, err)
+	}
+	st, err := js.Stream(ctx, name)
+	if err != nil {
+		return 0, fmt.Errorf("bridge: stream %s: %w", name, err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
+	if err != nil {
+		return 0, fmt.Errorf("bridge: stream %s: %w", name, err)
+	}
+	var n uint64
+	for _, c := range info.State.Subjects { // one entry per subject the filter matches
+		n += c
+	}
+	return n, nil
 }

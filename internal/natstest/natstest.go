@@ -24,9 +24,14 @@ var (
 	buildErr  error
 )
 
+// Version is the nats-server go.mod names as a tool.
+const Version = "v2.15.2"
+
 // Binary returns the path of a nats-server binary: $NATS_SERVER if set,
 // else one built from the module cache (go build of the tool go.mod
-// names). The test skips when neither works, or fails when $CI is set.
+// names) once, kept in the temporary directory under its version for
+// later runs. The test skips when neither works, or fails when $CI is
+// set.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -34,14 +39,19 @@ func Binary(t testing.TB) string {
 			binPath = p
 			return
 		}
-		dir, err := os.MkdirTemp("", "imustream-nats")
-		if err != nil {
-			buildErr = err
+		binPath = filepath.Join(os.TempDir(), "imustream-natstest-nats-server-"+Version)
+		if out, err := exec.Command(binPath, "--version").Output(); err == nil && strings.Contains(string(out), Version) {
 			return
 		}
-		binPath = filepath.Join(dir, "nats-server")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/nats-io/nats-server/v2").CombinedOutput()
+		// Built beside it and renamed: test binaries of several packages
+		// may build at once, and none may run a half-written file.
+		tmp := fmt.Sprintf("%s.%d", binPath, os.Getpid())
+		out, err := exec.Command("go", "build", "-o", tmp, "github.com/nats-io/nats-server/v2").CombinedOutput()
+		if err == nil {
+			err = os.Rename(tmp, binPath)
+		}
 		if err != nil {
+			os.Remove(tmp)
 			buildErr = fmt.Errorf("go build nats-server: %v\n%s", err, out)
 		}
 	})
