@@ -111,6 +111,11 @@ type Clock struct {
 	minU    float64
 	maxU    float64
 	started bool
+	// What At needs: the last read's new samples and step, and the line
+	// of the read before.
+	fresh              int
+	step               float64
+	prevNewest, prevStep float64
 }
 
 // New returns a Clock for a sensor sampling at odrHz (> 0).
@@ -152,6 +157,8 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 		c.b = anchor{}
 		c.newest = t - c.period/2
 		c.minU, c.maxU = c.period/2, c.period/2
+		c.fresh, c.step = n, c.period
+		c.prevNewest, c.prevStep = c.newest, c.period
 		return c.newest, c.period
 	}
 	if !c.a.update(t, c.count, c.period) {
@@ -198,18 +205,32 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 	c.newest += adj
 	c.minU -= adj
 	c.maxU -= adj
-	if n == 0 {
-		return c.newest, p
+	c.prevNewest, c.prevStep = prev, c.step
+	c.fresh, c.step = n, p
+	if n > 0 {
+		c.step = (c.newest - prev) / float64(n)
 	}
-	return c.newest, (c.newest - prev) / float64(n)
+	return c.newest, c.step
+}
+
+// At returns the estimated time of the queued sample j before the newest
+// (0: the newest) after the last Update: the samples that read found new
+// on the line it estimated, the older ones on the line of the read before,
+// which timed them then; so a sample left queued keeps its time, and the
+// times stay in order across reads.
+func (c *Clock) At(j int) float64 {
+	if j < c.fresh {
+		return c.newest - float64(j)*c.step
+	}
+	return c.prevNewest - float64(j-c.fresh)*c.prevStep
 }
 
 // Stamp sets the MonoNs and WallNs of dst, the oldest len(dst) of the
-// queued samples in the FIFO, from Update's newest and step; wallOffset is
+// queued samples in the FIFO, from c after its Update; wallOffset is
 // CLOCK_REALTIME − CLOCK_MONOTONIC at the read.
-func Stamp(dst []sensor.Sample, queued int, newest, step float64, wallOffset int64) {
+func Stamp(dst []sensor.Sample, queued int, c *Clock, wallOffset int64) {
 	for i := range dst {
-		m := int64(math.Round(newest - float64(queued-1-i)*step))
+		m := int64(math.Round(c.At(queued - 1 - i)))
 		dst[i].MonoNs, dst[i].WallNs = m, m+wallOffset
 	}
 }
