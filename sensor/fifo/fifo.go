@@ -113,8 +113,8 @@ type Clock struct {
 	started bool
 	// What At needs: the last read's new samples and step, and the line
 	// of the read before.
-	fresh              int
-	step               float64
+	fresh                int
+	step                 float64
 	prevNewest, prevStep float64
 }
 
