@@ -111,11 +111,10 @@ type Clock struct {
 	minU    float64
 	maxU    float64
 	started bool
-	// What At needs: the last read's new samples and step, and the line
-	// of the read before.
-	fresh                int
-	step                 float64
-	prevNewest, prevStep float64
+	// The lines of the last reads that found samples, oldest first, for
+	// At.
+	segs [4]seg
+	nseg int
 }
 
 // New returns a Clock for a sensor sampling at odrHz (> 0).
@@ -157,8 +156,8 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 		c.b = anchor{}
 		c.newest = t - c.period/2
 		c.minU, c.maxU = c.period/2, c.period/2
-		c.fresh, c.step = n, c.period
-		c.prevNewest, c.prevStep = c.newest, c.period
+		c.nseg = 0
+		c.push(seg{end: c.count - 1, newest: c.newest, step: c.period})
 		return c.newest, c.period
 	}
 	if !c.a.update(t, c.count, c.period) {
@@ -205,32 +204,57 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 	c.newest += adj
 	c.minU -= adj
 	c.maxU -= adj
-	c.prevNewest, c.prevStep = prev, c.step
-	c.fresh, c.step = n, p
-	if n > 0 {
-		c.step = (c.newest - prev) / float64(n)
+	if n == 0 {
+		return c.newest, p
 	}
-	return c.newest, c.step
+	step = (c.newest - prev) / float64(n)
+	c.push(seg{end: c.count - 1, newest: c.newest, step: step})
+	return c.newest, step
 }
 
-// At returns the estimated time of the queued sample j before the newest
-// (0: the newest) after the last Update: the samples that read found new
-// on the line it estimated, the older ones on the line of the read before,
-// which timed them then; so a sample left queued keeps its time, and the
-// times stay in order across reads.
-func (c *Clock) At(j int) float64 {
-	if j < c.fresh {
-		return c.newest - float64(j)*c.step
-	}
-	return c.prevNewest - float64(j-c.fresh)*c.prevStep
+// seg is the line one read gave its new samples: the newest has index
+// end (counted from the start) and time newest, the others step apart.
+type seg struct {
+	end          int64
+	newest, step float64
 }
+
+// push records the segment of a read that found new samples.
+func (c *Clock) push(sg seg) {
+	if c.nseg == len(c.segs) {
+		copy(c.segs[:], c.segs[1:])
+		c.nseg--
+	}
+	c.segs[c.nseg] = sg
+	c.nseg++
+}
+
+// At returns the estimated time of sample k (counted from the start, as
+// Update counts them) on the line of the read that found it new: a sample
+// left queued keeps the time that read gave it, and times stay in order
+// across reads. Samples older than the last segments kept are extrapolated
+// from the oldest.
+func (c *Clock) At(k int64) float64 {
+	for i := c.nseg - 1; i >= 0; i-- {
+		if i == 0 || k > c.segs[i-1].end {
+			sg := &c.segs[i]
+			return sg.newest - float64(sg.end-k)*sg.step
+		}
+	}
+	return c.newest
+}
+
+// Count is how many samples Update has counted since the start: the
+// newest has index Count()−1.
+func (c *Clock) Count() int64 { return c.count }
 
 // Stamp sets the MonoNs and WallNs of dst, the oldest len(dst) of the
 // queued samples in the FIFO, from c after its Update; wallOffset is
 // CLOCK_REALTIME − CLOCK_MONOTONIC at the read.
 func Stamp(dst []sensor.Sample, queued int, c *Clock, wallOffset int64) {
+	first := c.count - int64(queued)
 	for i := range dst {
-		m := int64(math.Round(c.At(queued - 1 - i)))
+		m := int64(math.Round(c.At(first + int64(i))))
 		dst[i].MonoNs, dst[i].WallNs = m, m+wallOffset
 	}
 }
