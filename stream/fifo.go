@@ -87,6 +87,7 @@ func (s *Sender) fifoTick(deadline, now int64) int64 {
 		s.logLimited(now, "sensor read failed", err, nil)
 		return deadline + p
 	}
+	// An overflow flag on a dropped sample was before the session too.
 	first := 0
 	for first < n && f.buf[first].MonoNs < f.from {
 		first++
@@ -94,10 +95,6 @@ func (s *Sender) fifoTick(deadline, now int64) int64 {
 	for i := first; i < n; i++ {
 		f.buf[i].LateNs = late
 		f.buf[i].Status = f.buf[i].Status&^(sensor.StatusLate|sensor.StatusSkipped) | timing
-	}
-	if first > 0 && first < n {
-		// An overflow before the session is not the stream's.
-		f.buf[first].Status &^= sensor.StatusFIFOOverflow
 	}
 	for i := first; i < n; i += f.maxBatch {
 		s.send(now, f.buf[i:min(n, i+f.maxBatch)])

@@ -111,6 +111,10 @@ type Clock struct {
 	minU    float64
 	maxU    float64
 	started bool
+	// The lines of the last reads that found samples, oldest first, for
+	// At.
+	segs [4]seg
+	nseg int
 }
 
 // New returns a Clock for a sensor sampling at odrHz (> 0).
@@ -152,6 +156,8 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 		c.b = anchor{}
 		c.newest = t - c.period/2
 		c.minU, c.maxU = c.period/2, c.period/2
+		c.nseg = 0
+		c.push(seg{end: c.count - 1, newest: c.newest, step: c.period})
 		return c.newest, c.period
 	}
 	if !c.a.update(t, c.count, c.period) {
@@ -201,15 +207,54 @@ func (c *Clock) Update(monoNs int64, n int) (newest, step float64) {
 	if n == 0 {
 		return c.newest, p
 	}
-	return c.newest, (c.newest - prev) / float64(n)
+	step = (c.newest - prev) / float64(n)
+	c.push(seg{end: c.count - 1, newest: c.newest, step: step})
+	return c.newest, step
 }
 
+// seg is the line one read gave its new samples: the newest has index
+// end (counted from the start) and time newest, the others step apart.
+type seg struct {
+	end          int64
+	newest, step float64
+}
+
+// push records the segment of a read that found new samples.
+func (c *Clock) push(sg seg) {
+	if c.nseg == len(c.segs) {
+		copy(c.segs[:], c.segs[1:])
+		c.nseg--
+	}
+	c.segs[c.nseg] = sg
+	c.nseg++
+}
+
+// At returns the estimated time of sample k (counted from the start, as
+// Update counts them) on the line of the read that found it new: a sample
+// left queued keeps the time that read gave it, and times stay in order
+// across reads. Samples older than the last segments kept are extrapolated
+// from the oldest.
+func (c *Clock) At(k int64) float64 {
+	for i := c.nseg - 1; i >= 0; i-- {
+		if i == 0 || k > c.segs[i-1].end {
+			sg := &c.segs[i]
+			return sg.newest - float64(sg.end-k)*sg.step
+		}
+	}
+	return c.newest
+}
+
+// Count is how many samples Update has counted since the start: the
+// newest has index Count()−1.
+func (c *Clock) Count() int64 { return c.count }
+
 // Stamp sets the MonoNs and WallNs of dst, the oldest len(dst) of the
-// queued samples in the FIFO, from Update's newest and step; wallOffset is
+// queued samples in the FIFO, from c after its Update; wallOffset is
 // CLOCK_REALTIME − CLOCK_MONOTONIC at the read.
-func Stamp(dst []sensor.Sample, queued int, newest, step float64, wallOffset int64) {
+func Stamp(dst []sensor.Sample, queued int, c *Clock, wallOffset int64) {
+	first := c.count - int64(queued)
 	for i := range dst {
-		m := int64(math.Round(newest - float64(queued-1-i)*step))
+		m := int64(math.Round(c.At(first + int64(i))))
 		dst[i].MonoNs, dst[i].WallNs = m, m+wallOffset
 	}
 }

@@ -43,8 +43,8 @@ func (t *Tracker) Overflows() uint64 { return t.overflows.Load() }
 // started at monoNs (wallNs) found, and flags the first after an overflow.
 // The driver has decoded them; the rest stay queued for the next read.
 func (t *Tracker) Stamp(dst []sensor.Sample, monoNs, wallNs int64, queued int) {
-	newest, step := t.clock.Update(monoNs, max(queued-t.left, 0))
-	Stamp(dst, queued, newest, step, wallNs-monoNs)
+	t.clock.Update(monoNs, max(queued-t.left, 0))
+	Stamp(dst, queued, t.clock, wallNs-monoNs)
 	t.left = queued - len(dst)
 	if t.over && len(dst) > 0 {
 		dst[0].Status |= sensor.StatusFIFOOverflow

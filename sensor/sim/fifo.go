@@ -103,8 +103,8 @@ func (d *Sim) ReadBatch(dst []sensor.Sample) (int, error) {
 	}
 	queued := int(taken - f.next)
 	n := min(queued, len(dst))
-	newest, step := f.clock.Update(now, int(fresh))
-	fifo.Stamp(dst[:n], queued, newest, step, wall-now)
+	f.clock.Update(now, int(fresh))
+	fifo.Stamp(dst[:n], queued, f.clock, wall-now)
 	for i := range n {
 		s := &dst[i]
 		r := d.model((d.SampleMonoNs(f.next+int64(i)) - float64(d.t0)) * 1e-9)
