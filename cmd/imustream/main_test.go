@@ -131,7 +131,13 @@ func runCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 func runCmdEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var o, e bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// Under qemu-user a command that streams or calibrates for seconds of
+	// real time runs several times slower.
+	timeout := 20 * time.Second
+	if emulated || os.Getenv("QEMU_CPU") != "" {
+		timeout = 90 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...) // a daemon that should have refused to start must not hang the test
 	cmd.Env = append(os.Environ(), env...)
