@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/csv"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -14,31 +13,6 @@ import (
 
 	"github.com/imustream/imustream/internal/natstest"
 )
-
-// startBin runs imustream with args as a process, killed at the end of
-// the test.
-func startBin(t *testing.T, args ...string) *recordProc {
-	t.Helper()
-	p := &recordProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		err := p.cmd.Wait()
-		if ee, ok := err.(*exec.ExitError); ok {
-			p.code = ee.ExitCode()
-		} else if err != nil {
-			p.code = -1
-		}
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
-}
 
 // csvRow is what these tests read of a recording's row.
 type csvRow struct {

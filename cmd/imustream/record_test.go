@@ -41,9 +41,11 @@ type recordProc struct {
 	code           int
 }
 
-func startRecord(t *testing.T, args ...string) *recordProc {
+// startBin runs imustream with args as a process, killed at the end of
+// the test.
+func startBin(t *testing.T, args ...string) *recordProc {
 	t.Helper()
-	p := &recordProc{cmd: exec.Command(bin, append([]string{"record"}, args...)...), done: make(chan struct{})}
+	p := &recordProc{cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -62,6 +64,11 @@ func startRecord(t *testing.T, args ...string) *recordProc {
 		<-p.done
 	})
 	return p
+}
+
+func startRecord(t *testing.T, args ...string) *recordProc {
+	t.Helper()
+	return startBin(t, append([]string{"record"}, args...)...)
 }
 
 func (p *recordProc) signal(t *testing.T, sig os.Signal) {
