@@ -12,10 +12,10 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/imustream/imustream/internal/packetloop"
 	"github.com/imustream/imustream/internal/rt"
 )
 
@@ -127,10 +127,7 @@ type Counters struct {
 // socket and changes the stream only through the subscriber set's atomics.
 type Server struct {
 	cfg    ServerConfig
-	mu     sync.Mutex     // guards conn for Shutdown
-	conn   net.PacketConn // set by Serve
-	done   chan struct{}  // closed when Serve returns
-	closed atomic.Bool    // Shutdown was called or Serve's ctx ended
+	loop   *packetloop.Loop
 	allow  atomic.Pointer[[]netip.Prefix]
 	key    atomic.Pointer[Key]
 	replay *ReplayState
@@ -151,7 +148,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: NewReplayState(), done: make(chan struct{}),
+	s := &Server{cfg: cfg, log: cfg.Logger, start: time.Now(), replay: NewReplayState(), loop: packetloop.New("control", ErrServerClosed),
 		dropLog: rateLimit{burst: 1}, failLog: rateLimit{burst: 1}, infoLog: rateLimit{burst: 20}}
 	s.SetAllow(cfg.Allow)
 	s.SetKey(cfg.Key)
@@ -238,20 +235,6 @@ var ErrServerClosed = errors.New("control: server closed")
 // early, with that error. Serve does not close conn: the caller owns it
 // (it may come from systemd's socket activation). A Server serves once.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
-	s.mu.Lock()
-	if s.conn != nil {
-		s.mu.Unlock()
-		return errors.New("control: Serve called twice")
-	}
-	s.conn = conn
-	s.mu.Unlock()
-	defer close(s.done)
-	// Shut down before it began: unblock found no socket to wake.
-	if s.closed.Load() {
-		return ErrServerClosed
-	}
-	stop := context.AfterFunc(ctx, s.unblock)
-	defer stop()
 	udp, _ := conn.(*net.UDPConn)        // reads without allocating
 	buf := make([]byte, MaxCommandLen+1) // one more byte detects oversize
 	// The kernel's arrival times make a time command's T2 independent of
@@ -260,49 +243,27 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	if udp != nil && enableRxStamps(udp) {
 		oob = make([]byte, rxStampOOB)
 	}
-	for {
-		var n, oobn int
-		var from netip.AddrPort
-		var err error
+	var from netip.AddrPort
+	var rx [2]int64
+	read := func() (n int, err error) {
+		var oobn int
 		if udp != nil {
 			n, oobn, _, from, err = udp.ReadMsgUDPAddrPort(buf, oob)
 		} else {
 			var a net.Addr
 			n, a, err = conn.ReadFrom(buf)
+			from = netip.AddrPort{}
 			if ua, ok := a.(*net.UDPAddr); ok {
 				from = ua.AddrPort()
 			}
 		}
-		rx := stamp() // a time command's T2, as close to the socket as can be
+		rx = stamp() // a time command's T2, as close to the socket as can be
 		if kernel, ok := rxStamp(oob[:oobn]); ok {
 			rx = [2]int64{rx[0] - (rx[1] - kernel), kernel}
 		}
-		if s.closed.Load() {
-			return ErrServerClosed
-		}
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("control: read: %w", err)
-		}
-		s.handle(buf[:n], from, rx)
+		return n, err
 	}
-}
-
-// unblock makes Serve return: a read deadline in the past wakes ReadFrom.
-func (s *Server) unblock() {
-	s.closed.Store(true)
-	s.mu.Lock()
-	c := s.conn
-	s.mu.Unlock()
-	if c != nil {
-		_ = c.SetReadDeadline(time.Now())
-	}
+	return s.loop.Serve(ctx, conn, read, func(n int) { s.handle(buf[:n], from, rx) })
 }
 
 // Shutdown stops Serve: the command being handled, if any, is finished
@@ -310,21 +271,7 @@ func (s *Server) unblock() {
 // to return. It returns ctx.Err() if ctx ends first, nil otherwise. The
 // streams are left as they are: ending them is the sender's job. The
 // socket stays open for its owner to close.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.unblock()
-	s.mu.Lock()
-	served := s.conn != nil
-	s.mu.Unlock()
-	if !served {
-		return nil
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
 
 // stamp reads the daemon's two clocks at once, as the sender does for a
 // sample's t_mono_ns and t_wall_ns.
@@ -524,7 +471,7 @@ func (s *Server) send(to netip.AddrPort, body string, sg *signer) {
 	} else {
 		b = append([]byte(body), '\n')
 	}
-	if _, err := s.conn.WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil && s.failLog.allow(time.Now()) {
+	if _, err := s.socket().WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil && s.failLog.allow(time.Now()) {
 		s.log.Warn("control: reply failed", "to", to, "err", err)
 	}
 }
@@ -755,11 +702,7 @@ func (s *Server) status() Reply {
 }
 
 // socket returns the control socket, nil before Serve.
-func (s *Server) socket() net.PacketConn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.conn
-}
+func (s *Server) socket() net.PacketConn { return s.loop.Conn() }
 
 // SocketDrops returns the datagrams the kernel dropped from the control
 // socket's full receive queue (a flood), which the server never saw; ok is

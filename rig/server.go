@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/packetloop"
 )
 
 // DefaultTimeout ends a rig's stream after this long without a start
@@ -108,13 +109,11 @@ type Counters struct {
 type Server struct {
 	cfg  Config
 	log  *slog.Logger
-	mu   sync.Mutex // guards conn and active
-	conn net.PacketConn
+	loop *packetloop.Loop
+	mu   sync.Mutex // guards active
 	// active holds the targets of the streams this rig started that have
 	// not ended yet.
 	active map[netip.AddrPort]bool
-	done   chan struct{}
-	closed atomic.Bool
 
 	packets, disallowed, wrongLength, notMatching, start, stop, ignored, failed, sessions, timeouts atomic.Uint64
 	dropLog                                                                                         limiter
@@ -154,7 +153,7 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Server{cfg: cfg, log: cfg.Logger, active: map[netip.AddrPort]bool{}, done: make(chan struct{})}, nil
+	return &Server{cfg: cfg, log: cfg.Logger, active: map[netip.AddrPort]bool{}, loop: packetloop.New("rig", ErrServerClosed)}, nil
 }
 
 // ErrServerClosed is what Serve returns after Shutdown or the end of its
@@ -166,80 +165,30 @@ var ErrServerClosed = errors.New("rig: server closed")
 // only a broken socket ends the loop early, with that error. Serve does
 // not close conn, and serves once.
 func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
-	s.mu.Lock()
-	if s.conn != nil {
-		s.mu.Unlock()
-		return errors.New("rig: Serve called twice")
-	}
-	s.conn = conn
-	s.mu.Unlock()
-	defer close(s.done)
-	if s.closed.Load() {
-		return ErrServerClosed
-	}
-	stop := context.AfterFunc(ctx, s.unblock)
-	defer stop()
 	udp, _ := conn.(*net.UDPConn)
 	buf := make([]byte, MaxPacketLen+1) // one more byte tells a longer packet
-	for {
-		var n int
-		var from netip.AddrPort
-		var err error
+	var from netip.AddrPort
+	read := func() (n int, err error) {
 		if udp != nil {
 			n, from, err = udp.ReadFromUDPAddrPort(buf)
-		} else {
-			var a net.Addr
-			n, a, err = conn.ReadFrom(buf)
-			if ua, ok := a.(*net.UDPAddr); ok {
-				from = ua.AddrPort()
-			}
+			return n, err
 		}
-		if s.closed.Load() {
-			return ErrServerClosed
+		var a net.Addr
+		n, a, err = conn.ReadFrom(buf)
+		from = netip.AddrPort{}
+		if ua, ok := a.(*net.UDPAddr); ok {
+			from = ua.AddrPort()
 		}
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return fmt.Errorf("rig: read: %w", err)
-		}
-		s.handle(buf[:n], from)
+		return n, err
 	}
-}
-
-func (s *Server) unblock() {
-	s.closed.Store(true)
-	s.mu.Lock()
-	c := s.conn
-	s.mu.Unlock()
-	if c != nil {
-		_ = c.SetReadDeadline(time.Now())
-	}
+	return s.loop.Serve(ctx, conn, read, func(n int) { s.handle(buf[:n], from) })
 }
 
 // Shutdown stops Serve: the packet being handled is finished, no further
 // one is read, and Shutdown waits for Serve to return. It returns
 // ctx.Err() if ctx ends first. The streams are left as they are (the
 // sender ends them); the socket stays open for its owner to close.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.unblock()
-	s.mu.Lock()
-	served := s.conn != nil
-	s.mu.Unlock()
-	if !served {
-		return nil
-	}
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
 
 func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 	s.packets.Add(1)
