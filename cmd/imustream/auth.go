@@ -1,26 +1,13 @@
 package main
 
 import (
-	"context"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/daemon"
 )
-
-// authFlags are the daemon's authentication settings.
-type authFlags struct {
-	key string
-}
-
-func (a *authFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.key, "key", "", "key `FILE` (from imustream keygen): obey only commands signed with it; SIGHUP re-reads it")
-}
 
 // reloadable is the allow list and key file in force after a reload: the
 // command line's if it set them, else the config file's, read again.
@@ -30,27 +17,7 @@ func reloadable(name string, args []string) (daemon.Reloadable, error) {
 	if err != nil {
 		return daemon.Reloadable{}, err
 	}
-	return daemon.Reloadable{Allow: f.allow, KeyFile: f.auth.key}, nil
-}
-
-// watchReload applies the allow list and key again on every SIGHUP,
-// without touching the stream. A configuration that does not load is
-// logged and the running one kept.
-func watchReload(ctx context.Context, hup <-chan os.Signal, name string, args []string, d *daemon.Daemon, log *slog.Logger) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-		}
-		r, err := reloadable(name, args)
-		if err == nil {
-			err = d.Reload(r)
-		}
-		if err != nil {
-			log.Error("reload failed; the running configuration stays", "err", err)
-		}
-	}
+	return f.cfg.Reloadable, nil
 }
 
 // runKeygen writes a new key file.

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 
 	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/internal/cli"
@@ -47,7 +44,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	if err := c.Check(); err != nil {
 		return benchErr(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	if suite != "" {
 		return benchErr(bench.Suite(ctx, c, suite, stdout, stderr))
@@ -71,7 +68,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 // runBaseline, runSpin and runFloor are the bench's hidden child
 // commands; it writes and parses their flags.
 func runBaseline(_ string, args []string, _, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	return benchErr(bench.Baseline(ctx, args, stderr))
 }

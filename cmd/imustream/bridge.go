@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,12 +71,9 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	if len(devices) == 0 && !discover {
 		return cli.Usagef("no devices: give --device, --devices or --discover")
 	}
-	if key != "" {
-		k, err := control.LoadKey(key)
-		if err != nil {
-			return err
-		}
-		cfg.Key = &k
+	var err error
+	if cfg.Key, err = control.LoadKeyIf(key); err != nil {
+		return err
 	}
 	nc, err := nats.Connect(urls, nats.Name("imustream bridge"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
 	if err != nil {
@@ -97,7 +92,7 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 			return cli.Usagef("%w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	if cfg.Stream != "" {
 		if err := ensureStream(ctx, b); err != nil {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
@@ -18,7 +15,7 @@ import (
 // calibrateMag is calibrate --mag: the magnetometer's hard and soft iron,
 // stored in the calibration file next to what it already holds.
 func calibrateMag(f *calibrateFlags, kind string, n int, stdout, stderr io.Writer) error {
-	f.sensor.mag = true
+	f.sensor.det.Mag = true
 	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, nil)
 	if err != nil {
 		return err
@@ -41,7 +38,7 @@ func calibrateMag(f *calibrateFlags, kind string, n int, stdout, stderr io.Write
 		return err
 	}
 	defer sens.Halt()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
 	fmt.Fprintf(stderr, "calibrating the magnetometer of %s: turn the device slowly in every direction, upside down too, for %s, away from iron and magnets\n", sens, time.Duration(n)*period)

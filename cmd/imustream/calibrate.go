@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
@@ -76,7 +73,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	defer sens.Halt()
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
 	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -31,7 +29,7 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 	if wait <= 0 {
 		return cli.Usagef("--wait %s must be positive", wait)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	es, err := discovery.Browse(ctx, wait)
 	if err != nil {

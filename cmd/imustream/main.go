@@ -4,13 +4,16 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
 	"strings"
+	"syscall"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/bench"
@@ -179,6 +182,11 @@ func groupFlags(fs *flag.FlagSet, groups ...string) {
 	c, _ := lookup(name)
 	head := fmt.Sprintf("imustream %s — %s\n\nusage: %s\n", name, c.help, strings.TrimSpace("imustream "+name+" "+c.args))
 	cli.Group(fs, head, groups...)
+}
+
+// interrupted is the context of a command that ends on SIGINT or SIGTERM.
+func interrupted() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 }
 
 // checkRate refuses a --rate outside the range a sensor is read at.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/control"
@@ -47,12 +45,9 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stderr, "\nview: the stream did not start: %v; the page's Start tries again\n", err)
 			}
 		}}
-	if ctl.key != "" {
-		k, err := control.LoadKey(ctl.key)
-		if err != nil {
-			return err
-		}
-		cfg.Key = &k
+	var err error
+	if cfg.Key, err = control.LoadKeyIf(ctl.key); err != nil {
+		return err
 	}
 	fox := foxglove.NewServer(foxglove.ServerConfig{Name: "imustream " + version})
 	imu, err := foxglove.NewIMU(fox, frameID)
@@ -99,7 +94,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	for i, s := range servers {
 		go s.Serve(lns[i])
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	results, runErr := v.Run(ctx, c)
 	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
