@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/imustream/imustream/bridge"
 	"github.com/imustream/imustream/discovery"
 	"github.com/imustream/imustream/internal/cli"
 )
@@ -66,20 +65,4 @@ func resolveLocal(device string) (string, error) {
 		return "", fmt.Errorf("%s: %w", device, err)
 	}
 	return d, nil
-}
-
-// followDiscovered adds the daemons that announce themselves to the
-// bridge and removes those gone, until ctx ends.
-func followDiscovered(ctx context.Context, b *bridge.Bridge, w io.Writer) {
-	discovery.Watch(ctx, 5*time.Second, func(e discovery.Entry) {
-		d := bridge.Device{Name: bridge.NameFor(e.Instance), Addr: e.Addr()}
-		if err := b.Add(d); err != nil {
-			fmt.Fprintf(w, "bridge: discovered %s at %s: %v\n", e.Instance, e.Addr(), err)
-			return
-		}
-		fmt.Fprintf(w, "bridge: discovered %s at %s (%s, %s Hz): following it as %s\n", e.Instance, e.Addr(), e.TXT["sensor"], e.TXT["rate"], d.Name)
-	}, func(e discovery.Entry) {
-		b.Remove(bridge.NameFor(e.Instance))
-		fmt.Fprintf(w, "bridge: %s is gone from the LAN; no longer followed\n", e.Instance)
-	})
 }

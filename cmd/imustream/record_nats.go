@@ -63,20 +63,8 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	source := f.nats.subject + " on " + nc.ConnectedUrlRedacted()
 	s.WriteText(stdout, source)
 	if out != nil {
-		meta := rec.NewMetadata()
-		meta.Complete, meta.Ended = err == nil, "read from NATS "+source
-		meta.Device, meta.DurationAsked = res.Device, f.duration
-		meta.Recorder = fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
-		var ferr error
-		switch {
-		case s.Samples == 0:
-			ferr = out.Discard()
-		case err == nil:
-			ferr = out.Commit(meta)
-		default:
-			ferr = out.Keep(meta)
-		}
-		if ferr != nil {
+		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
+		if ferr := res.Save(out, err == nil, source, program, f.duration); ferr != nil {
 			return ferr
 		}
 		if s.Samples > 0 {
