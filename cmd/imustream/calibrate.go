@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -77,35 +78,60 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
 	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)
-	acc, readErrs, err := calib.Collect(ctx, sens, n, period)
+	r, err := calib.CalibrateRest(ctx, sens, n, period, f.level, f.mount)
 	if err != nil {
 		return err
 	}
-	var opts calib.Opts
-	if f.level {
-		up := f.mount.SensorUp()
-		opts.Up = &up
+	if err := calib.Save(f.out, r.Cal); err != nil {
+		return err
 	}
-	c, rep, err := acc.Estimate(&opts)
+	r.WriteText(stdout)
+	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
+	return nil
+}
+
+// calibrateMag is calibrate --mag: the magnetometer's hard and soft iron,
+// stored in the calibration file next to what it already holds.
+func calibrateMag(f *calibrateFlags, kind string, n int, stdout, stderr io.Writer) error {
+	f.sensor.det.Mag = true
+	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, nil)
 	if err != nil {
 		return err
 	}
-	c.Sensor = sens.String()
-	c.Created = time.Now().UTC().Format(time.RFC3339)
-	c.Mounting = f.mount
+	sc.SimOpts = f.simx.opts
+	sc.SimOpts.Mag = true
+	if !sc.SimOpts.Still && !sc.SimOpts.Scripted {
+		sc.SimOpts.Tumble = true // the simulated user turns it in every direction
+	}
+	// The file to update: the existing one (its gyroscope, accelerometer
+	// and mounting stay), or a new one.
+	c, err := calib.LoadOrNew(f.out)
+	if err != nil {
+		return cli.Usagef("--out %s exists and is not a calibration file: %w", f.out, err)
+	}
+	sens, err := openSensor(sc, slog.New(slog.NewTextHandler(stderr, nil)))
+	if err != nil {
+		return err
+	}
+	defer sens.Halt()
+	ctx, stop := interrupted()
+	defer stop()
+	period := time.Second / time.Duration(f.rate)
+	fmt.Fprintf(stderr, "calibrating the magnetometer of %s: turn the device slowly in every direction, upside down too, for %s, away from iron and magnets\n", sens, time.Duration(n)*period)
+	m, err := calib.CalibrateMag(ctx, sens, n, period)
+	if err != nil {
+		return err
+	}
+	m.WriteText(stdout)
+	if errors.Is(m.Err, calib.ErrMagCoverage) || errors.Is(m.Err, calib.ErrMagFit) {
+		return fmt.Errorf("%w; nothing written", m.Err)
+	} else if m.Err != nil {
+		return m.Err
+	}
+	m.Into(&c)
 	if err := calib.Save(f.out, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "sensor        %s\n", c.Sensor)
-	fmt.Fprintf(stdout, "samples       %d used, %d flagged and skipped (%d read errors)\n", rep.N, rep.Skipped, readErrs)
-	fmt.Fprintf(stdout, "|a| at rest   %.4f m/s² before, noise σ accel %.3g m/s², gyro %.3g rad/s\n", rep.AccelNorm, rep.AccelStd, rep.GyroStd)
-	fmt.Fprintf(stdout, "gyro bias     %.6g rad/s\n", c.GyroBias)
-	how := "along gravity only"
-	if f.level {
-		how = "whole vector, body level"
-	}
-	fmt.Fprintf(stdout, "accel offset  %.6g m/s² (%s)\n", c.AccelOffset, how)
-	fmt.Fprintf(stdout, "mounting      %s\n", c.Mounting)
 	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
 	return nil
 }
