@@ -148,15 +148,7 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 // they say of the device's clock: its offset from this host's, the round
 // trip, and the drift, which needs exchanges over 10 s or more.
 func printSync(w io.Writer, c *control.Client, syncFor time.Duration) {
-	s := timesync.NewSyncer(c)
-	s.Prime(context.Background(), 8)
-	if syncFor > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), syncFor)
-		s.FastFor = syncFor
-		s.Run(ctx)
-		cancel()
-	}
-	e, ok := s.Estimate()
+	e, ok := timesync.Measure(context.Background(), c, syncFor)
 	if !ok {
 		fmt.Fprintf(w, "%-17s %s\n", "time_sync", "none: the daemon did not answer the time command")
 		return

@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/imustream/imustream/discovery"
@@ -35,24 +33,13 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		for _, e := range es {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return discovery.WriteJSON(stdout, es)
 	}
 	if len(es) == 0 {
 		fmt.Fprintf(stderr, "discover: no daemon answered within %s (a daemon announces itself unless it listens on loopback or runs with --announce=false)\n", wait)
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDEVICE\tHOST\tVERSION\tSENSOR\tRATE\tKEY")
-	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Instance, e.Addr(), e.Host, e.TXT["version"], e.TXT["sensor"], e.TXT["rate"], e.TXT["key"])
-	}
-	return tw.Flush()
+	return discovery.WriteTable(stdout, es)
 }
 
 // resolveLocal turns --device NAME.local[:PORT] into an address by mDNS:
