@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -195,4 +196,19 @@ func checkRate(hz int) error {
 		return cli.Usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
 	}
 	return nil
+}
+
+// goarm names the ARM variant the binary was built for (GOARM=6 for a Pi
+// Zero/1, 7 for a Pi 2/3), empty on other architectures.
+func goarm() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "GOARM" || s.Key == "GOARM64" {
+			return " (" + s.Key + "=" + s.Value + ")"
+		}
+	}
+	return ""
 }

@@ -132,3 +132,14 @@ func registerSched(fs *flag.FlagSet, cfg *daemon.Config) {
 	fs.DurationVar(&cfg.Spin, "spin", daemon.DefaultSpin, "at real-time priority, wake `DURATION` before each deadline and busy-wait the rest, so a wake-up delayed by less still starts the tick on time; costs up to this much CPU per tick, at most a tenth of the period; 0: sleep to the deadline")
 	fs.BoolVar(&cfg.LockMemory, "mlock", false, "lock the daemon's memory (mlockall) so no tick waits for paging; needs CAP_IPC_LOCK or LimitMEMLOCK=infinity")
 }
+
+// reloadable is the allow list and key file in force after a reload: the
+// command line's if it set them, else the config file's, read again.
+// Other settings take effect at the next start.
+func reloadable(name string, args []string) (daemon.Reloadable, error) {
+	f, err := parseDaemonFlags(name, args, io.Discard)
+	if err != nil {
+		return daemon.Reloadable{}, err
+	}
+	return f.cfg.Reloadable, nil
+}

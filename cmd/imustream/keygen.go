@@ -6,19 +6,7 @@ import (
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
-	"github.com/imustream/imustream/internal/daemon"
 )
-
-// reloadable is the allow list and key file in force after a reload: the
-// command line's if it set them, else the config file's, read again.
-// Other settings take effect at the next start.
-func reloadable(name string, args []string) (daemon.Reloadable, error) {
-	f, err := parseDaemonFlags(name, args, io.Discard)
-	if err != nil {
-		return daemon.Reloadable{}, err
-	}
-	return f.cfg.Reloadable, nil
-}
 
 // runKeygen writes a new key file.
 func runKeygen(name string, args []string, stdout, stderr io.Writer) error {
