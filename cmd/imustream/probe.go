@@ -30,11 +30,11 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	if kind == "sim" {
 		return cli.Usagef("probe looks at the I²C bus; the simulated sensor is not on one")
 	}
-	cfg, err := sf.detectConfig(kind, rate)
+	sc, err := sf.sensorConfig(kind, rate, 0, false, nil)
 	if err != nil {
 		return err
 	}
-	found, err := detect.ProbeBus(cfg, record)
+	found, err := detect.ProbeBus(sc.Detect, record)
 	for _, f := range found {
 		fmt.Fprintln(stdout, f)
 	}

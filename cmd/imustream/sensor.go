@@ -56,33 +56,16 @@ func (s *sensorFlags) kindOf(simFlag bool) (string, error) {
 	return k, nil
 }
 
-// detectConfig checks the settings against the chips without touching the
-// bus; a refusal lists the valid values.
-func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, error) {
-	cfg := s.det
-	cfg.Kind, cfg.RateHz = detect.Kind(kind), rateHz
-	if err := cfg.Validate(); err != nil {
-		return cfg, cli.Usagef("%w", err)
-	}
-	return cfg, nil
-}
-
 // sensorConfig is the daemon's sensor configuration from the flags:
 // the simulator (kind "sim") or the chip, checked without touching the
-// bus, and the calibration (nil cal: none).
+// bus (a refusal lists the valid values), and the calibration (nil cal:
+// none).
 func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still bool, cal *calibFlags) (daemon.SensorConfig, error) {
-	c := daemon.SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
-	if c.Sim && s.det.FIFO == detect.FIFOOn {
-		c.SimFIFOHz = rateHz
-	}
-	if !c.Sim {
-		var err error
-		if c.Detect, err = s.detectConfig(kind, rateHz); err != nil {
-			return c, err
-		}
+	c, err := daemon.NewSensorConfig(kind, s.det, rateHz, seed, still)
+	if err != nil {
+		return c, cli.Usagef("%w", err)
 	}
 	if cal != nil {
-		var err error
 		if c.Calibration, err = cal.load(); err != nil {
 			return c, err
 		}
@@ -118,21 +101,15 @@ func (c *calibFlags) register(fs *flag.FlagSet) {
 // given. It runs before the sensor is opened, so that a bad file is refused
 // without touching the bus.
 func (c *calibFlags) load() (*calib.Calibration, error) {
-	mount := cli.IsSet(c.fs, "mount")
-	if c.file == "" && !mount {
-		return nil, nil
+	var mount *calib.Mounting
+	if cli.IsSet(c.fs, "mount") {
+		mount = &c.mount
 	}
-	cal := calib.Calibration{Format: calib.Format}
-	if c.file != "" {
-		var err error
-		if cal, err = calib.Load(c.file); err != nil {
-			return nil, cli.Usagef("--calibration: %w", err)
-		}
+	cal, err := calib.LoadMounted(c.file, mount)
+	if err != nil {
+		return nil, cli.Usagef("--calibration: %w", err)
 	}
-	if mount {
-		cal.Mounting = c.mount
-	}
-	return &cal, nil
+	return cal, nil
 }
 
 // openDaemonSensor opens the sensor run's flags select, with its

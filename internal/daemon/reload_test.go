@@ -100,3 +100,22 @@ func TestFitBatch(t *testing.T) {
 		}
 	}
 }
+
+// TestNewSensorConfig: the simulator takes --fifo on as its FIFO rate; a
+// chip's settings are checked against the chips without a bus.
+func TestNewSensorConfig(t *testing.T) {
+	c, err := daemon.NewSensorConfig("sim", detect.Config{FIFO: detect.FIFOOn}, 400, 9, true)
+	if err != nil || !c.Sim || c.SimFIFOHz != 400 || c.Seed != 9 || !c.Still {
+		t.Errorf("sim with FIFO: %+v, %v", c, err)
+	}
+	if c, _ := daemon.NewSensorConfig("sim", detect.Config{FIFO: detect.FIFOAuto}, 400, 1, false); c.SimFIFOHz != 0 {
+		t.Errorf("sim with FIFO auto: %+v; want no FIFO", c)
+	}
+	c, err = daemon.NewSensorConfig("mpu6050", detect.Config{Bus: "1", GyroRangeDPS: 1000}, 500, 1, false)
+	if err != nil || c.Sim || c.Detect.Kind != detect.MPU6050 || c.Detect.RateHz != 500 || c.Detect.GyroRangeDPS != 1000 {
+		t.Errorf("mpu6050: %+v, %v", c, err)
+	}
+	if _, err := daemon.NewSensorConfig("lsm9ds1", detect.Config{GyroRangeDPS: 1000}, 200, 1, false); !detect.InvalidOpts(err) {
+		t.Errorf("lsm9ds1 at ±1000 °/s: %v; want the driver's refusal", err)
+	}
+}

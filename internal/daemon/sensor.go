@@ -146,3 +146,21 @@ func FitBatch(c *detect.Config, batch int, magQuat bool, log *slog.Logger) {
 		c.Mag = false
 	}
 }
+
+// NewSensorConfig is the SensorConfig of kind (SensorKind's: "sim" or a
+// detect kind) read at rateHz: the simulator, seeded with seed, at rest
+// with still, in its FIFO mode when det.FIFO is on; or the chip det
+// describes, checked without touching the bus (the error is
+// detect.Config.Validate's).
+func NewSensorConfig(kind string, det detect.Config, rateHz int, seed uint64, still bool) (SensorConfig, error) {
+	c := SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
+	if c.Sim {
+		if det.FIFO == detect.FIFOOn {
+			c.SimFIFOHz = rateHz
+		}
+		return c, nil
+	}
+	c.Detect = det
+	c.Detect.Kind, c.Detect.RateHz = detect.Kind(kind), rateHz
+	return c, c.Detect.Validate()
+}

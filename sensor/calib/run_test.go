@@ -90,3 +90,32 @@ func TestCalibrateMag(t *testing.T) {
 		t.Error("LoadOrNew of a file that is no calibration: no error")
 	}
 }
+
+// TestLoadMounted: nothing without a file or a mounting; the mounting
+// given replaces the file's.
+func TestLoadMounted(t *testing.T) {
+	if c, err := LoadMounted("", nil); c != nil || err != nil {
+		t.Errorf("neither: %+v, %v", c, err)
+	}
+	mount, err := ParseMounting("x=-y,y=x,z=z")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadMounted("", &mount)
+	if err != nil || c.Format != Format || c.Mounting.String() != "x=-y,y=x,z=z" {
+		t.Errorf("a mounting alone: %+v, %v", c, err)
+	}
+	path := filepath.Join(t.TempDir(), "cal.json")
+	if err := Save(path, Calibration{Format: Format, GyroBias: Vec3{0.5, 0, 0}}); err != nil {
+		t.Fatal(err)
+	}
+	if c, err = LoadMounted(path, &mount); err != nil || c.GyroBias[0] != 0.5 || c.Mounting.String() != "x=-y,y=x,z=z" {
+		t.Errorf("file and mounting: %+v, %v", c, err)
+	}
+	if c, err = LoadMounted(path, nil); err != nil || !c.Mounting.IsZero() {
+		t.Errorf("the file alone: %+v, %v", c, err)
+	}
+	if _, err := LoadMounted(filepath.Join(t.TempDir(), "none.json"), nil); err == nil {
+		t.Error("a missing file: no error")
+	}
+}
