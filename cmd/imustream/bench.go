@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,20 +66,17 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runBaseline, runSpin and runFloor are the bench's hidden child
-// commands; it writes and parses their flags.
-func runBaseline(_ string, args []string, _, stderr io.Writer) error {
-	ctx, stop := interrupted()
-	defer stop()
-	return benchErr(bench.Baseline(ctx, args, stderr))
-}
-
-func runSpin(_ string, args []string, _, stderr io.Writer) error {
-	return benchErr(bench.Spin(args, stderr))
-}
-
-func runFloor(_ string, args []string, stdout, stderr io.Writer) error {
-	return benchErr(bench.Floor(args, stdout, stderr))
+// runBenchChild runs the bench's hidden child commands; it writes and
+// parses their flags. Only the baseline ends on a signal by itself: the
+// others die of it.
+func runBenchChild(name string, args []string, stdout, stderr io.Writer) error {
+	ctx := context.Background()
+	if name == bench.BaselineCommand {
+		c, stop := interrupted()
+		defer stop()
+		ctx = c
+	}
+	return benchErr(bench.Child(ctx, name, args, stdout, stderr))
 }
 
 // benchErr makes the bench's configuration errors usage errors: exit 2.

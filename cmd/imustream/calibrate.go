@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 )
 
@@ -61,22 +63,35 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if f.mag {
-		return calibrateMag(&f, kind, n, stdout, stderr)
-	}
-	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, true, nil)
+	f.sensor.det.Mag = f.mag
+	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, !f.mag, nil)
 	if err != nil {
 		return err
+	}
+	// With --mag, the file to update: the existing one (its gyroscope,
+	// accelerometer and mounting stay), or a new one.
+	var c calib.Calibration
+	if f.mag {
+		sc.SimOpts = f.simx.opts
+		sc.SimOpts.Mag = true
+		if !sc.SimOpts.Still && !sc.SimOpts.Scripted {
+			sc.SimOpts.Tumble = true // the simulated user turns it in every direction
+		}
+		if c, err = calib.LoadOrNew(f.out); err != nil {
+			return cli.Usagef("--out %s exists and is not a calibration file: %w", f.out, err)
+		}
 	}
 	sens, err := openSensor(sc, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	defer sens.Halt()
-
 	ctx, stop := interrupted()
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
+	if f.mag {
+		return calibrateMag(ctx, sens, c, f.out, n, period, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)
 	r, err := calib.CalibrateRest(ctx, sens, n, period, f.level, f.mount)
 	if err != nil {
@@ -91,32 +106,8 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 }
 
 // calibrateMag is calibrate --mag: the magnetometer's hard and soft iron,
-// stored in the calibration file next to what it already holds.
-func calibrateMag(f *calibrateFlags, kind string, n int, stdout, stderr io.Writer) error {
-	f.sensor.det.Mag = true
-	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, nil)
-	if err != nil {
-		return err
-	}
-	sc.SimOpts = f.simx.opts
-	sc.SimOpts.Mag = true
-	if !sc.SimOpts.Still && !sc.SimOpts.Scripted {
-		sc.SimOpts.Tumble = true // the simulated user turns it in every direction
-	}
-	// The file to update: the existing one (its gyroscope, accelerometer
-	// and mounting stay), or a new one.
-	c, err := calib.LoadOrNew(f.out)
-	if err != nil {
-		return cli.Usagef("--out %s exists and is not a calibration file: %w", f.out, err)
-	}
-	sens, err := openSensor(sc, slog.New(slog.NewTextHandler(stderr, nil)))
-	if err != nil {
-		return err
-	}
-	defer sens.Halt()
-	ctx, stop := interrupted()
-	defer stop()
-	period := time.Second / time.Duration(f.rate)
+// stored in c, the calibration file out holds, next to the rest.
+func calibrateMag(ctx context.Context, sens sensor.Sensor, c calib.Calibration, out string, n int, period time.Duration, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "calibrating the magnetometer of %s: turn the device slowly in every direction, upside down too, for %s, away from iron and magnets\n", sens, time.Duration(n)*period)
 	m, err := calib.CalibrateMag(ctx, sens, n, period)
 	if err != nil {
@@ -129,9 +120,9 @@ func calibrateMag(f *calibrateFlags, kind string, n int, stdout, stderr io.Write
 		return m.Err
 	}
 	m.Into(&c)
-	if err := calib.Save(f.out, c); err != nil {
+	if err := calib.Save(out, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
+	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", out, out)
 	return nil
 }

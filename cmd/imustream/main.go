@@ -54,9 +54,9 @@ func init() {
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
 		// Hidden (no help): child processes of bench.
-		{bench.BaselineCommand, "", "", runBaseline},
-		{bench.SpinCommand, "", "", runSpin},
-		{bench.FloorCommand, "", "", runFloor},
+		{bench.BaselineCommand, "", "", runBenchChild},
+		{bench.SpinCommand, "", "", runBenchChild},
+		{bench.FloorCommand, "", "", runBenchChild},
 	}
 }
 
