@@ -152,20 +152,12 @@ func (s *simFlags) register(fs *flag.FlagSet) {
 		s.opts.Field, err = sim.ParseField(v)
 		return err
 	})
-	fs.Func("sim-hard-iron", "simulated hard-iron offset `X,Y,Z` in µT, added to the field", func(v string) error {
-		f, err := sim.ParseFloats(v, 3)
-		if err == nil {
-			copy(s.opts.HardIron[:], f)
-		}
+	fs.Func("sim-hard-iron", "simulated hard-iron offset `X,Y,Z` in µT, added to the field", func(v string) (err error) {
+		s.opts.HardIron, err = sim.ParseHardIron(v)
 		return err
 	})
-	fs.Func("sim-soft-iron", "simulated soft-iron `MATRIX`, 9 numbers M11,M12,…,M33 by rows, multiplying the field", func(v string) error {
-		f, err := sim.ParseFloats(v, 9)
-		if err == nil {
-			for i := range 9 {
-				s.opts.SoftIron[i/3][i%3] = f[i]
-			}
-		}
+	fs.Func("sim-soft-iron", "simulated soft-iron `MATRIX`, 9 numbers M11,M12,…,M33 by rows, multiplying the field", func(v string) (err error) {
+		s.opts.SoftIron, err = sim.ParseSoftIron(v)
 		return err
 	})
 }
