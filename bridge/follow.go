@@ -42,6 +42,15 @@ func (b *Bridge) AwaitStream(ctx context.Context) error {
 
 // LogStats logs the counters (Config.Logf) every interval until ctx ends.
 func (b *Bridge) LogStats(ctx context.Context, every time.Duration) {
+	each(ctx, every, func() {
+		st := b.Stats()
+		b.logf("bridge: %d samples, %d messages stored, %d sent again, %d dropped, %d queued, %d unacknowledged",
+			st.Samples, st.Messages, st.Retries, st.Dropped, st.Queued, st.Pending)
+	})
+}
+
+// each calls fn every interval until ctx ends.
+func each(ctx context.Context, every time.Duration, fn func()) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -49,9 +58,7 @@ func (b *Bridge) LogStats(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			st := b.Stats()
-			b.logf("bridge: %d samples, %d messages stored, %d sent again, %d dropped, %d queued, %d unacknowledged",
-				st.Samples, st.Messages, st.Retries, st.Dropped, st.Queued, st.Pending)
+			fn()
 		}
 	}
 }
