@@ -459,29 +459,22 @@ func (b *Bridge) ack(ctx context.Context) {
 
 // statusLoop publishes each device's status.
 func (b *Bridge) statusLoop(ctx context.Context) {
-	t := time.NewTicker(b.cfg.StatusEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			b.mu.Lock()
-			devs := make([]*device, 0, len(b.devs))
-			for _, dv := range b.devs {
-				devs = append(devs, dv)
-			}
-			b.mu.Unlock()
-			for _, dv := range devs {
-				buf, err := json.Marshal(dv.status())
-				if err == nil {
-					// Core NATS: a status lost in a reconnect is replaced a
-					// second later.
-					_ = b.cfg.Conn.Publish(Subject(b.cfg.Prefix, dv.name, "status"), buf)
-				}
+	each(ctx, b.cfg.StatusEvery, func() {
+		b.mu.Lock()
+		devs := make([]*device, 0, len(b.devs))
+		for _, dv := range b.devs {
+			devs = append(devs, dv)
+		}
+		b.mu.Unlock()
+		for _, dv := range devs {
+			buf, err := json.Marshal(dv.status())
+			if err == nil {
+				// Core NATS: a status lost in a reconnect is replaced a
+				// second later.
+				_ = b.cfg.Conn.Publish(Subject(b.cfg.Prefix, dv.name, "status"), buf)
 			}
 		}
-	}
+	})
 }
 
 // publishFailed logs the first of a run of failed publishes.

@@ -2,13 +2,19 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/daemon/daemontest"
 	"github.com/imustream/imustream/internal/natstest"
+	"github.com/imustream/imustream/internal/syncbuf"
+	"github.com/imustream/imustream/receiver"
 )
 
 // TestQueueFullDrops: while JetStream cannot store anything (no stream
@@ -23,7 +29,9 @@ func TestQueueFullDrops(t *testing.T) {
 	cluster := natstest.Start(t, 1)
 	d, _ := daemontest.Start(t, daemon.Config{Logger: slog.New(slog.DiscardHandler)}, nil)
 	nc := connect(t, cluster.URLs(), "bridge")
-	br, err := New(Config{Conn: nc, Stream: "Q", QueueLen: 8, MaxPending: 2, AckWait: time.Second, Lease: 30 * time.Second, Logf: t.Logf})
+	var logged syncbuf.Buffer
+	logf := func(format string, args ...any) { t.Logf(format, args...); fmt.Fprintf(&logged, format+"\n", args...) }
+	br, err := New(Config{Conn: nc, Stream: "Q", QueueLen: 8, MaxPending: 2, AckWait: time.Second, Lease: 30 * time.Second, Logf: logf})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +41,7 @@ func TestQueueFullDrops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- br.Run(ctx) }()
+	go br.LogStats(ctx, 100*time.Millisecond)
 	defer func() { cancel(); <-done }()
 
 	// The reader goes on while nothing is stored: drops are counted.
@@ -40,11 +49,12 @@ func TestQueueFullDrops(t *testing.T) {
 	before := br.Stats().Datagrams
 	waitFor(t, "the reader to keep receiving", 60*time.Second, func() bool { return br.Stats().Datagrams >= before+100 })
 
-	waitFor(t, "the stream", 60*time.Second, func() bool {
-		c, stop := context.WithTimeout(context.Background(), 5*time.Second)
-		defer stop()
-		return br.EnsureStream(c) == nil
-	})
+	// AwaitStream tries again while the cluster elects its leader.
+	streamCtx, stopStream := context.WithTimeout(context.Background(), 60*time.Second)
+	defer stopStream()
+	if err := br.AwaitStream(streamCtx); err != nil {
+		t.Fatal(err)
+	}
 	time.Sleep(time.Second) // some samples stored after the drops
 	cancel()
 	err = <-done
@@ -58,9 +68,27 @@ func TestQueueFullDrops(t *testing.T) {
 	}
 
 	rnc := connect(t, cluster.URLs(), "consumer")
-	res, err := Record(context.Background(), RecordConfig{Conn: rnc, Subject: "imustream.pi.imu", From: From{}, CatchUp: true})
+	if !strings.Contains(logged.String(), " messages stored, ") || !strings.Contains(logged.String(), " queued, ") {
+		t.Errorf("LogStats logged no counters:\n%s", logged.String())
+	}
+	path := filepath.Join(t.TempDir(), "pi.csv")
+	out, err := receiver.CreateOutput(path, false)
 	if err != nil {
 		t.Fatal(err)
+	}
+	res, err := Record(context.Background(), RecordConfig{Conn: rnc, Subject: "imustream.pi.imu", From: From{}, CatchUp: true, CSV: out.File()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Save(out, true, "imustream.pi.imu on test", "test", 0); err != nil {
+		t.Fatal(err)
+	}
+	meta, err := os.ReadFile(receiver.SidecarPath(path))
+	if err != nil || !strings.Contains(string(meta), `"complete": true`) || !strings.Contains(string(meta), "read from NATS imustream.pi.imu on test") {
+		t.Errorf("sidecar: %s, %v", meta, err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Errorf("the recording at %s: %v", path, err)
 	}
 	s := res.Recorder.Summary()
 	t.Logf("bridge %+v; consumer: %+v, bad %d", st, s, res.Bad)

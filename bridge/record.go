@@ -117,3 +117,20 @@ func held(ctx context.Context, nc *nats.Conn, subject string) (uint64, error) {
 	}
 	return n, nil
 }
+
+// Save finishes out, the file the rows of res went to, as a recording
+// over UDP finishes its own: discarded when no sample came, put in place
+// when complete, else kept under its partial name. Its sidecar says the
+// rows were read from NATS at source, by program, for duration.
+func (res *RecordResult) Save(out *receiver.Output, complete bool, source, program string, duration time.Duration) error {
+	meta := res.Recorder.NewMetadata()
+	meta.Complete, meta.Ended = complete, "read from NATS "+source
+	meta.Device, meta.DurationAsked, meta.Recorder = res.Device, duration, program
+	switch {
+	case res.Recorder.Summary().Samples == 0:
+		return out.Discard()
+	case complete:
+		return out.Commit(meta)
+	}
+	return out.Keep(meta)
+}

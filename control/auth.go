@@ -118,6 +118,19 @@ func LoadKey(path string) (Key, error) {
 	return k, nil
 }
 
+// LoadKeyIf is LoadKey for a key that is optional: nil, and no error,
+// when path is empty.
+func LoadKeyIf(path string) (*Key, error) {
+	if path == "" {
+		return nil, nil
+	}
+	k, err := LoadKey(path)
+	if err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
 // WriteKeyFile writes k to a new file of mode 0600; it never overwrites an
 // existing file, which may be the key a deployed daemon uses.
 func WriteKeyFile(path string, k Key) error {

@@ -177,6 +177,15 @@ func TestKeyFile(t *testing.T) {
 	if got, err := LoadKey(path); err != nil || got != k {
 		t.Errorf("LoadKey = %x, %v; want %x", got, err, k)
 	}
+	if got, err := LoadKeyIf(path); err != nil || got == nil || *got != k {
+		t.Errorf("LoadKeyIf = %v, %v; want %x", got, err, k)
+	}
+	if got, err := LoadKeyIf(""); got != nil || err != nil {
+		t.Errorf("LoadKeyIf(\"\") = %v, %v; want nil, nil", got, err)
+	}
+	if _, err := LoadKeyIf(filepath.Join(dir, "missing")); err == nil {
+		t.Error("LoadKeyIf of a missing file: no error")
+	}
 	if err := WriteKeyFile(path, Key{}); !errors.Is(err, fs.ErrExist) || !strings.Contains(err.Error(), "remove it first") {
 		t.Errorf("WriteKeyFile over an existing key: %v", err)
 	}

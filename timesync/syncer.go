@@ -128,3 +128,19 @@ func (s *Syncer) Run(ctx context.Context) {
 		}
 	}
 }
+
+// Measure estimates the device's clock once: a few exchanges with src,
+// then, when d is positive, exchanges for d more (FastFor d, so at the
+// fast interval throughout). It returns the estimate; ok is false when no
+// exchange worked.
+func Measure(ctx context.Context, src Source, d time.Duration) (e Estimate, ok bool) {
+	s := NewSyncer(src)
+	s.Prime(ctx, 8)
+	if d > 0 {
+		c, cancel := context.WithTimeout(ctx, d)
+		s.FastFor = d
+		s.Run(c)
+		cancel()
+	}
+	return s.Estimate()
+}

@@ -131,3 +131,26 @@ func TestSyncerPrimeAndRun(t *testing.T) {
 		t.Fatalf("Run made %d exchanges in 10 s", est.Exchanges)
 	}
 }
+
+// TestMeasure: a few exchanges without a span, more over one; none when
+// every exchange fails.
+func TestMeasure(t *testing.T) {
+	l := &link{rng: rand.New(rand.NewPCG(5, 6)), offset: 42, base: 1000, jitter: 100, now: 1e9}
+	est, ok := Measure(context.Background(), fakeSource{l}, 0)
+	if !ok || est.Exchanges != 8 || abs(est.Offset-42) > 100 {
+		t.Fatalf("Measure without a span: %+v %v", est, ok)
+	}
+	est, ok = Measure(context.Background(), fakeSource{l}, 300*time.Millisecond)
+	if !ok || est.Exchanges <= 8 {
+		t.Errorf("Measure over 300 ms: %+v %v; want more than 8 exchanges", est, ok)
+	}
+	if _, ok := Measure(context.Background(), failingSource{}, 0); ok {
+		t.Error("an estimate from exchanges that all failed")
+	}
+}
+
+type failingSource struct{}
+
+func (failingSource) Time(context.Context) (control.TimeSample, error) {
+	return control.TimeSample{}, context.DeadlineExceeded
+}

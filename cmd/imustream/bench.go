@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
 
 	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/internal/cli"
@@ -47,7 +45,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	if err := c.Check(); err != nil {
 		return benchErr(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	if suite != "" {
 		return benchErr(bench.Suite(ctx, c, suite, stdout, stderr))
@@ -68,20 +66,17 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// runBaseline, runSpin and runFloor are the bench's hidden child
-// commands; it writes and parses their flags.
-func runBaseline(_ string, args []string, _, stderr io.Writer) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	return benchErr(bench.Baseline(ctx, args, stderr))
-}
-
-func runSpin(_ string, args []string, _, stderr io.Writer) error {
-	return benchErr(bench.Spin(args, stderr))
-}
-
-func runFloor(_ string, args []string, stdout, stderr io.Writer) error {
-	return benchErr(bench.Floor(args, stdout, stderr))
+// runBenchChild runs the bench's hidden child commands; it writes and
+// parses their flags. Only the baseline ends on a signal by itself: the
+// others die of it.
+func runBenchChild(name string, args []string, stdout, stderr io.Writer) error {
+	ctx := context.Background()
+	if name == bench.BaselineCommand {
+		c, stop := interrupted()
+		defer stop()
+		ctx = c
+	}
+	return benchErr(bench.Child(ctx, name, args, stdout, stderr))
 }
 
 // benchErr makes the bench's configuration errors usage errors: exit 2.

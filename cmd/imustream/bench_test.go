@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/imustream/imustream/internal/bench"
+	"github.com/imustream/imustream/internal/daemon"
 )
 
 // skipWithoutTimestamps skips a test whose bench said the system has no
@@ -28,9 +29,9 @@ func skipWithoutTimestamps(t *testing.T, stderr string) {
 // TestBenchDefaults: the bench's defaults for the daemon's flags are the
 // daemon's, so that its command lines leave out what run would default.
 func TestBenchDefaults(t *testing.T) {
-	if d := bench.DefaultConfig(); d.RTPriority != DefaultRTPriority || d.Spin != DefaultSpin {
+	if d := bench.DefaultConfig(); d.RTPriority != daemon.DefaultRTPriority || d.Spin != daemon.DefaultSpin {
 		t.Errorf("bench.DefaultConfig: --rt-priority %d, --spin %v; run's defaults are %d and %v",
-			d.RTPriority, d.Spin, DefaultRTPriority, DefaultSpin)
+			d.RTPriority, d.Spin, daemon.DefaultRTPriority, daemon.DefaultSpin)
 	}
 }
 

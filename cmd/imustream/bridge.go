@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -18,22 +15,10 @@ import (
 	"github.com/imustream/imustream/internal/cli"
 )
 
-// deviceList is --device NAME=HOST[:PORT], repeatable.
-type deviceList []bridge.Device
-
-func (l *deviceList) String() string { return fmt.Sprint(len(*l), " devices") }
-func (l *deviceList) Set(s string) error {
-	d, err := bridge.ParseDevice(s)
-	if err == nil {
-		*l = append(*l, d)
-	}
-	return err
-}
-
 // runBridge follows devices and publishes their streams to NATS.
 func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	var (
-		devices         deviceList
+		devices         bridge.DeviceList
 		file, urls, key string
 		cfg             bridge.Config
 		discover        bool
@@ -73,12 +58,9 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	if len(devices) == 0 && !discover {
 		return cli.Usagef("no devices: give --device, --devices or --discover")
 	}
-	if key != "" {
-		k, err := control.LoadKey(key)
-		if err != nil {
-			return err
-		}
-		cfg.Key = &k
+	var err error
+	if cfg.Key, err = control.LoadKeyIf(key); err != nil {
+		return err
 	}
 	nc, err := nats.Connect(urls, nats.Name("imustream bridge"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
 	if err != nil {
@@ -97,18 +79,18 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 			return cli.Usagef("%w", err)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	if cfg.Stream != "" {
-		if err := ensureStream(ctx, b); err != nil {
+		if err := b.AwaitStream(ctx); err != nil {
 			return err
 		}
 	}
 	if discover {
-		go followDiscovered(ctx, b, stderr)
+		go b.FollowDiscovered(ctx)
 	}
 	if statsEvery > 0 {
-		go printBridgeStats(ctx, b, statsEvery, stderr)
+		go b.LogStats(ctx, statsEvery)
 	}
 	fmt.Fprintf(stderr, "bridge: publishing %s to %s\n", strings.Join(b.Devices(), ", "), nc.ConnectedUrlRedacted())
 	err = b.Run(ctx)
@@ -116,33 +98,4 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "bridge: %d samples in %d datagrams, %d messages stored, %d sent again, %d dropped (%d samples), %d malformed\n",
 		st.Samples, st.Datagrams, st.Messages, st.Retries, st.Dropped, st.DroppedSamples, st.Malformed)
 	return err
-}
-
-// ensureStream creates the stream, trying again while a cluster elects
-// its leader or the servers are not up yet.
-func ensureStream(ctx context.Context, b *bridge.Bridge) error {
-	for {
-		c, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := b.EnsureStream(c)
-		cancel()
-		if err == nil || ctx.Err() != nil {
-			return err
-		}
-		time.Sleep(time.Second)
-	}
-}
-
-func printBridgeStats(ctx context.Context, b *bridge.Bridge, every time.Duration, w io.Writer) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			st := b.Stats()
-			fmt.Fprintf(w, "bridge: %d samples, %d messages stored, %d sent again, %d dropped, %d queued, %d unacknowledged\n",
-				st.Samples, st.Messages, st.Retries, st.Dropped, st.Queued, st.Pending)
-		}
-	}
 }

@@ -2,15 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 )
 
@@ -63,52 +63,66 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if f.mag {
-		return calibrateMag(&f, kind, n, stdout, stderr)
-	}
-	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, true, nil)
+	f.sensor.det.Mag = f.mag
+	sc, err := f.sensor.sensorConfig(kind, f.rate, f.seed, !f.mag, nil)
 	if err != nil {
 		return err
+	}
+	// With --mag, the file to update: the existing one (its gyroscope,
+	// accelerometer and mounting stay), or a new one.
+	var c calib.Calibration
+	if f.mag {
+		sc.SimOpts = f.simx.opts
+		sc.SimOpts.Mag = true
+		if !sc.SimOpts.Still && !sc.SimOpts.Scripted {
+			sc.SimOpts.Tumble = true // the simulated user turns it in every direction
+		}
+		if c, err = calib.LoadOrNew(f.out); err != nil {
+			return cli.Usagef("--out %s exists and is not a calibration file: %w", f.out, err)
+		}
 	}
 	sens, err := openSensor(sc, slog.New(slog.NewTextHandler(stderr, nil)))
 	if err != nil {
 		return err
 	}
 	defer sens.Halt()
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	period := time.Second / time.Duration(f.rate)
+	if f.mag {
+		return calibrateMag(ctx, sens, c, f.out, n, period, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "calibrating %s: keep the device still for %s\n", sens, time.Duration(n)*period)
-	acc, readErrs, err := calib.Collect(ctx, sens, n, period)
+	r, err := calib.CalibrateRest(ctx, sens, n, period, f.level, f.mount)
 	if err != nil {
 		return err
 	}
-	var opts calib.Opts
-	if f.level {
-		up := f.mount.SensorUp()
-		opts.Up = &up
-	}
-	c, rep, err := acc.Estimate(&opts)
-	if err != nil {
+	if err := calib.Save(f.out, r.Cal); err != nil {
 		return err
 	}
-	c.Sensor = sens.String()
-	c.Created = time.Now().UTC().Format(time.RFC3339)
-	c.Mounting = f.mount
-	if err := calib.Save(f.out, c); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "sensor        %s\n", c.Sensor)
-	fmt.Fprintf(stdout, "samples       %d used, %d flagged and skipped (%d read errors)\n", rep.N, rep.Skipped, readErrs)
-	fmt.Fprintf(stdout, "|a| at rest   %.4f m/s² before, noise σ accel %.3g m/s², gyro %.3g rad/s\n", rep.AccelNorm, rep.AccelStd, rep.GyroStd)
-	fmt.Fprintf(stdout, "gyro bias     %.6g rad/s\n", c.GyroBias)
-	how := "along gravity only"
-	if f.level {
-		how = "whole vector, body level"
-	}
-	fmt.Fprintf(stdout, "accel offset  %.6g m/s² (%s)\n", c.AccelOffset, how)
-	fmt.Fprintf(stdout, "mounting      %s\n", c.Mounting)
+	r.WriteText(stdout)
 	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", f.out, f.out)
+	return nil
+}
+
+// calibrateMag is calibrate --mag: the magnetometer's hard and soft iron,
+// stored in c, the calibration file out holds, next to the rest.
+func calibrateMag(ctx context.Context, sens sensor.Sensor, c calib.Calibration, out string, n int, period time.Duration, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stderr, "calibrating the magnetometer of %s: turn the device slowly in every direction, upside down too, for %s, away from iron and magnets\n", sens, time.Duration(n)*period)
+	m, err := calib.CalibrateMag(ctx, sens, n, period)
+	if err != nil {
+		return err
+	}
+	m.WriteText(stdout)
+	if errors.Is(m.Err, calib.ErrMagCoverage) || errors.Is(m.Err, calib.ErrMagFit) {
+		return fmt.Errorf("%w; nothing written", m.Err)
+	} else if m.Err != nil {
+		return m.Err
+	}
+	m.Into(&c)
+	if err := calib.Save(out, c); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s; apply it with: imustream run --calibration %s\n", out, out)
 	return nil
 }

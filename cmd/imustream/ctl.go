@@ -59,13 +59,12 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	if c.retries == 0 {
 		opts.Retries = -1 // the client's zero means its default
 	}
-	if c.key != "" {
-		k, err := control.LoadKey(c.key)
-		if err != nil {
-			return nil, err
-		}
-		opts.Key, opts.From = &k, c.from
-	} else if c.from != "" {
+	var err error
+	if opts.Key, err = control.LoadKeyIf(c.key); err != nil {
+		return nil, err
+	}
+	opts.From = c.from
+	if c.key == "" && c.from != "" {
 		return nil, cli.Usagef("--from names the sender of signed commands; it needs --key")
 	}
 	device, err := resolveLocal(c.device)
@@ -73,17 +72,10 @@ func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 		return nil, err
 	}
 	cl, err := control.Dial(device, &opts)
-	if err != nil && c.fs != nil && !isSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
+	if err != nil && c.fs != nil && !cli.IsSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
 		return nil, fmt.Errorf("%w (the device is $%s)", err, deviceEnv)
 	}
 	return cl, err
-}
-
-// isSet says whether the command line set the flag.
-func isSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // runCtl serves start, stop, status and ping.
@@ -156,15 +148,7 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 // they say of the device's clock: its offset from this host's, the round
 // trip, and the drift, which needs exchanges over 10 s or more.
 func printSync(w io.Writer, c *control.Client, syncFor time.Duration) {
-	s := timesync.NewSyncer(c)
-	s.Prime(context.Background(), 8)
-	if syncFor > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), syncFor)
-		s.FastFor = syncFor
-		s.Run(ctx)
-		cancel()
-	}
-	e, ok := s.Estimate()
+	e, ok := timesync.Measure(context.Background(), c, syncFor)
 	if !ok {
 		fmt.Fprintf(w, "%-17s %s\n", "time_sync", "none: the daemon did not answer the time command")
 		return

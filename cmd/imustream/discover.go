@@ -2,15 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"os/signal"
-	"syscall"
-	"text/tabwriter"
 	"time"
 
-	"github.com/imustream/imustream/bridge"
 	"github.com/imustream/imustream/discovery"
 	"github.com/imustream/imustream/internal/cli"
 )
@@ -31,31 +26,20 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 	if wait <= 0 {
 		return cli.Usagef("--wait %s must be positive", wait)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	es, err := discovery.Browse(ctx, wait)
 	if err != nil {
 		return err
 	}
 	if asJSON {
-		enc := json.NewEncoder(stdout)
-		for _, e := range es {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		return discovery.WriteJSON(stdout, es)
 	}
 	if len(es) == 0 {
 		fmt.Fprintf(stderr, "discover: no daemon answered within %s (a daemon announces itself unless it listens on loopback or runs with --announce=false)\n", wait)
 		return nil
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDEVICE\tHOST\tVERSION\tSENSOR\tRATE\tKEY")
-	for _, e := range es {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Instance, e.Addr(), e.Host, e.TXT["version"], e.TXT["sensor"], e.TXT["rate"], e.TXT["key"])
-	}
-	return tw.Flush()
+	return discovery.WriteTable(stdout, es)
 }
 
 // resolveLocal turns --device NAME.local[:PORT] into an address by mDNS:
@@ -68,20 +52,4 @@ func resolveLocal(device string) (string, error) {
 		return "", fmt.Errorf("%s: %w", device, err)
 	}
 	return d, nil
-}
-
-// followDiscovered adds the daemons that announce themselves to the
-// bridge and removes those gone, until ctx ends.
-func followDiscovered(ctx context.Context, b *bridge.Bridge, w io.Writer) {
-	discovery.Watch(ctx, 5*time.Second, func(e discovery.Entry) {
-		d := bridge.Device{Name: bridge.NameFor(e.Instance), Addr: e.Addr()}
-		if err := b.Add(d); err != nil {
-			fmt.Fprintf(w, "bridge: discovered %s at %s: %v\n", e.Instance, e.Addr(), err)
-			return
-		}
-		fmt.Fprintf(w, "bridge: discovered %s at %s (%s, %s Hz): following it as %s\n", e.Instance, e.Addr(), e.TXT["sensor"], e.TXT["rate"], d.Name)
-	}, func(e discovery.Entry) {
-		b.Remove(bridge.NameFor(e.Instance))
-		fmt.Fprintf(w, "bridge: %s is gone from the LAN; no longer followed\n", e.Instance)
-	})
 }

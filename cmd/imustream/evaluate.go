@@ -1,12 +1,10 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 
 	"github.com/imustream/imustream/internal/cli"
-	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/sensor/fusion/evaluate"
 )
@@ -51,16 +49,11 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	var e evaluate.Errors
 	var err error
 	if recording != "" {
-		f, ferr := os.Open(recording)
-		if ferr != nil {
-			return ferr
-		}
-		defer f.Close()
 		rc := evaluate.RecordingConfig{Sim: simx.opts, Skip: skip}
 		if rowCSV != nil {
 			rc.Row = rowCSV.Row
 		}
-		e, err = evaluate.Recording(f, rc)
+		e, err = evaluate.RecordingFile(recording, rc)
 	} else {
 		cfg := evaluate.Config{Sim: simx.opts, RateHz: rate, Seconds: seconds, Skip: skip}
 		if cfg.Fusion, err = fus.options(); err != nil {
@@ -73,12 +66,7 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		if rowCSV != nil {
-			cfg.Row = func(s *sensor.Sample, truth [3]float64) {
-				if s.Status&sensor.StatusOrientation != 0 {
-					t := float64(s.MonoNs-1e9) * 1e-9
-					rowCSV.Row(t, [4]float64{float64(s.Quat[0]), float64(s.Quat[1]), float64(s.Quat[2]), float64(s.Quat[3])}, truth)
-				}
-			}
+			cfg.Row = rowCSV.Sample
 		}
 		e, err = evaluate.Run(cfg)
 	}
@@ -90,10 +78,6 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "samples       %d\n", e.N)
-	fmt.Fprintf(stdout, "rms error     roll %.3f°  pitch %.3f°  heading %.3f°\n", e.RollRMS, e.PitchRMS, e.HeadingRMS)
-	fmt.Fprintf(stdout, "max error     roll %.3f°  pitch %.3f°  heading %.3f°\n", e.RollMax, e.PitchMax, e.HeadingMax)
-	fmt.Fprintf(stdout, "final error   roll %.3f°  pitch %.3f°  heading %.3f°\n", e.Final[0], e.Final[1], e.Final[2])
-	fmt.Fprintf(stdout, "heading drift %.2f°/min\n", e.HeadingDriftDegPerMinute)
+	e.WriteText(stdout)
 	return nil
 }

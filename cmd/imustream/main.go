@@ -4,13 +4,17 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"strings"
+	"syscall"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/bench"
@@ -50,9 +54,9 @@ func init() {
 		{"keygen", "--out FILE", "write a new 256-bit key for signed commands (run --key, start|stop|status|ping|record --key)", runKeygen},
 		{"version", "", "print version, commit and platform", runVersion},
 		// Hidden (no help): child processes of bench.
-		{bench.BaselineCommand, "", "", runBaseline},
-		{bench.SpinCommand, "", "", runSpin},
-		{bench.FloorCommand, "", "", runFloor},
+		{bench.BaselineCommand, "", "", runBenchChild},
+		{bench.SpinCommand, "", "", runBenchChild},
+		{bench.FloorCommand, "", "", runBenchChild},
 	}
 }
 
@@ -181,10 +185,30 @@ func groupFlags(fs *flag.FlagSet, groups ...string) {
 	cli.Group(fs, head, groups...)
 }
 
+// interrupted is the context of a command that ends on SIGINT or SIGTERM.
+func interrupted() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+}
+
 // checkRate refuses a --rate outside the range a sensor is read at.
 func checkRate(hz int) error {
 	if sensor.CheckRate(hz) != nil {
 		return cli.Usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
 	}
 	return nil
+}
+
+// goarm names the ARM variant the binary was built for (GOARM=6 for a Pi
+// Zero/1, 7 for a Pi 2/3), empty on other architectures.
+func goarm() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "GOARM" || s.Key == "GOARM64" {
+			return " (" + s.Key + "=" + s.Value + ")"
+		}
+	}
+	return ""
 }

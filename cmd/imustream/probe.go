@@ -6,12 +6,7 @@ import (
 	"io"
 
 	"github.com/imustream/imustream/internal/cli"
-	"github.com/imustream/imustream/sensor/bno055"
 	"github.com/imustream/imustream/sensor/detect"
-	"github.com/imustream/imustream/sensor/icm20948"
-	"github.com/imustream/imustream/sensor/lsm6dsox"
-	"github.com/imustream/imustream/sensor/lsm9ds1"
-	"github.com/imustream/imustream/sensor/mpu6050"
 )
 
 // runProbe lists what answers at the known addresses and, with --record,
@@ -35,11 +30,11 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	if kind == "sim" {
 		return cli.Usagef("probe looks at the I²C bus; the simulated sensor is not on one")
 	}
-	cfg, err := sf.detectConfig(kind, rate)
+	sc, err := sf.sensorConfig(kind, rate, 0, false, nil)
 	if err != nil {
 		return err
 	}
-	found, err := detect.ProbeBus(cfg, record)
+	found, err := detect.ProbeBus(sc.Detect, record)
 	for _, f := range found {
 		fmt.Fprintln(stdout, f)
 	}
@@ -47,8 +42,7 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	if record != "" && !errors.Is(err, detect.ErrNoBus) && !errors.Is(err, detect.ErrPermission) {
 		fmt.Fprintf(stdout, "recorded the session to %s: fill in its note (board, Pi model, how it lay) and see docs/hardware.md to contribute it\n", record)
 	}
-	if errors.Is(err, mpu6050.ErrInvalidOpts) || errors.Is(err, lsm9ds1.ErrInvalidOpts) || errors.Is(err, icm20948.ErrInvalidOpts) ||
-		errors.Is(err, lsm6dsox.ErrInvalidOpts) || errors.Is(err, bno055.ErrInvalidOpts) {
+	if detect.InvalidOpts(err) {
 		return cli.Usagef("%w", err)
 	}
 	return err

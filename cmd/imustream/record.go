@@ -3,19 +3,20 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/imustream/imustream/bridge"
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/mcaprec"
 	"github.com/imustream/imustream/receiver"
+	"github.com/nats-io/nats.go"
 )
 
 type recordFlags struct {
@@ -72,7 +73,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 		out = o
 		defer out.Discard() // after an early return; nothing once the recording finished with it
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interrupted()
 	defer stop()
 	if f.nats.urls != "" {
 		return recordNATS(ctx, f, out, stdout, stderr)
@@ -93,14 +94,11 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if f.format == formatMCAP {
 		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.device, "recorder": cfg.Program}}
 	}
-	if f.ctl.key != "" {
-		// The recording checks the stream's tags with the key the client
-		// signs with (dial loads it again for the client).
-		k, err := control.LoadKey(f.ctl.key)
-		if err != nil {
-			return err
-		}
-		cfg.Key = &k
+	// The recording checks the stream's tags with the key the client
+	// signs with (dial loads it again for the client).
+	var err error
+	if cfg.Key, err = control.LoadKeyIf(f.ctl.key); err != nil {
+		return err
 	}
 	rows := "" // where the rows go, for the notes
 	switch {
@@ -109,7 +107,7 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	case f.out == "-":
 		cfg.CSV, rows = stdout, "standard output"
 	}
-	cfg.OnNote = func(n receiver.Note) { printNote(stderr, n, rows) }
+	cfg.OnNote = func(n receiver.Note) { receiver.WriteNote(stderr, n, rows) }
 	live := isTerminal(stderr)
 	if live {
 		cfg.LiveEvery = 500 * time.Millisecond
@@ -134,8 +132,9 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if s := res.Summary; res.Ending == receiver.EndDaemon {
 		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
 	}
-	printRecording(stdout, f, out, res)
-	return recordErr(f, out, res, err)
+	rep := receiver.Report{Device: f.ctl.device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
+	rep.Write(stdout, res)
+	return rep.Err(res, err)
 }
 
 const (
@@ -161,82 +160,6 @@ func (f *recordFlags) pickFormat() error {
 	return nil
 }
 
-// printNote says what happened while recording; rows names where the
-// rows go.
-func printNote(w io.Writer, n receiver.Note, rows string) {
-	switch n := n.(type) {
-	case receiver.WriteFailed:
-		fmt.Fprintf(w, "\nrecord: %v; %s keeps the %d bytes of whole rows written so far, the statistics go on\n", n.Err, rows, n.Written)
-	case receiver.SessionGap:
-		fmt.Fprintf(w, "\nrecord: %s\n", n)
-	case receiver.RefreshFailed:
-		fmt.Fprintf(w, "\nrecord: lease refresh failed: %v; no samples for %.1f s. Still trying: record says when it works again, and the summary counts what is missing\n", n.Err, n.Quiet.Seconds())
-	case receiver.RefreshResumed:
-		fmt.Fprintln(w, "\nrecord: the daemon answers again")
-	}
-}
-
-// printRecording prints the summary and what became of the file.
-func printRecording(w io.Writer, f recordFlags, out *receiver.Output, res *receiver.RecordResult) {
-	res.Summary.WriteText(w, f.ctl.device)
-	if s := res.Sync; s != nil {
-		fmt.Fprintf(w, "  time sync      offset %s (device − PC monotonic), rtt %s, drift %+.2f ppm, %d exchanges, %d failed\n",
-			receiver.Nanos(s.OffsetNs), receiver.Nanos(s.RTTNs), s.DriftPPM, s.Exchanges, s.Failed)
-	} else if !f.noSync {
-		fmt.Fprintf(w, "  time sync      none: the daemon does not answer the time command; t_pc_ns is empty\n")
-	}
-	fmt.Fprintf(w, "  ended          %s\n", res.Ended)
-	label := fmt.Sprintf("  %-14s ", f.format) // "  csv            "
-	switch at := res.At; {
-	case out == nil:
-	case res.Summary.Samples == 0:
-		fmt.Fprintf(w, label+"none: no samples recorded; %s\n", unchanged(f.out))
-	case at == out.Path:
-		fmt.Fprintf(w, label+"%s (%d bytes)\n  metadata       %s\n", at, res.Written, receiver.SidecarPath(at))
-	default:
-		fmt.Fprintf(w, label+"%s (%d bytes of whole rows, INCOMPLETE: %s; %s)\n  metadata       %s\n",
-			at, res.Written, res.Incomplete, unchanged(f.out), receiver.SidecarPath(at))
-	}
-	if f.strict {
-		verdict := "PASS"
-		if !res.Summary.OK() {
-			verdict = "FAIL"
-		}
-		fmt.Fprintf(w, "  strict check   %s (no loss, count within 1 %%)\n", verdict)
-	}
-}
-
-// recordErr is record's error: what failed (runErr), an incomplete
-// recording, no samples, or a failed strict check.
-func recordErr(f recordFlags, out *receiver.Output, res *receiver.RecordResult, runErr error) error {
-	errs := []error{runErr}
-	switch {
-	case res.Incomplete != "":
-		where := ""
-		if out != nil && res.At != "" && res.At != out.Path {
-			where = fmt.Sprintf(": its %d rows are in %s; %s", res.Rows, res.At, unchanged(f.out))
-		}
-		errs = append(errs, fmt.Errorf("the recording is incomplete (%s)%s", res.Incomplete, where))
-	case out != nil && res.Summary.Samples == 0:
-		errs = append(errs, fmt.Errorf("no samples received; %s", unchanged(f.out)))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if f.strict && !res.Summary.OK() {
-		return errors.New("strict check failed")
-	}
-	return nil
-}
-
-// unchanged says what became of --out when the recording did not go there.
-func unchanged(path string) string {
-	if _, err := os.Lstat(path); err == nil {
-		return path + " is unchanged"
-	}
-	return path + " was not written"
-}
-
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -244,4 +167,70 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// natsFlags are record's flags for reading from NATS instead of a daemon.
+type natsFlags struct {
+	urls, subject, from string
+	catchUp             bool
+}
+
+const recordNATSGroup = "NATS (instead of a daemon): nats subject start-at catch-up"
+
+func (n *natsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.urls, "nats", "", "read from NATS server `URLS` (comma-separated) instead of a daemon")
+	fs.StringVar(&n.subject, "subject", "", "with --nats: one device's `SUBJECT`, PREFIX.DEVICE.imu as imustream bridge publishes it")
+	fs.StringVar(&n.from, "start-at", "live", "with --nats: `WHERE` to start: live, all (the stream's start), a stream sequence, or an RFC 3339 time")
+	fs.BoolVar(&n.catchUp, "catch-up", false, "with --nats and --start-at: end once everything the stream holds is read")
+}
+
+// recordNATS records one device's samples from NATS: the same CSV,
+// sidecar and summary as a recording over UDP.
+func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
+	if f.nats.subject == "" {
+		return cli.Usagef("--nats needs --subject PREFIX.DEVICE.imu")
+	}
+	from, err := bridge.ParseFrom(f.nats.from)
+	if err != nil {
+		return cli.Usagef("%w", err)
+	}
+	nc, err := nats.Connect(f.nats.urls, nats.Name("imustream record"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("record: NATS %s: %w", f.nats.urls, err)
+	}
+	defer nc.Close()
+	cfg := bridge.RecordConfig{Conn: nc, Subject: f.nats.subject, From: from, Duration: f.duration, CatchUp: f.nats.catchUp}
+	switch {
+	case out != nil:
+		cfg.CSV = out.File()
+	case f.out == "-":
+		cfg.CSV = stdout
+	}
+	res, err := bridge.Record(ctx, cfg)
+	if res == nil {
+		return err
+	}
+	rec := res.Recorder
+	s := rec.Summary()
+	if res.Bad > 0 || res.Other > 0 {
+		fmt.Fprintf(stderr, "record: %d messages dropped: %d malformed, %d of another device than %s\n", res.Bad+res.Other, res.Bad, res.Other, res.Device)
+	}
+	source := f.nats.subject + " on " + nc.ConnectedUrlRedacted()
+	s.WriteText(stdout, source)
+	if out != nil {
+		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
+		if ferr := res.Save(out, err == nil, source, program, f.duration); ferr != nil {
+			return ferr
+		}
+		if s.Samples > 0 {
+			fmt.Fprintf(stdout, "  csv            %s (%d bytes)\n  metadata       %s\n", out.Where(), rec.Written(), receiver.SidecarPath(out.Where()))
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if f.strict && s.Lost > 0 {
+		return fmt.Errorf("strict check failed: %d samples lost", s.Lost)
+	}
+	return nil
 }

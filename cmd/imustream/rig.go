@@ -49,7 +49,7 @@ func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
 	if !slices.Contains(rig.Formats, *as) {
 		return cli.Usagef("--as %q: want %s", *as, strings.Join(rig.Formats, ", "))
 	}
-	if *cfg != "" && !flagSet(fs, "rig-layout") {
+	if *cfg != "" && !cli.IsSet(fs, "rig-layout") {
 		v, err := config.Value(*cfg, "rig-layout")
 		if err != nil {
 			return cli.Usagef("%w", err)
@@ -68,9 +68,4 @@ func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	_, err = stdout.Write(b)
 	return err
-}
-
-func flagSet(fs *flag.FlagSet, name string) (set bool) {
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }

@@ -11,45 +11,39 @@ import (
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
 	"github.com/imustream/imustream/sensor/fusion"
+	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
 
 // sensorFlags choose and configure the IMU; run, probe and calibrate share
 // them, so the same names work everywhere and in the config file.
 type sensorFlags struct {
-	kind       string
-	bus        string
-	addr       detect.Addr
-	accelRange int
-	gyroRange  int
-	dlpf       int
-	pressure   bool   // run only
-	fifo       string // run only
-	mag        bool   // run and calibrate
+	kind string
+	det  detect.Config // but Kind, folded with --sim, and RateHz, the command's
 }
 
 func (s *sensorFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.kind, "sensor", string(detect.Auto), "IMU `KIND`: "+daemon.SensorKinds+"; auto probes 0x68, 0x69, 0x6a, 0x6b, 0x28, 0x29")
-	fs.StringVar(&s.bus, "bus", detect.DefaultBus, "I²C `BUS`: 1, I2C1 or /dev/i2c-1")
-	fs.Var(&s.addr, "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
-	fs.IntVar(&s.accelRange, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
-	fs.IntVar(&s.gyroRange, "gyro-range", 0, "gyroscope full scale ±`DPS` (°/s): 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
-	fs.IntVar(&s.dlpf, "dlpf", 0, "MPU low-pass filter `HZ`: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
+	fs.StringVar(&s.det.Bus, "bus", detect.DefaultBus, "I²C `BUS`: 1, I2C1 or /dev/i2c-1")
+	fs.Var((*detect.Addr)(&s.det.Addr), "addr", "I²C `ADDR` of the IMU, e.g. 0x68 (default: probe the known ones)")
+	fs.IntVar(&s.det.AccelRangeG, "accel-range", 0, "accelerometer full scale ±`G`: 2, 4, 8 or 16 g (default 4)")
+	fs.IntVar(&s.det.GyroRangeDPS, "gyro-range", 0, "gyroscope full scale ±`DPS` (°/s): 250, 500, 1000, 2000 (MPU) or 245, 500, 2000 (LSM9DS1) (default 500)")
+	fs.IntVar(&s.det.DLPFHz, "dlpf", 0, "MPU low-pass filter `HZ`: 184, 92, 41, 20, 10 or 5, at most half of --rate (default: the widest allowed); the LSM9DS1 has none to set")
 }
 
 // registerMag adds --mag.
 func (s *sensorFlags) registerMag(fs *flag.FlagSet) {
-	fs.BoolVar(&s.mag, "mag", true, "read the chip's magnetometer, if it has one (MPU-9250/9255, LSM9DS1), into every sample (84-byte records)")
+	fs.BoolVar(&s.det.Mag, "mag", true, "read the chip's magnetometer, if it has one (MPU-9250/9255, LSM9DS1), into every sample (84-byte records)")
 }
 
 // registerPressure adds run's --pressure.
 func (s *sensorFlags) registerPressure(fs *flag.FlagSet) {
-	fs.BoolVar(&s.pressure, "pressure", true, "stream the pressure of a BMP180/BMP280/BME280 at 0x76/0x77 on the IMU's bus, if there is one (56-byte records)")
+	fs.BoolVar(&s.det.Pressure, "pressure", true, "stream the pressure of a BMP180/BMP280/BME280 at 0x76/0x77 on the IMU's bus, if there is one (56-byte records)")
 }
 
 // registerFIFO adds run's --fifo.
 func (s *sensorFlags) registerFIFO(fs *flag.FlagSet) {
-	fs.StringVar(&s.fifo, "fifo", string(detect.FIFOAuto), "read the chip through its FIFO, samples timed by its clock: `MODE` auto (on where the chip has one and --rate is above 200 Hz), on or off; the simulator only with on")
+	fs.StringVar((*string)(&s.det.FIFO), "fifo", string(detect.FIFOAuto), "read the chip through its FIFO, samples timed by its clock: `MODE` auto (on where the chip has one and --rate is above 200 Hz), on or off; the simulator only with on")
 }
 
 // kindOf returns the sensor to use, "sim" or a detect kind, with --sim
@@ -62,43 +56,16 @@ func (s *sensorFlags) kindOf(simFlag bool) (string, error) {
 	return k, nil
 }
 
-// detectConfig checks the settings against the chips without touching the
-// bus; a refusal lists the valid values.
-func (s *sensorFlags) detectConfig(kind string, rateHz int) (detect.Config, error) {
-	cfg := detect.Config{
-		Kind:         detect.Kind(kind),
-		Bus:          s.bus,
-		Addr:         uint16(s.addr),
-		AccelRangeG:  s.accelRange,
-		GyroRangeDPS: s.gyroRange,
-		DLPFHz:       s.dlpf,
-		RateHz:       rateHz,
-		Pressure:     s.pressure,
-		FIFO:         detect.FIFOMode(s.fifo),
-		Mag:          s.mag,
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, cli.Usagef("%w", err)
-	}
-	return cfg, nil
-}
-
 // sensorConfig is the daemon's sensor configuration from the flags:
 // the simulator (kind "sim") or the chip, checked without touching the
-// bus, and the calibration (nil cal: none).
+// bus (a refusal lists the valid values), and the calibration (nil cal:
+// none).
 func (s *sensorFlags) sensorConfig(kind string, rateHz int, seed uint64, still bool, cal *calibFlags) (daemon.SensorConfig, error) {
-	c := daemon.SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
-	if c.Sim && s.fifo == string(detect.FIFOOn) {
-		c.SimFIFOHz = rateHz
-	}
-	if !c.Sim {
-		var err error
-		if c.Detect, err = s.detectConfig(kind, rateHz); err != nil {
-			return c, err
-		}
+	c, err := daemon.NewSensorConfig(kind, s.det, rateHz, seed, still)
+	if err != nil {
+		return c, cli.Usagef("%w", err)
 	}
 	if cal != nil {
-		var err error
 		if c.Calibration, err = cal.load(); err != nil {
 			return c, err
 		}
@@ -134,21 +101,15 @@ func (c *calibFlags) register(fs *flag.FlagSet) {
 // given. It runs before the sensor is opened, so that a bad file is refused
 // without touching the bus.
 func (c *calibFlags) load() (*calib.Calibration, error) {
-	mount := isSet(c.fs, "mount")
-	if c.file == "" && !mount {
-		return nil, nil
+	var mount *calib.Mounting
+	if cli.IsSet(c.fs, "mount") {
+		mount = &c.mount
 	}
-	cal := calib.Calibration{Format: calib.Format}
-	if c.file != "" {
-		var err error
-		if cal, err = calib.Load(c.file); err != nil {
-			return nil, cli.Usagef("--calibration: %w", err)
-		}
+	cal, err := calib.LoadMounted(c.file, mount)
+	if err != nil {
+		return nil, cli.Usagef("--calibration: %w", err)
 	}
-	if mount {
-		cal.Mounting = c.mount
-	}
-	return &cal, nil
+	return cal, nil
 }
 
 // openDaemonSensor opens the sensor run's flags select, with its
@@ -158,16 +119,10 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if kind != "sim" && f.sensor.pressure && f.batch > telemetry.MaxBatchPressure {
-		// Rather than refuse to start on a board that happens to have one.
-		log.Warn("pressure not streamed: --batch leaves no room for it in 1200 bytes", "batch", f.batch, "max_batch_with_pressure", telemetry.MaxBatchPressure)
-		f.sensor.pressure = false
+	if kind != "sim" {
+		daemon.FitBatch(&f.sensor.det, f.cfg.Batch, f.fusion.mode != "off", log)
 	}
-	if kind != "sim" && f.sensor.mag && f.fusion.mode == "off" && f.batch > telemetry.MaxBatchMagQuat {
-		log.Warn("magnetometer not read: --batch leaves no room for its field in 1200 bytes", "batch", f.batch, "max_batch_with_mag", telemetry.MaxBatchMagQuat)
-		f.sensor.mag = false
-	}
-	c, err := f.sensor.sensorConfig(kind, f.rate, f.seed, false, &f.cal)
+	c, err := f.sensor.sensorConfig(kind, f.cfg.RateHz, f.seed, false, &f.cal)
 	if err != nil {
 		return nil, err
 	}
@@ -176,9 +131,75 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 		return nil, err
 	}
 	if c.Fusion.Mode != fusion.Off || (c.Sim && c.SimOpts.Mag) {
-		if err := checkMagQuatBatch(f.batch); err != nil {
+		if err := checkMagQuatBatch(f.cfg.Batch); err != nil {
 			return nil, err
 		}
 	}
 	return openSensor(c, log)
+}
+
+// simFlags set the simulator's motion and magnetometer (run, evaluate).
+type simFlags struct{ opts sim.Opts }
+
+func (s *simFlags) register(fs *flag.FlagSet) {
+	fs.Func("sim-motion", "simulated `MOTION`: "+sim.Motions, func(v string) error { return sim.ParseMotion(v, &s.opts) })
+	fs.Func("sim-pose", "simulated `POSE` roll=R,pitch=P,yaw=Y in degrees (ENU: yaw 0 = x east), held by --sim-motion still, the start of scripted", func(v string) (err error) {
+		s.opts.Pose, err = sim.ParsePose(v)
+		return err
+	})
+	fs.BoolVar(&s.opts.Mag, "sim-mag", false, "give the simulated sensor a magnetometer (on with --fusion 9)")
+	fs.Func("sim-field", "simulated earth `FIELD` strength=UT,inclination=DEG,declination=DEG (default 50 µT, 65°, 0°)", func(v string) (err error) {
+		s.opts.Field, err = sim.ParseField(v)
+		return err
+	})
+	fs.Func("sim-hard-iron", "simulated hard-iron offset `X,Y,Z` in µT, added to the field", func(v string) (err error) {
+		s.opts.HardIron, err = sim.ParseHardIron(v)
+		return err
+	})
+	fs.Func("sim-soft-iron", "simulated soft-iron `MATRIX`, 9 numbers M11,M12,…,M33 by rows, multiplying the field", func(v string) (err error) {
+		s.opts.SoftIron, err = sim.ParseSoftIron(v)
+		return err
+	})
+}
+
+const simGroup = "Simulator: sim-motion sim-pose sim-mag sim-field sim-hard-iron sim-soft-iron"
+
+// fusionFlags choose the orientation filter (run, evaluate).
+type fusionFlags struct {
+	mode string
+	opts fusion.Opts
+}
+
+func (f *fusionFlags) register(fs *flag.FlagSet, def string) {
+	fs.StringVar(&f.mode, "fusion", def, "orientation filter `MODE`: off, 6 (gyro and accel) or 9 (and magnetometer); adds the quaternion to every sample (84-byte records)")
+	fs.Float64Var(&f.opts.Gain, "fusion-gain", fusion.DefaultOpts.Gain, "the filter's proportional `GAIN` in rad/s: higher trusts accel and mag more")
+	fs.Float64Var(&f.opts.IntegralGain, "fusion-integral-gain", fusion.DefaultOpts.IntegralGain, "the filter's integral `GAIN` (gyro offset estimate); negative turns it off")
+	fs.Float64Var(&f.opts.DeclinationDeg, "fusion-declination", 0, "magnetic declination in `DEG`, east positive, to turn the 9-axis heading to true north")
+}
+
+const fusionGroup = "Orientation: fusion fusion-gain fusion-integral-gain fusion-declination"
+
+// options returns the filter's options, checked.
+func (f *fusionFlags) options() (fusion.Opts, error) {
+	m, err := fusion.ParseMode(f.mode)
+	if err != nil {
+		return fusion.Opts{}, cli.Usagef("--fusion: %w", err)
+	}
+	o := f.opts
+	o.Mode = m
+	if m == fusion.Off {
+		return o, nil
+	}
+	if err := o.Validate(); err != nil {
+		return o, cli.Usagef("%w", err)
+	}
+	return o, nil
+}
+
+// checkMagQuatBatch refuses a batch that 84-byte records do not fit.
+func checkMagQuatBatch(batch int) error {
+	if batch > telemetry.MaxBatchMagQuat {
+		return cli.Usagef("--batch %d with --fusion: at most %d records of %d bytes fit a datagram", batch, telemetry.MaxBatchMagQuat, telemetry.SampleLenMagQuat)
+	}
+	return nil
 }

@@ -1,14 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/imustream/imustream/control"
@@ -37,101 +32,41 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		return cli.Usagef("--lease %s outside %s..%s", lease, control.MinLease, control.MaxLease)
 	}
 	ctl.device = control.WithDefaultPort(ctl.device)
-	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit),
-		OnNote: func(n receiver.Note) { viewNote(stderr, n) },
-		OnRestart: func(after time.Duration) {
-			fmt.Fprintf(stderr, "\nview: the daemon ended the stream; starting it again in %s\n", after)
-		},
-		OnRun: func(res *receiver.RecordResult, err error) {
-			if res == nil && err != nil {
-				fmt.Fprintf(stderr, "\nview: the stream did not start: %v; the page's Start tries again\n", err)
-			}
-		}}
-	if ctl.key != "" {
-		k, err := control.LoadKey(ctl.key)
-		if err != nil {
-			return err
-		}
-		cfg.Key = &k
+	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
+	cfg.ReportTo(stderr, isTerminal(stderr))
+	var err error
+	if cfg.Key, err = control.LoadKeyIf(ctl.key); err != nil {
+		return err
 	}
-	fox := foxglove.NewServer(foxglove.ServerConfig{Name: "imustream " + version})
-	imu, err := foxglove.NewIMU(fox, frameID)
+	site, err := view.Listen(httpAddr, foxAddr, foxglove.ServerConfig{Name: "imustream " + version})
 	if err != nil {
+		return err
+	}
+	imu, err := foxglove.NewIMU(site.Fox, frameID)
+	if err != nil {
+		site.Shutdown()
 		return err
 	}
 	cfg.Sinks = []view.Sink{imu}
-	if isTerminal(stderr) {
-		cfg.OnLive = func(p receiver.Progress) { fmt.Fprintf(stderr, "\r%s", p) }
-	}
 	v := view.New(cfg)
-
-	mux := http.NewServeMux()
-	mux.Handle("/foxglove", fox)
-	mux.Handle("/", v.Handler())
-	servers := []*http.Server{{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}
-	lns := []net.Listener{}
-	ln, err := net.Listen("tcp", httpAddr)
-	if err != nil {
-		return fmt.Errorf("view: --http: %w", err)
-	}
-	lns = append(lns, ln)
-	fmt.Fprintf(stderr, "view: open http://%s/ (Foxglove: ws://%s/foxglove", ln.Addr(), ln.Addr())
-	if foxAddr != "" {
-		fln, err := net.Listen("tcp", foxAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("view: --foxglove: %w", err)
-		}
-		lns = append(lns, fln)
-		servers = append(servers, &http.Server{Handler: fox, ReadHeaderTimeout: 10 * time.Second})
-		fmt.Fprintf(stderr, " or ws://%s", fln.Addr())
-	}
-	fmt.Fprintln(stderr, ")")
-
+	fmt.Fprintln(stderr, site.Where())
 	c, err := ctl.dial(control.ClientOptions{OnData: v.Receive})
 	if err != nil {
-		for _, l := range lns {
-			l.Close()
-		}
+		site.Shutdown()
 		return err
 	}
 	defer c.Close()
-	for i, s := range servers {
-		go s.Serve(lns[i])
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	site.Serve(v)
+	ctx, stop := interrupted()
 	defer stop()
 	results, runErr := v.Run(ctx, c)
-	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	fox.Close()
-	for _, s := range servers {
-		s.Shutdown(shut)
-	}
+	site.Shutdown()
 	if cfg.OnLive != nil {
 		fmt.Fprintln(stderr)
 	}
-	for _, res := range results {
-		res.Summary.WriteText(stdout, ctl.device)
-		fmt.Fprintf(stdout, "  ended          %s\n", res.Ended)
-	}
-	hs, fs2 := v.Hub().Stats(), fox.Stats()
-	fmt.Fprintf(stdout, "view: %d page connections, %d frames sent, %d dropped for slow pages; Foxglove: %d clients, %d messages, %d dropped for slow clients\n",
-		hs.Pages, hs.Frames-hs.Dropped, hs.Dropped, fs2.Clients, fs2.Published-fs2.Dropped, fs2.Dropped)
+	site.WriteSummary(stdout, ctl.device, results)
 	if len(results) == 0 && runErr == nil {
 		runErr = errors.New("no stream was started")
 	}
 	return runErr
-}
-
-// viewNote says what happened to the stream (a view writes no file).
-func viewNote(w io.Writer, n receiver.Note) {
-	switch n := n.(type) {
-	case receiver.SessionGap:
-		fmt.Fprintf(w, "\nview: %s\n", n)
-	case receiver.RefreshFailed:
-		fmt.Fprintf(w, "\nview: lease refresh failed: %v; no samples for %.1f s. Still trying\n", n.Err, n.Quiet.Seconds())
-	case receiver.RefreshResumed:
-		fmt.Fprintln(w, "\nview: the daemon answers again")
-	}
 }

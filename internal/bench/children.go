@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +22,20 @@ const (
 	SpinCommand     = "bench-spin"
 	FloorCommand    = "bench-floor"
 )
+
+// Child runs the hidden command name (BaselineCommand, SpinCommand or
+// FloorCommand) with its arguments; ctx ends the baseline.
+func Child(ctx context.Context, name string, args []string, stdout, stderr io.Writer) error {
+	switch name {
+	case BaselineCommand:
+		return Baseline(ctx, args, stderr)
+	case SpinCommand:
+		return Spin(args, stderr)
+	case FloorCommand:
+		return Floor(args, stdout, stderr)
+	}
+	return fmt.Errorf("bench: no child command %q", name)
+}
 
 // baselineArgs is the baseline's command line.
 type baselineArgs struct {

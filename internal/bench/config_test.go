@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/netip"
@@ -117,5 +118,15 @@ func TestChildArgs(t *testing.T) {
 		if _, err := parseFloorArgs(bad, io.Discard); !errors.Is(err, ErrConfig) {
 			t.Errorf("floor %q: %v, want ErrConfig", bad, err)
 		}
+	}
+	// Child routes each hidden command to its entry point, whose own
+	// checks refuse these lines.
+	for _, name := range []string{BaselineCommand, FloorCommand} {
+		if err := Child(context.Background(), name, []string{"--rate", "0"}, io.Discard, io.Discard); !errors.Is(err, ErrConfig) && !errors.Is(err, ErrNeedsLinux) {
+			t.Errorf("Child %s with --rate 0: %v, want ErrConfig", name, err)
+		}
+	}
+	if err := Child(context.Background(), "bench-nope", nil, io.Discard, io.Discard); err == nil {
+		t.Error("Child of an unknown command: no error")
 	}
 }

@@ -312,3 +312,10 @@ func (r *IntRange) Set(v string) error {
 	*r.P = n
 	return nil
 }
+
+// IsSet reports whether the command line (or a config file, through
+// fs.Set) set the flag: a default and the same value given differ here.
+func IsSet(fs *flag.FlagSet, name string) (set bool) {
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}

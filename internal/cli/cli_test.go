@@ -66,3 +66,14 @@ func TestGroupUnknownFlag(t *testing.T) {
 	}()
 	fs.Usage()
 }
+
+// TestIsSet: a flag given its default value is set; one not given is not.
+func TestIsSet(t *testing.T) {
+	fs, _, _ := flags()
+	if err := Parse(fs, []string{"--lease", "1s"}); err != nil {
+		t.Fatal(err)
+	}
+	if !IsSet(fs, "lease") || IsSet(fs, "prio") || IsSet(fs, "nope") {
+		t.Errorf("IsSet: lease %v prio %v nope %v; want true false false", IsSet(fs, "lease"), IsSet(fs, "prio"), IsSet(fs, "nope"))
+	}
+}

@@ -144,13 +144,9 @@ func New(cfg Config) (*Daemon, error) {
 			d.close()
 		}
 	}()
-	var key *control.Key
-	if cfg.KeyFile != "" {
-		k, err := control.LoadKey(cfg.KeyFile)
-		if err != nil {
-			return nil, err
-		}
-		key = &k
+	key, err := control.LoadKeyIf(cfg.KeyFile)
+	if err != nil {
+		return nil, err
 	}
 	cpus, pinOnlyRT, err := cfg.CPUs.Resolve()
 	if err != nil {

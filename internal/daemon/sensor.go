@@ -7,15 +7,11 @@ import (
 	"strings"
 
 	"github.com/imustream/imustream/sensor"
-	"github.com/imustream/imustream/sensor/bno055"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
 	"github.com/imustream/imustream/sensor/fusion"
-	"github.com/imustream/imustream/sensor/icm20948"
-	"github.com/imustream/imustream/sensor/lsm6dsox"
-	"github.com/imustream/imustream/sensor/lsm9ds1"
-	"github.com/imustream/imustream/sensor/mpu6050"
 	"github.com/imustream/imustream/sensor/sim"
+	"github.com/imustream/imustream/telemetry"
 )
 
 // SensorKinds lists the kinds SensorKind takes, for help texts.
@@ -84,8 +80,7 @@ func OpenSensor(c SensorConfig, log *slog.Logger) (sensor.Sensor, error) {
 	} else {
 		s, err := detect.Open(c.Detect)
 		switch {
-		case errors.Is(err, mpu6050.ErrInvalidOpts), errors.Is(err, lsm9ds1.ErrInvalidOpts), errors.Is(err, icm20948.ErrInvalidOpts),
-			errors.Is(err, lsm6dsox.ErrInvalidOpts), errors.Is(err, bno055.ErrInvalidOpts):
+		case detect.InvalidOpts(err):
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		case errors.Is(err, detect.ErrNoBus):
 			return nil, fmt.Errorf("%w; to run without hardware, pass --sim", err)
@@ -134,4 +129,38 @@ func withFusion(sens sensor.Sensor, fo fusion.Opts, log *slog.Logger) (sensor.Se
 	o := st.Filter().Opts()
 	log.Info("orientation filter", "mode", o.Mode.String(), "gain", o.Gain, "integral_gain", o.IntegralGain, "declination_deg", o.DeclinationDeg)
 	return st, nil
+}
+
+// FitBatch turns off, in c, what datagrams of batch samples have no room
+// for, rather than refuse to start on a board that happens to have it: the
+// pressure, and the magnetometer's field unless magQuat (the records carry
+// the quaternion, and with it the field, anyway). It logs what it turned
+// off.
+func FitBatch(c *detect.Config, batch int, magQuat bool, log *slog.Logger) {
+	if c.Pressure && batch > telemetry.MaxBatchPressure {
+		log.Warn("pressure not streamed: --batch leaves no room for it in 1200 bytes", "batch", batch, "max_batch_with_pressure", telemetry.MaxBatchPressure)
+		c.Pressure = false
+	}
+	if c.Mag && !magQuat && batch > telemetry.MaxBatchMagQuat {
+		log.Warn("magnetometer not read: --batch leaves no room for its field in 1200 bytes", "batch", batch, "max_batch_with_mag", telemetry.MaxBatchMagQuat)
+		c.Mag = false
+	}
+}
+
+// NewSensorConfig is the SensorConfig of kind (SensorKind's: "sim" or a
+// detect kind) read at rateHz: the simulator, seeded with seed, at rest
+// with still, in its FIFO mode when det.FIFO is on; or the chip det
+// describes, checked without touching the bus (the error is
+// detect.Config.Validate's).
+func NewSensorConfig(kind string, det detect.Config, rateHz int, seed uint64, still bool) (SensorConfig, error) {
+	c := SensorConfig{Sim: kind == "sim", Seed: seed, Still: still}
+	if c.Sim {
+		if det.FIFO == detect.FIFOOn {
+			c.SimFIFOHz = rateHz
+		}
+		return c, nil
+	}
+	c.Detect = det
+	c.Detect.Kind, c.Detect.RateHz = detect.Kind(kind), rateHz
+	return c, c.Detect.Validate()
 }

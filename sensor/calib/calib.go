@@ -225,3 +225,23 @@ func (a *applied) Halt() error { return a.s.Halt() }
 
 // Unwrap returns the sensor underneath, for its own methods (Stats, say).
 func (a *applied) Unwrap() sensor.Sensor { return a.s }
+
+// LoadMounted is the calibration to apply: the file's (Load), if file is
+// given, with mount, if not nil, in place of its mounting; nil when
+// neither is given.
+func LoadMounted(file string, mount *Mounting) (*Calibration, error) {
+	if file == "" && mount == nil {
+		return nil, nil
+	}
+	c := Calibration{Format: Format}
+	if file != "" {
+		var err error
+		if c, err = Load(file); err != nil {
+			return nil, err
+		}
+	}
+	if mount != nil {
+		c.Mounting = *mount
+	}
+	return &c, nil
+}

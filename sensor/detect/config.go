@@ -365,3 +365,11 @@ func hexAddrs(a []uint16) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// InvalidOpts reports whether err is a driver refusing its settings (a
+// driver's ErrInvalidOpts): the caller's configuration, not the bus or
+// the chip.
+func InvalidOpts(err error) bool {
+	return errors.Is(err, mpu6050.ErrInvalidOpts) || errors.Is(err, lsm9ds1.ErrInvalidOpts) || errors.Is(err, icm20948.ErrInvalidOpts) ||
+		errors.Is(err, lsm6dsox.ErrInvalidOpts) || errors.Is(err, bno055.ErrInvalidOpts)
+}

@@ -156,6 +156,9 @@ func TestValidate(t *testing.T) {
 		if tc.is != nil && !errors.Is(err, tc.is) {
 			t.Errorf("%+v: %v does not match %v", tc.cfg, err, tc.is)
 		}
+		if InvalidOpts(err) != (tc.is != nil) {
+			t.Errorf("%+v: InvalidOpts(%v) = %v, want %v", tc.cfg, err, InvalidOpts(err), tc.is != nil)
+		}
 	}
 }
 

@@ -126,3 +126,22 @@ func keyValuesGiven(s string, keys ...string) (map[int]float64, error) {
 	}
 	return given, nil
 }
+
+// ParseHardIron reads a hard-iron offset X,Y,Z in µT (Opts.HardIron).
+func ParseHardIron(s string) (v [3]float64, err error) {
+	f, err := ParseFloats(s, 3)
+	if err == nil {
+		copy(v[:], f)
+	}
+	return v, err
+}
+
+// ParseSoftIron reads a soft-iron matrix, 9 numbers M11,M12,…,M33 by rows
+// (Opts.SoftIron).
+func ParseSoftIron(s string) (m [3][3]float64, err error) {
+	f, err := ParseFloats(s, 9)
+	for i := range f {
+		m[i/3][i%3] = f[i]
+	}
+	return m, err
+}

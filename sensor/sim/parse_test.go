@@ -47,4 +47,13 @@ func TestParseFieldMotionFloats(t *testing.T) {
 	if _, err := ParseFloats("1,2", 3); !errors.Is(err, ErrSyntax) {
 		t.Error(err)
 	}
+	if v, err := ParseHardIron("20,-35,12"); err != nil || v != [3]float64{20, -35, 12} {
+		t.Error(v, err)
+	}
+	if m, err := ParseSoftIron("1,0,0,0,2,0,0,0,3"); err != nil || m != [3][3]float64{{1, 0, 0}, {0, 2, 0}, {0, 0, 3}} {
+		t.Error(m, err)
+	}
+	if _, err := ParseSoftIron("1,2,3"); !errors.Is(err, ErrSyntax) {
+		t.Error(err)
+	}
 }

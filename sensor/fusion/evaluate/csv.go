@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strconv"
+
+	"github.com/imustream/imustream/sensor"
 )
 
 // TruthCSVHeader is the first line TruthCSV writes.
@@ -59,4 +62,31 @@ func (c *TruthCSV) Flush() error {
 		return fmt.Errorf("evaluate: writing the CSV: %w", c.err)
 	}
 	return nil
+}
+
+// Sample is Row for a sample of Run (Config.Row): one with an orientation,
+// timed from the simulator's start (its MonoNs begins at 1 s).
+func (c *TruthCSV) Sample(s *sensor.Sample, truth [3]float64) {
+	if s.Status&sensor.StatusOrientation != 0 {
+		c.Row(float64(s.MonoNs-1e9)*1e-9, quat64(s.Quat), truth)
+	}
+}
+
+// WriteText writes the errors as imustream evaluate prints them.
+func (e Errors) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "samples       %d\n", e.N)
+	fmt.Fprintf(w, "rms error     roll %.3f°  pitch %.3f°  heading %.3f°\n", e.RollRMS, e.PitchRMS, e.HeadingRMS)
+	fmt.Fprintf(w, "max error     roll %.3f°  pitch %.3f°  heading %.3f°\n", e.RollMax, e.PitchMax, e.HeadingMax)
+	fmt.Fprintf(w, "final error   roll %.3f°  pitch %.3f°  heading %.3f°\n", e.Final[0], e.Final[1], e.Final[2])
+	fmt.Fprintf(w, "heading drift %.2f°/min\n", e.HeadingDriftDegPerMinute)
+}
+
+// RecordingFile is Recording of the file at path.
+func RecordingFile(path string, cfg RecordingConfig) (Errors, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Errors{}, err
+	}
+	defer f.Close()
+	return Recording(f, cfg)
 }
