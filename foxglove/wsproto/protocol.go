@@ -1,4 +1,12 @@
-package foxglove
+// Package wsproto is the codec of the Foxglove WebSocket protocol
+// (foxglove.websocket.v1) subset package foxglove serves: the client's
+// text messages parsed, the server's messages built. It has no I/O and
+// imports only the standard library, so its fuzz target's binary stays
+// small (Go's fuzzer snapshots the coverage counters of every package
+// linked in, per input).
+//
+// Spec: https://github.com/foxglove/ws-protocol/blob/main/docs/spec.md
+package wsproto
 
 import (
 	"bytes"
@@ -7,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Subprotocol is the WebSocket subprotocol of this version of the protocol.
@@ -58,11 +67,22 @@ type ClientMessage struct {
 
 // Errors of ParseClientMessage.
 var (
-	ErrTooLong  = errors.New("foxglove: client message too long")
-	ErrNotJSON  = errors.New("foxglove: client message is not a JSON object")
-	ErrNoOp     = errors.New("foxglove: client message has no op")
-	ErrBadField = errors.New("foxglove: client message has a malformed field")
+	ErrTooLong  = errors.New("wsproto: client message too long")
+	ErrNotJSON  = errors.New("wsproto: client message is not a JSON object")
+	ErrNoOp     = errors.New("wsproto: client message has no op")
+	ErrBadField = errors.New("wsproto: client message has a malformed field")
 )
+
+// Reason is the text a client is told for an error of ParseClientMessage:
+// its kind only, never the JSON decoder's detail.
+func Reason(err error) string {
+	for _, e := range []error{ErrTooLong, ErrNotJSON, ErrNoOp, ErrBadField} {
+		if errors.Is(err, e) {
+			return strings.TrimPrefix(e.Error(), "wsproto: ")
+		}
+	}
+	return "client message refused"
+}
 
 // ParseClientMessage decodes a client's text message. The op of a message
 // this server does not act on is returned as is, with nothing else.
