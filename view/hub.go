@@ -214,6 +214,10 @@ func (h *Hub) Run(ctx context.Context) {
 		if withHealth {
 			lastHealth = now
 		}
+		select {
+		case <-h.kick: // a kick while the clock's frame was due: it took the data
+		default:
+		}
 		frame++
 		lastFrame = now
 		buf = h.frame(buf[:0], frame, withHealth, now)
