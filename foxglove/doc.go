@@ -4,7 +4,7 @@
 // Subscribe and Unsubscribe, Status, and binary Message Data. Clients
 // cannot publish, call services or set parameters.
 //
-// The codec (protocol.go) has no I/O; Server owns the connections; IMU
+// The codec (package wsproto) has no I/O; Server owns the connections; IMU
 // turns imustream samples into ROS-shaped JSON messages (sensor_msgs/msg/Imu
 // and its companions) that Foxglove plots by field path without
 // configuration.

@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/imustream/imustream/foxglove/wsproto"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -38,8 +39,8 @@ type IMU struct {
 func NewIMU(srv *Server, frameID string) (*IMU, error) {
 	m := &IMU{srv: srv, frameID: jsonString(frameID), buf: make([]byte, 0, 1024)}
 	err := srv.Advertise(
-		Channel{ID: ChannelImu, Topic: "/imu", Encoding: "json", SchemaName: "sensor_msgs/msg/Imu", SchemaEncoding: "jsonschema", Schema: imuSchema},
-		Channel{ID: ChannelTemperature, Topic: "/imu/temperature", Encoding: "json", SchemaName: "sensor_msgs/msg/Temperature", SchemaEncoding: "jsonschema", Schema: temperatureSchema},
+		wsproto.Channel{ID: ChannelImu, Topic: "/imu", Encoding: "json", SchemaName: "sensor_msgs/msg/Imu", SchemaEncoding: "jsonschema", Schema: imuSchema},
+		wsproto.Channel{ID: ChannelTemperature, Topic: "/imu/temperature", Encoding: "json", SchemaName: "sensor_msgs/msg/Temperature", SchemaEncoding: "jsonschema", Schema: temperatureSchema},
 	)
 	return m, err
 }
@@ -50,11 +51,11 @@ func (m *IMU) Sample(_ *telemetry.Header, _ uint32, s *sensor.Sample) {
 	defer m.mu.Unlock()
 	if s.Status&sensor.StatusMag != 0 && s.Status&sensor.StatusMagOverflow == 0 && !m.mag {
 		m.mag = true
-		m.srv.Advertise(Channel{ID: ChannelMag, Topic: "/imu/mag", Encoding: "json", SchemaName: "sensor_msgs/msg/MagneticField", SchemaEncoding: "jsonschema", Schema: magSchema})
+		m.srv.Advertise(wsproto.Channel{ID: ChannelMag, Topic: "/imu/mag", Encoding: "json", SchemaName: "sensor_msgs/msg/MagneticField", SchemaEncoding: "jsonschema", Schema: magSchema})
 	}
 	if s.Status&sensor.StatusPressure != 0 && !m.pres {
 		m.pres = true
-		m.srv.Advertise(Channel{ID: ChannelPressure, Topic: "/imu/pressure", Encoding: "json", SchemaName: "sensor_msgs/msg/FluidPressure", SchemaEncoding: "jsonschema", Schema: pressureSchema})
+		m.srv.Advertise(wsproto.Channel{ID: ChannelPressure, Topic: "/imu/pressure", Encoding: "json", SchemaName: "sensor_msgs/msg/FluidPressure", SchemaEncoding: "jsonschema", Schema: pressureSchema})
 	}
 	t := uint64(max(s.WallNs, 0))
 	if m.srv.Subscribed(ChannelImu) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/imustream/imustream/foxglove/wsproto"
 	"github.com/imustream/imustream/internal/dropq"
 )
 
@@ -35,7 +36,7 @@ type Server struct {
 	session string
 
 	mu       sync.Mutex
-	channels []Channel
+	channels []wsproto.Channel
 	clients  map[*client]struct{}
 	subs     map[uint32]int // channel → subscriptions to it, all clients
 	closed   bool
@@ -75,16 +76,16 @@ func NewServer(cfg ServerConfig) *Server {
 
 // Advertise adds channels (their IDs must be new) and announces them to
 // the connected clients.
-func (s *Server) Advertise(chans ...Channel) error {
+func (s *Server) Advertise(chans ...wsproto.Channel) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range chans {
-		if slices.ContainsFunc(s.channels, func(o Channel) bool { return o.ID == c.ID }) {
+		if slices.ContainsFunc(s.channels, func(o wsproto.Channel) bool { return o.ID == c.ID }) {
 			return fmt.Errorf("foxglove: channel id %d advertised twice", c.ID)
 		}
 	}
 	s.channels = append(s.channels, chans...)
-	msg := Advertise(chans)
+	msg := wsproto.Advertise(chans)
 	for c := range s.clients {
 		c.q.Push(msg)
 	}
@@ -109,7 +110,7 @@ func (s *Server) Publish(ch uint32, recvNs uint64, payload []byte) {
 		if !ok {
 			continue
 		}
-		msg := AppendMessageData(make([]byte, 0, MessageDataHeaderLen+len(payload)), sub, recvNs, payload)
+		msg := wsproto.AppendMessageData(make([]byte, 0, wsproto.MessageDataHeaderLen+len(payload)), sub, recvNs, payload)
 		if c.q.Push(msg) {
 			s.stats.dropped.Add(1)
 		}
@@ -138,15 +139,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Any origin: Foxglove's web app, its desktop app and tools each send
 	// another, and what they get is read-only (no capability lets a
 	// client change anything here).
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}, InsecureSkipVerify: true})
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wsproto.Subprotocol}, InsecureSkipVerify: true})
 	if err != nil {
 		return // Accept answered the request
 	}
-	if conn.Subprotocol() != Subprotocol {
-		conn.Close(websocket.StatusPolicyViolation, "this server speaks "+Subprotocol)
+	if conn.Subprotocol() != wsproto.Subprotocol {
+		conn.Close(websocket.StatusPolicyViolation, "this server speaks "+wsproto.Subprotocol)
 		return
 	}
-	conn.SetReadLimit(MaxClientMessage)
+	conn.SetReadLimit(wsproto.MaxClientMessage)
 	c := &client{conn: conn, q: dropq.New(s.cfg.Queue), subs: map[uint32]uint32{}, byCh: map[uint32]uint32{}}
 	s.mu.Lock()
 	if s.closed {
@@ -156,9 +157,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clients[c] = struct{}{}
 	s.wg.Add(1)
-	c.q.Push(ServerInfo(s.cfg.Name, s.session))
+	c.q.Push(wsproto.ServerInfo(s.cfg.Name, s.session))
 	if len(s.channels) > 0 {
-		c.q.Push(Advertise(s.channels))
+		c.q.Push(wsproto.Advertise(s.channels))
 	}
 	s.mu.Unlock()
 	s.stats.clients.Add(1)
@@ -187,13 +188,13 @@ func (s *Server) read(ctx context.Context, c *client) {
 		}
 		if typ != websocket.MessageText {
 			s.stats.badMessages.Add(1)
-			c.q.Push(Status(StatusError, "this server takes no binary messages (no clientPublish or services)"))
+			c.q.Push(wsproto.Status(wsproto.StatusError, "this server takes no binary messages (no clientPublish or services)"))
 			continue
 		}
-		m, err := ParseClientMessage(b)
+		m, err := wsproto.ParseClientMessage(b)
 		if err != nil {
 			s.stats.badMessages.Add(1)
-			c.q.Push(Status(StatusError, "bad message: "+err.Error()))
+			c.q.Push(wsproto.Status(wsproto.StatusError, "bad message: "+wsproto.Reason(err)))
 			continue
 		}
 		s.handle(c, m)
@@ -201,16 +202,16 @@ func (s *Server) read(ctx context.Context, c *client) {
 }
 
 // handle acts on one parsed client message.
-func (s *Server) handle(c *client, m ClientMessage) {
+func (s *Server) handle(c *client, m wsproto.ClientMessage) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch m.Op {
-	case OpSubscribe:
+	case wsproto.OpSubscribe:
 		for _, sub := range m.Subscriptions {
 			switch _, dup := c.subs[sub.ID]; {
 			case dup:
 				s.refuse(c, fmt.Sprintf("subscription id %d is in use", sub.ID))
-			case !slices.ContainsFunc(s.channels, func(ch Channel) bool { return ch.ID == sub.ChannelID }):
+			case !slices.ContainsFunc(s.channels, func(ch wsproto.Channel) bool { return ch.ID == sub.ChannelID }):
 				s.refuse(c, fmt.Sprintf("no channel %d", sub.ChannelID))
 			default:
 				if _, again := c.byCh[sub.ChannelID]; again {
@@ -221,7 +222,7 @@ func (s *Server) handle(c *client, m ClientMessage) {
 				s.subs[sub.ChannelID]++
 			}
 		}
-	case OpUnsubscribe:
+	case wsproto.OpUnsubscribe:
 		for _, id := range m.SubscriptionIDs {
 			ch, ok := c.subs[id]
 			if !ok {
@@ -241,7 +242,7 @@ func (s *Server) handle(c *client, m ClientMessage) {
 // refuse tells the client what it asked for is not there; s.mu is held.
 func (s *Server) refuse(c *client, why string) {
 	s.stats.badMessages.Add(1)
-	c.q.Push(Status(StatusWarning, why))
+	c.q.Push(wsproto.Status(wsproto.StatusWarning, why))
 }
 
 // publishSubs refreshes Publish's copy of the subscription counts; s.mu
@@ -283,7 +284,7 @@ func (s *Server) write(ctx context.Context, c *client) {
 		batch = c.q.Take(batch[:0])
 		for i, m := range batch {
 			typ := websocket.MessageText
-			if len(m) > 0 && m[0] == OpMessageData {
+			if len(m) > 0 && m[0] == wsproto.OpMessageData {
 				typ = websocket.MessageBinary // JSON starts with '{'
 			}
 			wctx, cancel := context.WithTimeout(ctx, s.cfg.WriteTimeout)

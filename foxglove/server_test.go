@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/imustream/imustream/foxglove/wsproto"
 	"github.com/imustream/imustream/internal/dropq"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
@@ -27,7 +28,7 @@ func serve(t *testing.T, srv *Server) string {
 
 func dial(t *testing.T, ctx context.Context, url string) *websocket.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{wsproto.Subprotocol}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,8 +111,8 @@ func TestSubscribeReceiveUnsubscribe(t *testing.T) {
 		if typ != websocket.MessageBinary {
 			continue
 		}
-		if b[0] != OpMessageData || binary.LittleEndian.Uint32(b[1:]) != 7 || binary.LittleEndian.Uint64(b[5:]) != uint64(s.WallNs) {
-			t.Fatalf("message data header % x", b[:MessageDataHeaderLen])
+		if b[0] != wsproto.OpMessageData || binary.LittleEndian.Uint32(b[1:]) != 7 || binary.LittleEndian.Uint64(b[5:]) != uint64(s.WallNs) {
+			t.Fatalf("message data header % x", b[:wsproto.MessageDataHeaderLen])
 		}
 		var m struct {
 			Header struct {
@@ -124,8 +125,8 @@ func TestSubscribeReceiveUnsubscribe(t *testing.T) {
 			AngularVelocity    struct{ X, Y, Z float64 } `json:"angular_velocity"`
 			OrientationCov     []float64                 `json:"orientation_covariance"`
 		}
-		if err := json.Unmarshal(b[MessageDataHeaderLen:], &m); err != nil {
-			t.Fatalf("%s: %v", b[MessageDataHeaderLen:], err)
+		if err := json.Unmarshal(b[wsproto.MessageDataHeaderLen:], &m); err != nil {
+			t.Fatalf("%s: %v", b[wsproto.MessageDataHeaderLen:], err)
 		}
 		a := m.LinearAcceleration
 		if m.Header.Stamp.Sec != 1_700_000_000 || m.Header.Stamp.Nanosec != 123_456_789 || m.Header.FrameID != "imu_link" ||
@@ -142,7 +143,7 @@ func TestSubscribeReceiveUnsubscribe(t *testing.T) {
 		t.Fatalf("status %v", st)
 	}
 	send(t, ctx, c, `not json`)
-	if st := readOp(t, ctx, c, "status"); st["level"].(float64) != StatusError {
+	if st := readOp(t, ctx, c, "status"); st["level"].(float64) != wsproto.StatusError {
 		t.Fatalf("status %v", st)
 	}
 	if got := srv.Stats().BadMessages; got != 2 {
@@ -156,7 +157,7 @@ func TestSlowClientDoesNotBlock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	srv := NewServer(ServerConfig{Queue: 16, WriteTimeout: time.Minute}) // the client stays, not reading
-	if err := srv.Advertise(Channel{ID: 1, Topic: "/x", Encoding: "json", SchemaName: "x", Schema: "{}"}); err != nil {
+	if err := srv.Advertise(wsproto.Channel{ID: 1, Topic: "/x", Encoding: "json", SchemaName: "x", Schema: "{}"}); err != nil {
 		t.Fatal(err)
 	}
 	c := dial(t, ctx, serve(t, srv))

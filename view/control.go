@@ -1,52 +1,25 @@
 package view
 
-import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"fmt"
-)
+import "github.com/imustream/imustream/view/pagemsg"
 
-// Op is what a page asks of the view over its WebSocket.
-type Op string
+// Op is what a page asks of the view over its WebSocket; package pagemsg
+// parses it (kept apart so its fuzz target links little).
+type Op = pagemsg.Op
 
 const (
-	OpStart Op = "start" // start the stream (a new run)
-	OpStop  Op = "stop"  // stop it
+	OpStart = pagemsg.OpStart // start the stream (a new run)
+	OpStop  = pagemsg.OpStop  // stop it
 )
 
 // MaxControl bounds a page's control message.
-const MaxControl = 256
+const MaxControl = pagemsg.MaxControl
 
 // Errors of ParseControl.
 var (
-	ErrControlTooLong = errors.New("view: control message too long")
-	ErrControlBad     = errors.New("view: control message is not {\"op\":\"start\"|\"stop\"}")
+	ErrControlTooLong = pagemsg.ErrControlTooLong
+	ErrControlBad     = pagemsg.ErrControlBad
 )
 
 // ParseControl decodes a page's control message, {"op":"start"} or
 // {"op":"stop"}; unknown fields are refused.
-func ParseControl(b []byte) (Op, error) {
-	if len(b) > MaxControl {
-		return "", ErrControlTooLong
-	}
-	var m struct {
-		Op *string `json:"op"`
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&m); err != nil {
-		return "", fmt.Errorf("%w: %w", ErrControlBad, err)
-	}
-	if d.More() {
-		return "", fmt.Errorf("%w: more after the object", ErrControlBad)
-	}
-	if m.Op == nil {
-		return "", fmt.Errorf("%w: no op", ErrControlBad)
-	}
-	switch op := Op(*m.Op); op {
-	case OpStart, OpStop:
-		return op, nil
-	}
-	return "", fmt.Errorf("%w: op %q", ErrControlBad, *m.Op)
-}
+func ParseControl(b []byte) (Op, error) { return pagemsg.ParseControl(b) }

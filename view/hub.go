@@ -91,6 +91,13 @@ type Hub struct {
 		hz      float64
 	}
 
+	// kick wakes the frame loop when a frame's worth of device time has
+	// arrived (Sample): the receiving thread is awake then, so the frame
+	// goes out at once instead of waiting for a timer that a busy machine
+	// wakes late (measured: p90 85 ms late at 30 FPS under load ~28).
+	kick     chan struct{}
+	kickMono int64 // device time of the last kick
+
 	frames, dropped, pagesSeen atomic.Uint64
 }
 
@@ -100,7 +107,7 @@ type page struct{ q *dropq.Queue }
 // NewHub returns a hub; Run sends its frames.
 func NewHub(cfg HubConfig) *Hub {
 	cfg.defaults()
-	return &Hub{cfg: cfg, pages: map[*page]struct{}{}}
+	return &Hub{cfg: cfg, pages: map[*page]struct{}{}, kick: make(chan struct{}, 1)}
 }
 
 // Sample takes one sample recorded: a receiver OnSample. It returns at
@@ -122,6 +129,13 @@ func (h *Hub) Sample(hd *telemetry.Header, seq uint32, s *sensor.Sample) {
 		h.jitter[i]++
 	}
 	h.prev.session, h.prev.seq, h.prev.mono, h.prev.ok = hd.Session, seq, s.MonoNs, true
+	if d := s.MonoNs - h.kickMono; d >= int64(time.Second)/int64(h.cfg.FPS) || d < 0 {
+		h.kickMono = s.MonoNs
+		select {
+		case h.kick <- struct{}{}:
+		default:
+		}
+	}
 	stride := uint64(1)
 	if r := uint64(hd.RateHz); r > uint64(h.cfg.PointsPerSecond) {
 		stride = (r + uint64(h.cfg.PointsPerSecond) - 1) / uint64(h.cfg.PointsPerSecond)
@@ -169,14 +183,18 @@ func (h *Hub) Stats() HubStats {
 	return HubStats{Samples: h.samples, Frames: h.frames.Load(), Dropped: h.dropped.Load(), Overflow: h.overflow, Pages: h.pagesSeen.Load()}
 }
 
-// Run sends a frame to every page FPS times a second until ctx ends.
+// Run sends a frame to every page FPS times a second until ctx ends:
+// when a frame period of device time has arrived, or by the clock when
+// none does (a stopped stream still shows its health).
 func (h *Hub) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second / time.Duration(h.cfg.FPS))
+	period := time.Second / time.Duration(h.cfg.FPS)
+	t := time.NewTicker(period)
 	defer t.Stop()
 	var buf []byte
 	var frame uint64
-	lastHealth := time.Time{}
+	var lastHealth, lastFrame time.Time
 	for {
+		var now time.Time
 		select {
 		case <-ctx.Done():
 			h.mu.Lock()
@@ -185,18 +203,28 @@ func (h *Hub) Run(ctx context.Context) {
 			}
 			h.mu.Unlock()
 			return
-		case now := <-t.C:
-			withHealth := now.Sub(lastHealth) >= h.cfg.HealthEvery
-			if withHealth {
-				lastHealth = now
+		case <-h.kick:
+			now = time.Now()
+		case now = <-t.C:
+			if now.Sub(lastFrame) < 2*period {
+				continue // the data's kicks keep the pace
 			}
-			frame++
-			buf = h.frame(buf[:0], frame, withHealth, now)
-			if buf == nil {
-				continue
-			}
-			h.broadcast(buf)
 		}
+		withHealth := now.Sub(lastHealth) >= h.cfg.HealthEvery
+		if withHealth {
+			lastHealth = now
+		}
+		select {
+		case <-h.kick: // a kick while the clock's frame was due: it took the data
+		default:
+		}
+		frame++
+		lastFrame = now
+		buf = h.frame(buf[:0], frame, withHealth, now)
+		if buf == nil {
+			continue
+		}
+		h.broadcast(buf)
 	}
 }
 

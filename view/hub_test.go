@@ -122,3 +122,30 @@ func BenchmarkHubSample(b *testing.B) {
 		}
 	}
 }
+
+// TestHubKicksPerFramePeriod: the receive path wakes the frame loop once
+// per frame period of device time (and at a clock going back, a new
+// run), not per sample.
+func TestHubKicksPerFramePeriod(t *testing.T) {
+	h := NewHub(HubConfig{FPS: 50}) // 20 ms
+	hd := &telemetry.Header{Session: 1, RateHz: 1000}
+	kicks := 0
+	feed := func(from, n int64) {
+		for i := range n {
+			h.Sample(hd, uint32(from+i), &sensor.Sample{MonoNs: (from + i) * int64(time.Millisecond)})
+			select {
+			case <-h.kick:
+				kicks++
+			default:
+			}
+		}
+	}
+	feed(1000, 100) // 100 ms of device time: the first sample and every 20 ms after
+	if kicks != 5 {
+		t.Fatalf("%d kicks over 100 ms at 50 FPS, want 5", kicks)
+	}
+	feed(10, 1) // device time went back
+	if kicks != 6 {
+		t.Fatalf("no kick when the device time went back")
+	}
+}
