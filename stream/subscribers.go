@@ -155,6 +155,28 @@ func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
 	changed chan struct{}
+	local   netip.Addr // see SetSource
+}
+
+// SetSource makes every stream started from now on send from a, the
+// address the daemon's control socket listens on: a receiver takes
+// telemetry only from the address it sends commands to, and the kernel
+// would otherwise pick the source by the route (127.0.0.1 for a daemon on
+// 127.0.1.5). The unspecified address, or none, leaves the choice to the
+// kernel; the start reply's src= names it either way. Call it before the
+// first Start.
+func (s *Subscribers) SetSource(a netip.Addr) { s.local = a }
+
+// sourceFor is the address a stream to target sends from: local when it
+// names one of target's family that can reach it, otherwise none (the
+// kernel's choice). A loopback source cannot send off the host (a rig's
+// target on the LAN while commands come over loopback).
+func sourceFor(target netip.AddrPort, local netip.Addr) netip.Addr {
+	local, dst := local.Unmap(), target.Addr().Unmap()
+	if !local.IsValid() || local.IsUnspecified() || local.Is4() != dst.Is4() || local.IsLoopback() && !dst.IsLoopback() {
+		return netip.Addr{}
+	}
+	return local
 }
 
 // NewSubscribers returns an empty set.
@@ -239,7 +261,7 @@ func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now
 	if s.active() >= MaxSubscribers || len(s.List()) >= maxListed {
 		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
-	conn, err := dialUDP(target)
+	conn, err := dialUDP(target, s.local)
 	if err != nil {
 		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}

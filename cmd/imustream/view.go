@@ -21,6 +21,7 @@ import (
 // runView serves the live page (and Foxglove) until Ctrl-C, then sums up.
 func runView(name string, args []string, stdout, stderr io.Writer) error {
 	var ctl ctlFlags
+	var nf natsFlags
 	var httpAddr, foxAddr, frameID string
 	var lease time.Duration
 	fs := newFlags(name, stderr)
@@ -29,7 +30,8 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&foxAddr, "foxglove", "127.0.0.1:8765", "serve the Foxglove WebSocket protocol on `HOST:PORT` as well ('': only at /foxglove on --http)")
 	fs.StringVar(&frameID, "frame-id", "imu", "the Foxglove messages' header.frame_id, a `NAME`")
 	fs.DurationVar(&lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after view dies")
-	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup)
+	nf.registerSource(fs)
+	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup, "NATS (instead of a daemon; the page has no start/stop): nats subject start-at")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -63,7 +65,14 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	if isTerminal(stderr) {
 		cfg.OnLive = func(p receiver.Progress) { fmt.Fprintf(stderr, "\r%s", p) }
 	}
-	v := view.New(cfg)
+	v, where := view.New(cfg), ctl.device
+	if nf.urls != "" {
+		src, err := nf.source()
+		if err != nil {
+			return err
+		}
+		v, where = view.NewNATS(cfg, src), src.Subject
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/foxglove", fox)
@@ -88,20 +97,28 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stderr, ")")
 
-	c, err := ctl.dial(control.ClientOptions{OnData: v.Receive})
-	if err != nil {
-		for _, l := range lns {
-			l.Close()
+	var c *control.Client
+	if nf.urls == "" {
+		if c, err = ctl.dial(control.ClientOptions{OnData: v.Receive}); err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
 		}
-		return err
+		defer c.Close()
 	}
-	defer c.Close()
 	for i, s := range servers {
 		go s.Serve(lns[i])
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	results, runErr := v.Run(ctx, c)
+	var results []*receiver.RecordResult
+	var runErr error
+	if c != nil {
+		results, runErr = v.Run(ctx, c)
+	} else {
+		results, runErr = v.RunNATS(ctx)
+	}
 	shut, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	fox.Close()
@@ -112,7 +129,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr)
 	}
 	for _, res := range results {
-		res.Summary.WriteText(stdout, ctl.device)
+		res.Summary.WriteText(stdout, where)
 		fmt.Fprintf(stdout, "  ended          %s\n", res.Ended)
 	}
 	hs, fs2 := v.Hub().Stats(), fox.Stats()
