@@ -55,6 +55,10 @@ type Stream interface {
 // StartRequest is a start command as the stream sees it.
 type StartRequest struct {
 	Target netip.AddrPort
+	// Local is the address the start came to when the daemon listens on
+	// the wildcard address (invalid otherwise): the stream should send
+	// from it, the address the client talks to and takes datagrams from.
+	Local netip.Addr
 	// Lease 0 (none given) keeps a subscriber's lease and gives a new one
 	// the stream's default.
 	Lease time.Duration
@@ -137,6 +141,10 @@ type Server struct {
 	log    *slog.Logger
 	start  time.Time
 	cache  replyCache
+	// dst is the address the command being handled came to, on a socket
+	// of the wildcard address (see enablePktInfo); only Serve's goroutine
+	// touches it. Invalid: replies leave from the socket's address.
+	dst netip.Addr
 
 	accepted, repeated, notAllowed, oversized, malformed, replies atomic.Uint64
 	unsigned, badSig, replayed, wrongBoot, senderLimit            atomic.Uint64
@@ -260,6 +268,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	if udp != nil && enableRxStamps(udp) {
 		oob = make([]byte, rxStampOOB)
 	}
+	if udp != nil && enablePktInfo(udp) {
+		oob = make([]byte, len(oob)+pktInfoOOB)
+	}
 	for {
 		var n, oobn int
 		var from netip.AddrPort
@@ -277,6 +288,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		if kernel, ok := rxStamp(oob[:oobn]); ok {
 			rx = [2]int64{rx[0] - (rx[1] - kernel), kernel}
 		}
+		s.dst = pktDst(oob[:oobn])
 		if s.closed.Load() {
 			return ErrServerClosed
 		}
@@ -524,7 +536,13 @@ func (s *Server) send(to netip.AddrPort, body string, sg *signer) {
 	} else {
 		b = append([]byte(body), '\n')
 	}
-	if _, err := s.conn.WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil && s.failLog.allow(time.Now()) {
+	var err error
+	if udp, ok := s.conn.(*net.UDPConn); ok && s.dst.IsValid() {
+		_, _, err = udp.WriteMsgUDPAddrPort(b, pktSrc(s.dst), to)
+	} else {
+		_, err = s.conn.WriteTo(b, net.UDPAddrFromAddrPort(to))
+	}
+	if err != nil && s.failLog.allow(time.Now()) {
 		s.log.Warn("control: reply failed", "to", to, "err", err)
 	}
 }
@@ -600,7 +618,7 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer, rx [2]int
 		if !s.allowed(to.Addr()) {
 			return notAllowed(to)
 		}
-		req := StartRequest{Target: to, Lease: cmd.Lease}
+		req := StartRequest{Target: to, Lease: cmd.Lease, Local: s.dst}
 		if r, refused := s.notOwner(cmd, to, sg); refused {
 			return r
 		}
