@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/daemon/daemontest"
 	"github.com/imustream/imustream/internal/natstest"
+	"github.com/imustream/imustream/sensor"
+	"github.com/imustream/imustream/telemetry"
 )
 
 // syncBuffer is a buffer the recorder writes and the test reads.
@@ -92,7 +95,8 @@ func TestViewFromNATS(t *testing.T) {
 		recDone <- res
 	})
 
-	v := NewNATS(Config{LiveEvery: 100 * time.Millisecond}, NATSSource{URLs: url, Subject: subject})
+	sink := &countSink{}
+	v := NewNATS(Config{LiveEvery: 100 * time.Millisecond, Sinks: []Sink{sink}}, NATSSource{URLs: url, Subject: subject})
 	hs := httptest.NewServer(v.Handler())
 	defer hs.Close()
 	vctx, stopView := context.WithCancel(ctx)
@@ -178,6 +182,9 @@ func TestViewFromNATS(t *testing.T) {
 	if out.err != nil || out.n != 1 || out.samples == 0 || out.lost != 0 {
 		t.Fatalf("RunNATS: %d results, %d samples, %d lost, %v", out.n, out.samples, out.lost, out.err)
 	}
+	if n := sink.n.Load(); n != out.samples {
+		t.Errorf("the sink (Foxglove's place) got %d samples of %d", n, out.samples)
+	}
 	stopBridge()
 	stopRec()
 	res := <-recDone
@@ -205,6 +212,11 @@ func TestViewFromNATS(t *testing.T) {
 	}
 	t.Logf("%d points of the page equal to the recorder's rows; the view read %d samples from NATS, 0 lost", len(got), out.samples)
 }
+
+// countSink counts the samples a Sink gets.
+type countSink struct{ n atomic.Uint64 }
+
+func (c *countSink) Sample(*telemetry.Header, uint32, *sensor.Sample) { c.n.Add(1) }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
