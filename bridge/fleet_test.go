@@ -122,10 +122,10 @@ func TestFleet(t *testing.T) {
 
 	var devices []Device
 	for i := range nDaemons {
-		// Ports of 127.0.0.1: a daemon streams from the address the kernel
-		// picks, so one on 127.0.1.x would stream from 127.0.0.1, which a
-		// client of 127.0.1.x drops as not the device's.
-		d, _ := daemontest.Start(t, daemon.Config{Logger: slog.New(slog.DiscardHandler)}, nil)
+		// A loopback address each, as hosts of their own: a daemon streams
+		// from the address it listens on, the one the bridge talks to.
+		listen := fmt.Sprintf("127.0.%d.%d:0", 1+i/250, 1+i%250)
+		d, _ := daemontest.Start(t, daemon.Config{Listen: listen, Logger: slog.New(slog.DiscardHandler)}, nil)
 		devices = append(devices, Device{Name: fmt.Sprintf("d%03d", i), Addr: d.Addr().String()})
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/imustream/imustream/receiver"
+	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -28,6 +29,13 @@ type RecordConfig struct {
 	CatchUp bool
 	// CSV gets the rows (nil: only counted).
 	CSV io.Writer
+	// OnSample gets each sample recorded, as receiver.Recorder.OnSample
+	// (the live view's plots): it must return at once. nil: none.
+	OnSample func(h *telemetry.Header, seq uint32, s *sensor.Sample)
+	// OnLive gets the progress every LiveEvery (default 500 ms), as
+	// receiver.RecordConfig.OnLive. nil: none.
+	OnLive    func(receiver.Progress)
+	LiveEvery time.Duration
 }
 
 // RecordResult is what Record read.
@@ -49,12 +57,14 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 		return nil, errors.New("bridge: catching up needs a stream position (from all, a sequence or a time), not live")
 	}
 	res := &RecordResult{Recorder: receiver.NewRecorder(cfg.CSV)}
+	res.Recorder.OnSample = cfg.OnSample
 	if cfg.Duration > 0 {
 		res.Recorder.StopAfter(cfg.Duration)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
+	var firstAt time.Time
 	h := func(m Message, err error) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -67,6 +77,9 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 		default:
 			res.Device = m.Meta.Device
 			_ = Each(m.Meta, m.Payload, func(dg []byte, _ telemetry.Header) { _ = res.Recorder.Add(dg) })
+			if firstAt.IsZero() && res.Recorder.Stats.Samples > 0 {
+				firstAt = time.Now()
+			}
 		}
 		if res.Recorder.Full() || cfg.CatchUp && m.Pending == 0 {
 			cancel()
@@ -81,6 +94,33 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 		if n == 0 {
 			return res, nil
 		}
+	}
+	if cfg.OnLive != nil {
+		every := cfg.LiveEvery
+		if every <= 0 {
+			every = 500 * time.Millisecond
+		}
+		liveDone := make(chan struct{})
+		defer func() { cancel(); <-liveDone }()
+		go func() {
+			defer close(liveDone)
+			t := time.NewTicker(every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+				mu.Lock()
+				var p receiver.Progress
+				if !firstAt.IsZero() {
+					p = progress(res.Recorder, time.Since(firstAt))
+				}
+				mu.Unlock()
+				cfg.OnLive(p)
+			}
+		}()
 	}
 	if err := Subscribe(ctx, cfg.Conn, cfg.Subject, cfg.From, h); err != nil {
 		return nil, err
@@ -133,4 +173,30 @@ func (res *RecordResult) Save(out *receiver.Output, complete bool, source, progr
 		return out.Commit(meta)
 	}
 	return out.Keep(meta)
+}
+
+// progress is a recorder's Progress as receiver.Recording reports it.
+func progress(r *receiver.Recorder, elapsed time.Duration) receiver.Progress {
+	st, tr := r.Stats, &r.Track
+	return receiver.Progress{
+		Started: true, Elapsed: elapsed, Samples: st.Samples,
+		Lost: tr.Lost(), Duplicated: tr.Duplicates, Reordered: tr.Reordered,
+		Late: st.Late, SensorErrors: st.SensorErrors, Written: r.Written(),
+	}
+}
+
+// Connect connects to the NATS servers urls (comma-separated) as name,
+// reconnecting for ever: what every command here that reads or writes
+// NATS does. With retry a server that is not up yet is tried again in the
+// background instead of failing now.
+func Connect(urls, name string, retry bool) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name(name), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	if retry {
+		opts = append(opts, nats.RetryOnFailedConnect(true))
+	}
+	nc, err := nats.Connect(urls, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bridge: NATS %s: %w", urls, err)
+	}
+	return nc, nil
 }

@@ -55,6 +55,10 @@ type Stream interface {
 // StartRequest is a start command as the stream sees it.
 type StartRequest struct {
 	Target netip.AddrPort
+	// Local is the address the start came to when the daemon listens on
+	// the wildcard address (invalid otherwise): the stream should send
+	// from it, the address the client talks to and takes datagrams from.
+	Local netip.Addr
 	// Lease 0 (none given) keeps a subscriber's lease and gives a new one
 	// the stream's default.
 	Lease time.Duration
@@ -134,6 +138,10 @@ type Server struct {
 	log    *slog.Logger
 	start  time.Time
 	cache  replyCache
+	// dst is the address the command being handled came to, on a socket
+	// of the wildcard address (see enablePktInfo); only Serve's goroutine
+	// touches it. Invalid: replies leave from the socket's address.
+	dst netip.Addr
 
 	accepted, repeated, notAllowed, oversized, malformed, replies atomic.Uint64
 	unsigned, badSig, replayed, wrongBoot, senderLimit            atomic.Uint64
@@ -243,6 +251,9 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 	if udp != nil && enableRxStamps(udp) {
 		oob = make([]byte, rxStampOOB)
 	}
+	if udp != nil && enablePktInfo(udp) {
+		oob = make([]byte, len(oob)+pktInfoOOB)
+	}
 	var from netip.AddrPort
 	var rx [2]int64
 	read := func() (n int, err error) {
@@ -261,6 +272,7 @@ func (s *Server) Serve(ctx context.Context, conn net.PacketConn) error {
 		if kernel, ok := rxStamp(oob[:oobn]); ok {
 			rx = [2]int64{rx[0] - (rx[1] - kernel), kernel}
 		}
+		s.dst = pktDst(oob[:oobn])
 		return n, err
 	}
 	return s.loop.Serve(ctx, conn, read, func(n int) { s.handle(buf[:n], from, rx) })
@@ -471,7 +483,13 @@ func (s *Server) send(to netip.AddrPort, body string, sg *signer) {
 	} else {
 		b = append([]byte(body), '\n')
 	}
-	if _, err := s.socket().WriteTo(b, net.UDPAddrFromAddrPort(to)); err != nil && s.failLog.allow(time.Now()) {
+	var err error
+	if udp, ok := s.socket().(*net.UDPConn); ok && s.dst.IsValid() {
+		_, _, err = udp.WriteMsgUDPAddrPort(b, pktSrc(s.dst), to)
+	} else {
+		_, err = s.socket().WriteTo(b, net.UDPAddrFromAddrPort(to))
+	}
+	if err != nil && s.failLog.allow(time.Now()) {
 		s.log.Warn("control: reply failed", "to", to, "err", err)
 	}
 }
@@ -547,7 +565,7 @@ func (s *Server) execute(cmd Command, from netip.AddrPort, sg *signer, rx [2]int
 		if !s.allowed(to.Addr()) {
 			return notAllowed(to)
 		}
-		req := StartRequest{Target: to, Lease: cmd.Lease}
+		req := StartRequest{Target: to, Lease: cmd.Lease, Local: s.dst}
 		if r, refused := s.notOwner(cmd, to, sg); refused {
 			return r
 		}

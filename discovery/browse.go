@@ -23,12 +23,29 @@ type Entry struct {
 	TXT      map[string]string
 }
 
-// Addr is the daemon's control address, HOST:PORT of its first address.
+// Addr is the daemon's control address, HOST:PORT of its first IPv4
+// address, else of its first IPv6 one that needs no zone.
 func (e Entry) Addr() string {
-	if len(e.Addrs) == 0 {
-		return ""
+	if a, ok := pick(e.Addrs); ok {
+		return netip.AddrPortFrom(a, e.Port).String()
 	}
-	return netip.AddrPortFrom(e.Addrs[0], e.Port).String()
+	return ""
+}
+
+// pick is the address to reach a host at: the first IPv4 one, else the
+// first IPv6 one that is not link-local (it would need the interface).
+func pick(as []netip.Addr) (netip.Addr, bool) {
+	for _, a := range as {
+		if a.Is4() {
+			return a, true
+		}
+	}
+	for _, a := range as {
+		if !a.IsLinkLocalUnicast() {
+			return a, true
+		}
+	}
+	return netip.Addr{}, false
 }
 
 // DefaultWait is how long Browse and Resolve listen for answers.
@@ -144,7 +161,7 @@ func (c *collector) add(m *Msg) {
 			c.srv[r.Name] = r.SRV
 		case r.Type == TypeTXT:
 			c.txt[r.Name] = r.TXT
-		case r.Type == TypeA && r.TTL > 0:
+		case (r.Type == TypeA || r.Type == TypeAAAA) && r.TTL > 0:
 			if !slices.Contains(c.addrs[r.Name], r.Addr) {
 				c.addrs[r.Name] = append(c.addrs[r.Name], r.Addr)
 			}
@@ -163,8 +180,8 @@ func (c *collector) missing() []Question {
 		if _, ok := c.txt[in]; !ok {
 			qs = append(qs, Question{Name: in, Type: TypeTXT})
 		}
-		if ok && len(c.addrs[srv.Target]) == 0 {
-			qs = append(qs, Question{Name: srv.Target, Type: TypeA})
+		if _, usable := pick(c.addrs[srv.Target]); ok && !usable {
+			qs = append(qs, Question{Name: srv.Target, Type: TypeA}, Question{Name: srv.Target, Type: TypeAAAA})
 		}
 	}
 	return qs
@@ -174,7 +191,7 @@ func (c *collector) entries() []Entry {
 	var out []Entry
 	for _, in := range c.instances {
 		srv, ok := c.srv[in]
-		if !ok || len(c.addrs[srv.Target]) == 0 {
+		if _, usable := pick(c.addrs[srv.Target]); !ok || !usable {
 			continue
 		}
 		e := Entry{Instance: strings.TrimSuffix(in, "."+ServiceType+"."+Domain), Host: srv.Target, Port: srv.Port, Addrs: c.addrs[srv.Target], TXT: map[string]string{}}
@@ -241,8 +258,8 @@ func IsLocal(host string) bool {
 	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(h, ".")), "."+Domain)
 }
 
-// Resolve finds the IPv4 address of NAME.local, waiting up to wait
-// (DefaultWait if 0).
+// Resolve finds the address of NAME.local, IPv4 or else IPv6 (as
+// Entry.Addr picks), waiting up to wait (DefaultWait if 0).
 func Resolve(ctx context.Context, host string, wait time.Duration) (netip.Addr, error) {
 	if wait <= 0 {
 		wait = DefaultWait
@@ -251,14 +268,16 @@ func Resolve(ctx context.Context, host string, wait time.Duration) (netip.Addr, 
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	var found netip.Addr
-	err := query(ctx, []Question{{Name: name, Type: TypeA}}, func(m *Msg) bool {
+	err := query(ctx, []Question{{Name: name, Type: TypeA}, {Name: name, Type: TypeAAAA}}, func(m *Msg) bool {
+		var as []netip.Addr
 		for _, r := range m.Records {
-			if r.Type == TypeA && r.Name == name && r.TTL > 0 {
-				found = r.Addr
-				return true
+			if (r.Type == TypeA || r.Type == TypeAAAA) && r.Name == name && r.TTL > 0 {
+				as = append(as, r.Addr)
 			}
 		}
-		return false
+		var ok bool
+		found, ok = pick(as)
+		return ok
 	}, nil)
 	if err != nil {
 		return netip.Addr{}, err

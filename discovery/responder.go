@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,6 +24,7 @@ const Domain = "local"
 
 var (
 	groupV4   = netip.MustParseAddr("224.0.0.251")
+	groupV6   = netip.MustParseAddr("ff02::fb")
 	mdnsPort  = uint16(5353)
 	groupAddr = netip.AddrPortFrom(groupV4, mdnsPort)
 )
@@ -44,9 +46,9 @@ type Service struct {
 // Responder answers mDNS queries for one Service on every interface and
 // announces it when it starts and says goodbye when it stops.
 type Responder struct {
-	svc  Service
-	conn *net.UDPConn
-	fd   int
+	svc   Service
+	conn  *net.UDPConn
+	conn6 *net.UDPConn // ff02::fb; nil where no interface has IPv6
 
 	mu     sync.Mutex
 	ifaces []iface
@@ -56,7 +58,12 @@ type Responder struct {
 
 type iface struct {
 	index int
-	addrs []netip.Addr
+	v4    bool         // the interface has IPv4: 224.0.0.251 is joined on it
+	addrs []netip.Addr // the A records
+	// v6 says the interface has IPv6, so ff02::fb is joined on it; addrs6
+	// are the AAAA records (only addresses the daemon listens on).
+	v6     bool
+	addrs6 []netip.Addr
 }
 
 // names the responder answers for, lower case.
@@ -65,7 +72,7 @@ func (s Service) instanceName() string { return s.Instance + "." + s.serviceName
 func (s Service) hostName() string     { return s.Host + "." + Domain }
 
 // ErrNoInterface is NewResponder's error when no interface can multicast.
-var ErrNoInterface = errors.New("discovery: no up, multicast-capable interface with an IPv4 address")
+var ErrNoInterface = errors.New("discovery: no up, multicast-capable interface with an address")
 
 // checkLabel refuses a label DNS cannot carry in our dotted form.
 func checkLabel(what, s string) error {
@@ -76,9 +83,12 @@ func checkLabel(what, s string) error {
 }
 
 // NewResponder opens port 5353 (shared with any other responder, as
-// avahi's) and joins the mDNS group on every up, multicast-capable
-// interface with an IPv4 address; with a valid, specified on, only on
-// the interface that has it, announcing that address alone.
+// avahi's) and joins the mDNS groups, 224.0.0.251 and ff02::fb, on every
+// up, multicast-capable interface with an IPv4 address (and IPv6 where it
+// has it); with a valid, specified on, only on the interface that has it,
+// announcing that address alone (A or AAAA). An unspecified on (a daemon
+// on the wildcard address, which takes both families) announces every
+// address of those interfaces. Queries over IPv6 get the same answers.
 func NewResponder(svc Service, on netip.Addr) (*Responder, error) {
 	if err := checkLabel("instance", svc.Instance); err != nil {
 		return nil, err
@@ -92,8 +102,11 @@ func NewResponder(svc Service, on netip.Addr) (*Responder, error) {
 		on = on.Unmap()
 		var only []iface
 		for _, i := range ifs {
-			if slices.Contains(i.addrs, on) {
-				only = append(only, iface{index: i.index, addrs: []netip.Addr{on}})
+			switch {
+			case slices.Contains(i.addrs, on):
+				only = append(only, iface{index: i.index, v4: true, addrs: []netip.Addr{on}, v6: i.v6})
+			case slices.Contains(i.addrs6, on.WithZone("")):
+				only = append(only, iface{index: i.index, v4: i.v4, addrs6: []netip.Addr{on.WithZone("")}, v6: true})
 			}
 		}
 		ifs = only
@@ -124,6 +137,9 @@ func NewResponder(svc Service, on netip.Addr) (*Responder, error) {
 	if err == nil {
 		err = raw.Control(func(fd uintptr) {
 			for _, i := range ifs {
+				if !i.v4 {
+					continue
+				}
 				mreq := &unix.IPMreqn{Multiaddr: groupV4.As4(), Ifindex: int32(i.index)}
 				if e := unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP, mreq); e != nil && err == nil {
 					err = e
@@ -137,11 +153,49 @@ func NewResponder(svc Service, on netip.Addr) (*Responder, error) {
 		conn.Close()
 		return nil, fmt.Errorf("discovery: join 224.0.0.251: %w", err)
 	}
+	// IPv6 is a plus: a host without it (or a socket it refuses) answers
+	// over IPv4 alone.
+	r.conn6 = listen6(lc, ifs)
 	return r, nil
 }
 
+// listen6 opens [::]:5353 (IPv6 only) and joins ff02::fb on the
+// interfaces that have IPv6; nil when none does or the system refuses.
+func listen6(lc net.ListenConfig, ifs []iface) *net.UDPConn {
+	if !slices.ContainsFunc(ifs, func(i iface) bool { return i.v6 }) {
+		return nil
+	}
+	pc, err := lc.ListenPacket(context.Background(), "udp6", "[::]:5353")
+	if err != nil {
+		return nil
+	}
+	conn := pc.(*net.UDPConn)
+	raw, err := conn.SyscallConn()
+	joined := false
+	if err == nil {
+		_ = raw.Control(func(fd uintptr) {
+			for _, i := range ifs {
+				if !i.v6 {
+					continue
+				}
+				mreq := &unix.IPv6Mreq{Multiaddr: groupV6.As16(), Interface: uint32(i.index)}
+				if unix.SetsockoptIPv6Mreq(int(fd), unix.IPPROTO_IPV6, unix.IPV6_JOIN_GROUP, mreq) == nil {
+					joined = true
+				}
+			}
+			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, 255)
+			_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 1)
+		})
+	}
+	if !joined {
+		conn.Close()
+		return nil
+	}
+	return conn
+}
+
 // interfaces lists the up, multicast-capable, non-loopback interfaces
-// with their IPv4 addresses.
+// with an IPv4 or IPv6 address, with their addresses.
 func interfaces() []iface {
 	all, err := net.Interfaces()
 	if err != nil {
@@ -153,14 +207,21 @@ func interfaces() []iface {
 			continue
 		}
 		addrs, _ := ni.Addrs()
-		var v4 []netip.Addr
+		i := iface{index: ni.Index}
 		for _, a := range addrs {
-			if p, err := netip.ParsePrefix(a.String()); err == nil && p.Addr().Is4() {
-				v4 = append(v4, p.Addr())
+			p, err := netip.ParsePrefix(a.String())
+			switch {
+			case err != nil:
+			case p.Addr().Is4():
+				i.v4 = true
+				i.addrs = append(i.addrs, p.Addr())
+			case p.Addr().Is6():
+				i.v6 = true
+				i.addrs6 = append(i.addrs6, p.Addr())
 			}
 		}
-		if len(v4) > 0 {
-			out = append(out, iface{index: ni.Index, addrs: v4})
+		if i.v4 || i.v6 {
+			out = append(out, i)
 		}
 	}
 	return out
@@ -173,6 +234,14 @@ func (r *Responder) Run(ctx context.Context) error {
 	defer r.conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = r.conn.SetReadDeadline(time.Now()) })
 	defer stop()
+	if r.conn6 != nil {
+		defer r.conn6.Close()
+		stop6 := context.AfterFunc(ctx, func() { _ = r.conn6.SetReadDeadline(time.Now()) })
+		defer stop6()
+		served6 := make(chan struct{})
+		defer func() { <-served6 }()
+		go func() { defer close(served6); r.serve(ctx, r.conn6) }()
+	}
 	// Two announcements a second apart (RFC 6762 §8.3).
 	announced := make(chan struct{})
 	go func() {
@@ -187,12 +256,18 @@ func (r *Responder) Run(ctx context.Context) error {
 		}
 	}()
 	defer func() { <-announced; r.multicast(r.records(nil, false), true) }()
+	r.serve(ctx, r.conn)
+	return nil
+}
+
+// serve answers the queries that come to conn until ctx ends.
+func (r *Responder) serve(ctx context.Context, conn *net.UDPConn) {
 	buf := make([]byte, MaxMsgLen)
 	for {
-		n, from, err := r.conn.ReadFromUDPAddrPort(buf)
+		n, from, err := conn.ReadFromUDPAddrPort(buf)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
+				return
 			}
 			continue
 		}
@@ -200,7 +275,7 @@ func (r *Responder) Run(ctx context.Context) error {
 		if err != nil || m.Response {
 			continue // bad packets are dropped; others' answers are not ours to handle
 		}
-		r.answer(m, from)
+		r.answer(conn, m, from)
 	}
 }
 
@@ -212,14 +287,18 @@ func (r *Responder) records(qs []Question, unicastLegacy bool) []Record {
 	srv := Record{Name: s.instanceName(), Type: TypeSRV, Flush: true, TTL: ttlHost, SRV: SRV{Port: s.Port, Target: s.hostName()}}
 	txt := Record{Name: s.instanceName(), Type: TypeTXT, Flush: true, TTL: ttlOther, TXT: s.TXT}
 	enum := Record{Name: "_services._dns-sd._udp." + Domain, Type: TypePTR, TTL: ttlOther, PTR: s.serviceName()}
-	var addrs []Record
+	var addrs, addrs6 []Record
 	r.mu.Lock()
 	for _, i := range r.ifaces {
 		for _, a := range i.addrs {
 			addrs = append(addrs, Record{Name: s.hostName(), Type: TypeA, Flush: true, TTL: ttlHost, Addr: a})
 		}
+		for _, a := range i.addrs6 {
+			addrs6 = append(addrs6, Record{Name: s.hostName(), Type: TypeAAAA, Flush: true, TTL: ttlHost, Addr: a})
+		}
 	}
 	r.mu.Unlock()
+	addrs = append(addrs, addrs6...)
 	if qs == nil {
 		return append([]Record{ptr, srv, txt}, addrs...)
 	}
@@ -248,8 +327,10 @@ func (r *Responder) records(qs []Question, unicastLegacy bool) []Record {
 				add(txt)
 			}
 		case s.hostName():
-			if any || q.Type == TypeA {
-				add(addrs...)
+			for _, a := range addrs {
+				if any || q.Type == a.Type {
+					add(a)
+				}
 			}
 		case enum.Name:
 			if any || q.Type == TypePTR {
@@ -270,7 +351,7 @@ func (r *Responder) records(qs []Question, unicastLegacy bool) []Record {
 // answer replies to a query: to a one-shot querier (source port not
 // 5353) by unicast with its id and questions; otherwise by multicast,
 // or by unicast when every question asks for it (QU).
-func (r *Responder) answer(q *Msg, from netip.AddrPort) {
+func (r *Responder) answer(conn *net.UDPConn, q *Msg, from netip.AddrPort) {
 	legacy := from.Port() != mdnsPort
 	rs := r.records(q.Questions, legacy)
 	if len(rs) == 0 {
@@ -283,15 +364,15 @@ func (r *Responder) answer(q *Msg, from netip.AddrPort) {
 	qu := !slices.ContainsFunc(q.Questions, func(x Question) bool { return !x.Unicast })
 	if legacy || qu {
 		if b, err := AppendMsg(nil, resp); err == nil {
-			_, _ = r.conn.WriteToUDPAddrPort(b, from)
+			_, _ = conn.WriteToUDPAddrPort(b, from)
 		}
 		return
 	}
 	r.multicast(rs, false)
 }
 
-// multicast sends records to the group on every interface (goodbye: with
-// TTL 0).
+// multicast sends records to the groups on every interface, ff02::fb
+// where it has IPv6 (goodbye: with TTL 0).
 func (r *Responder) multicast(rs []Record, goodbye bool) {
 	if goodbye {
 		rs = slices.Clone(rs)
@@ -313,9 +394,15 @@ func (r *Responder) multicast(rs []Record, goodbye bool) {
 	ifs := slices.Clone(r.ifaces)
 	r.mu.Unlock()
 	for _, i := range ifs {
-		_ = raw.Control(func(fd uintptr) {
-			_ = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(i.index)})
-		})
-		_, _ = r.conn.WriteToUDPAddrPort(b, groupAddr)
+		if i.v4 {
+			_ = raw.Control(func(fd uintptr) {
+				_ = unix.SetsockoptIPMreqn(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(i.index)})
+			})
+			_, _ = r.conn.WriteToUDPAddrPort(b, groupAddr)
+		}
+		if r.conn6 != nil && i.v6 {
+			// The zone picks the interface of a link-local group.
+			_, _ = r.conn6.WriteToUDPAddrPort(b, netip.AddrPortFrom(groupV6.WithZone(strconv.Itoa(i.index)), mdnsPort))
+		}
 	}
 }

@@ -21,33 +21,24 @@ type sendConn struct {
 	fd atomic.Int32 // -1 once closed
 }
 
-func dialUDP(target netip.AddrPort) (*sendConn, error) {
-	var (
-		family int
-		sa     unix.Sockaddr
-		a      = target.Addr()
-	)
-	switch {
-	case a.Is4():
-		family, sa = unix.AF_INET, &unix.SockaddrInet4{Port: int(target.Port()), Addr: a.As4()}
-	case a.Is6():
-		sa6 := &unix.SockaddrInet6{Port: int(target.Port()), Addr: a.As16()}
-		if z := a.Zone(); z != "" {
-			if n, err := strconv.ParseUint(z, 10, 32); err == nil {
-				sa6.ZoneId = uint32(n)
-			} else if ifi, err := net.InterfaceByName(z); err == nil {
-				sa6.ZoneId = uint32(ifi.Index)
-			} else {
-				return nil, fmt.Errorf("stream: zone of %s: %w", target, err)
-			}
-		}
-		family, sa = unix.AF_INET6, sa6
-	default:
-		return nil, fmt.Errorf("stream: no address to stream to in %s", target)
+func dialUDP(target netip.AddrPort, local netip.Addr) (*sendConn, error) {
+	family, sa, err := sockaddr(target)
+	if err != nil {
+		return nil, err
 	}
 	fd, err := unix.Socket(family, unix.SOCK_DGRAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("stream: socket: %w", err)
+	}
+	if local = sourceFor(target, local); local.IsValid() {
+		_, lsa, err := sockaddr(netip.AddrPortFrom(local, 0))
+		if err == nil {
+			err = unix.Bind(fd, lsa)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return nil, fmt.Errorf("stream: bind %s: %w", local, err)
+		}
 	}
 	if err := unix.Connect(fd, sa); err != nil {
 		unix.Close(fd)
@@ -56,6 +47,28 @@ func dialUDP(target netip.AddrPort) (*sendConn, error) {
 	c := &sendConn{}
 	c.fd.Store(int32(fd))
 	return c, nil
+}
+
+// sockaddr is a's socket address and family.
+func sockaddr(target netip.AddrPort) (int, unix.Sockaddr, error) {
+	a := target.Addr()
+	switch {
+	case a.Is4():
+		return unix.AF_INET, &unix.SockaddrInet4{Port: int(target.Port()), Addr: a.As4()}, nil
+	case a.Is6():
+		sa6 := &unix.SockaddrInet6{Port: int(target.Port()), Addr: a.As16()}
+		if z := a.Zone(); z != "" {
+			if n, err := strconv.ParseUint(z, 10, 32); err == nil {
+				sa6.ZoneId = uint32(n)
+			} else if ifi, err := net.InterfaceByName(z); err == nil {
+				sa6.ZoneId = uint32(ifi.Index)
+			} else {
+				return 0, nil, fmt.Errorf("stream: zone of %s: %w", target, err)
+			}
+		}
+		return unix.AF_INET6, sa6, nil
+	}
+	return 0, nil, fmt.Errorf("stream: no address to stream to in %s", target)
 }
 
 // Write sends b as one datagram. A full send queue fails at once with

@@ -33,7 +33,7 @@ func TestSendConn(t *testing.T) {
 			defer rx.Close()
 			ap := rx.LocalAddr().(*net.UDPAddr).AddrPort()
 			ap = netip.AddrPortFrom(ap.Addr().WithZone(tc.zone), ap.Port())
-			c, err := dialUDP(ap)
+			c, err := dialUDP(ap, netip.Addr{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +71,7 @@ func TestSendConn(t *testing.T) {
 			}
 		})
 	}
-	if _, err := dialUDP(netip.MustParseAddrPort("[fe80::1%no-such-interface]:9")); err == nil {
+	if _, err := dialUDP(netip.MustParseAddrPort("[fe80::1%no-such-interface]:9"), netip.Addr{}); err == nil {
 		t.Error("unknown zone: no error")
 	}
 }

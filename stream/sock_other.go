@@ -13,8 +13,12 @@ type sendConn struct{ *net.UDPConn }
 
 func (c *sendConn) localAddr() netip.AddrPort { return c.LocalAddr().(*net.UDPAddr).AddrPort() }
 
-func dialUDP(target netip.AddrPort) (*sendConn, error) {
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(target))
+func dialUDP(target netip.AddrPort, local netip.Addr) (*sendConn, error) {
+	var laddr *net.UDPAddr
+	if local = sourceFor(target, local); local.IsValid() {
+		laddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(local, 0))
+	}
+	c, err := net.DialUDP("udp", laddr, net.UDPAddrFromAddrPort(target))
 	if err != nil {
 		return nil, err
 	}

@@ -155,6 +155,28 @@ func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
 	changed chan struct{}
+	local   netip.Addr // see SetSource
+}
+
+// SetSource makes every stream started from now on send from a, the
+// address the daemon's control socket listens on: a receiver takes
+// telemetry only from the address it sends commands to, and the kernel
+// would otherwise pick the source by the route (127.0.0.1 for a daemon on
+// 127.0.1.5). The unspecified address, or none, leaves the choice to the
+// kernel; the start reply's src= names it either way. Call it before the
+// first Start.
+func (s *Subscribers) SetSource(a netip.Addr) { s.local = a }
+
+// sourceFor is the address a stream to target sends from: local when it
+// names one of target's family that can reach it, otherwise none (the
+// kernel's choice). A loopback source cannot send off the host (a rig's
+// target on the LAN while commands come over loopback).
+func sourceFor(target netip.AddrPort, local netip.Addr) netip.Addr {
+	local, dst := local.Unmap(), target.Addr().Unmap()
+	if !local.IsValid() || local.IsUnspecified() || local.Is4() != dst.Is4() || local.IsLoopback() && !dst.IsLoopback() {
+		return netip.Addr{}
+	}
+	return local
 }
 
 // NewSubscribers returns an empty set.
@@ -200,7 +222,15 @@ func (s *Subscribers) find(target netip.AddrPort) *Subscriber {
 // datagrams (nil: untagged); a refresh keeps the stream's. It returns the
 // subscriber and whether it is new.
 func (s *Subscribers) Start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string) (sub *Subscriber, created bool, err error) {
-	return s.start(target, lease, def, now, tagger, owner, nil)
+	return s.start(target, lease, def, now, tagger, owner, nil, netip.Addr{})
+}
+
+// StartFrom is Start for a stream that sends from src: the address a start
+// came to, on a daemon that listens on the wildcard address. An invalid
+// src leaves the choice to SetSource's address or the kernel. A refresh
+// keeps the stream's source.
+func (s *Subscribers) StartFrom(src netip.Addr, target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string) (sub *Subscriber, created bool, err error) {
+	return s.start(target, lease, def, now, tagger, owner, nil, src)
 }
 
 // StartEncoded is Start for a subscriber that gets each sample alone,
@@ -210,10 +240,10 @@ func (s *Subscribers) StartEncoded(target netip.AddrPort, lease, def time.Durati
 	if enc == nil || enc.Decimation() < 1 {
 		return nil, false, errors.New("stream: StartEncoded needs an encoder with a decimation of at least 1")
 	}
-	return s.start(target, lease, def, now, nil, owner, enc)
+	return s.start(target, lease, def, now, nil, owner, enc, netip.Addr{})
 }
 
-func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string, enc Encoder) (sub *Subscriber, created bool, err error) {
+func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now int64, tagger *telemetry.Tagger, owner string, enc Encoder, src netip.Addr) (sub *Subscriber, created bool, err error) {
 	target = netip.AddrPortFrom(target.Addr().Unmap(), target.Port())
 	if sub := s.find(target); sub != nil {
 		if sub.enc != enc {
@@ -239,7 +269,10 @@ func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now
 	if s.active() >= MaxSubscribers || len(s.List()) >= maxListed {
 		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
-	conn, err := dialUDP(target)
+	if !src.IsValid() {
+		src = s.local
+	}
+	conn, err := dialUDP(target, src)
 	if err != nil {
 		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}

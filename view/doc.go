@@ -12,12 +12,17 @@
 // nothing on the way waits for a browser: each page has a bounded queue
 // that drops its oldest frame, counted, when the page is slow.
 //
+// A view made by NewNATS reads a device's stream from NATS instead
+// (bridge.Record, as record --nats): the same Hub, Sinks and health, and
+// no start or stop, since the bridge holds the device's lease.
+//
 // The page and uPlot (MIT, vendored from npm, see assets/uPlot.LICENSE)
 // are embedded in the binary: no CDN, it works offline.
 //
 // # The page's WebSocket (/ws)
 //
-// Text messages, JSON. First {"type":"hello","device":ADDR}; then FPS
+// Text messages, JSON. First {"type":"hello","device":ADDR} (with
+// "readOnly":WHY when the page cannot start or stop the stream); then FPS
 // times a second {"type":"data","frame":N,"n":SAMPLES,"total":ALL,...}:
 // frame counts up by one (a gap is frames this page lost), n is the
 // samples received since the last frame, decimated or not, and the

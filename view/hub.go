@@ -33,6 +33,10 @@ type HubConfig struct {
 	Queue int
 	// Title is what the page shows as the device; the View sets it.
 	Title string
+	// ReadOnly, when set, is why the page cannot start or stop the
+	// stream (it is read from NATS, where the bridge holds the lease):
+	// the page hides its buttons and shows this instead.
+	ReadOnly string
 }
 
 func (c *HubConfig) defaults() {
@@ -387,9 +391,10 @@ func (h *Hub) broadcast(frame []byte) {
 
 func (h *Hub) add(p *page) {
 	hello, _ := json.Marshal(struct {
-		Type   string `json:"type"`
-		Device string `json:"device"`
-	}{"hello", h.cfg.Title})
+		Type     string `json:"type"`
+		Device   string `json:"device"`
+		ReadOnly string `json:"readOnly,omitempty"`
+	}{"hello", h.cfg.Title, h.cfg.ReadOnly})
 	p.q.Push(hello)
 	h.mu.Lock()
 	h.pages[p] = struct{}{}

@@ -57,6 +57,7 @@ type View struct {
 	cur  atomic.Pointer[receiver.Recording]
 	want chan bool // the latest start/stop asked, 1 deep
 	ran  atomic.Bool
+	nats *NATSSource // NewNATS's: the stream read from NATS
 }
 
 // New returns a view; hand its Receive every datagram (the control
@@ -75,7 +76,12 @@ func New(cfg Config) *View {
 func (v *View) Hub() *Hub { return v.hub }
 
 // Handler serves the page and its WebSocket.
-func (v *View) Handler() http.Handler { return v.hub.Handler(v.Control) }
+func (v *View) Handler() http.Handler {
+	if v.cfg.Hub.ReadOnly != "" {
+		return v.hub.Handler(nil) // no buttons: what a page sends is ignored
+	}
+	return v.hub.Handler(v.Control)
+}
 
 // Receive takes a datagram from the daemon for the current run; without
 // one it is dropped.
@@ -108,6 +114,9 @@ func (v *View) Control(op Op) {
 // page may start it again. A stream the daemon ends is started again
 // after RestartAfter.
 func (v *View) Run(ctx context.Context, dev receiver.Device) ([]*receiver.RecordResult, error) {
+	if v.nats != nil {
+		return nil, errors.New("view: a view of NATS runs with RunNATS")
+	}
 	if v.ran.Swap(true) {
 		return nil, errors.New("view: a view runs once")
 	}

@@ -62,9 +62,9 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	if cfg.Key, err = control.LoadKeyIf(key); err != nil {
 		return err
 	}
-	nc, err := nats.Connect(urls, nats.Name("imustream bridge"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond), nats.RetryOnFailedConnect(true))
+	nc, err := bridge.Connect(urls, "imustream bridge", true)
 	if err != nil {
-		return fmt.Errorf("bridge: NATS %s: %w", urls, err)
+		return err
 	}
 	defer nc.Close()
 	cfg.Conn = nc

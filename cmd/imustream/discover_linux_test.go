@@ -20,12 +20,17 @@ import (
 // veth the test makes; from the other, imustream discover lists it, a
 // command reaches it as --device pi-test.local, and avahi-browse, a real
 // mDNS peer (avahi-daemon started for the test inside the namespace, on
-// a private D-Bus), sees it.
+// a private D-Bus), sees it, over IPv4 and IPv6 (ff02::fb); a second
+// daemon on an IPv6 address is seen with it (AAAA).
 func TestDiscoverNetns(t *testing.T) {
 	pcSide(t)
-	daemonNS, rxNS, _ := netnsPair(t)
+	daemonNS, rxNS, ip := netnsPair(t)
+	ip("-n", daemonNS, "addr", "add", "fd00:200::1/64", "dev", "vd", "nodad")
+	ip("-n", rxNS, "addr", "add", "fd00:200::2/64", "dev", "vr", "nodad")
 	startProc(t, exec.Command("ip", "netns", "exec", daemonNS, bin, "run", "--sim", "--listen", "10.200.0.1:7600",
 		"--allow", "10.200.0.0/30", "--announce-name", "pi-test"))
+	startProc(t, exec.Command("ip", "netns", "exec", daemonNS, bin, "run", "--sim", "--listen", "[fd00:200::1]:7601",
+		"--allow", "fd00:200::/64", "--announce-name", "pi-six"))
 
 	in := func(args ...string) (string, string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -50,6 +55,19 @@ func TestDiscoverNetns(t *testing.T) {
 	o, e, err := in("status", "--device", "pi-test.local")
 	if err != nil || !strings.Contains(o, "version") {
 		t.Errorf("status --device pi-test.local: %v\n%s%s", err, o, e)
+	}
+	// The daemon on IPv6 only: its AAAA record, found over IPv4.
+	waitFor(t, "discover to list pi-six", func() bool {
+		o, _, err := in("discover", "--wait", "2s")
+		out = o
+		return err == nil && strings.Contains(o, "pi-six")
+	})
+	if !strings.Contains(out, "[fd00:200::1]:7601") {
+		t.Errorf("discover: no [fd00:200::1]:7601 for pi-six in\n%s", out)
+	}
+	o, e, err = in("status", "--device", "pi-six.local:7601")
+	if err != nil || !strings.Contains(o, "version") {
+		t.Errorf("status --device pi-six.local:7601: %v\n%s%s", err, o, e)
 	}
 	o, e, err = in("status", "--device", "nobody-here.local")
 	if err == nil || !strings.Contains(e, "nobody-here.local") {
@@ -118,7 +136,7 @@ func avahiSees(t *testing.T, ns string) {
   </policy>
 </busconfig>
 `, bus)
-	avahiConf := "[server]\nuse-ipv4=yes\nuse-ipv6=no\nallow-interfaces=vr\nenable-dbus=yes\nratelimit-interval-usec=0\n[wide-area]\nenable-wide-area=no\n[publish]\ndisable-publishing=yes\n"
+	avahiConf := "[server]\nuse-ipv4=yes\nuse-ipv6=yes\nallow-interfaces=vr\nenable-dbus=yes\nratelimit-interval-usec=0\n[wide-area]\nenable-wide-area=no\n[publish]\ndisable-publishing=yes\n"
 	for name, text := range map[string]string{"bus.conf": busConf, "avahi.conf": avahiConf} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
@@ -148,6 +166,11 @@ func avahiSees(t *testing.T, ns string) {
 	script := "mount -t tmpfs tmpfs /run && mkdir -p /run/avahi-daemon && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f " + filepath.Join(dir, "avahi.conf")
 	background("avahi-daemon", exec.Command("ip", "netns", "exec", ns, "unshare", "-m", "sh", "-c", script))
 	var out string
+	defer func() {
+		if t.Failed() {
+			t.Logf("avahi-browse's last output:\n%s", out)
+		}
+	}()
 	waitFor(t, "avahi-browse to resolve pi-test", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -155,9 +178,13 @@ func avahiSees(t *testing.T, ns string) {
 		cmd.Env = env
 		o, _ := cmd.CombinedOutput()
 		out = string(o)
-		return strings.Contains(out, "=;") && strings.Contains(out, "pi-test")
+		// Resolved (=) over each transport; the interface's name is the
+		// index's in the test's namespace, whatever that is.
+		return regexp.MustCompile(`(?m)^=;[^;]*;IPv4;pi-test;`).MatchString(out) &&
+			regexp.MustCompile(`(?m)^=;[^;]*;IPv6;pi-test;`).MatchString(out) &&
+			regexp.MustCompile(`(?m)^=;[^;]*;IPv6;pi-six;`).MatchString(out)
 	})
-	for _, want := range []string{"pi-test.local", "10.200.0.1", "7600", `"key=none"`, `"sensor=sim"`} {
+	for _, want := range []string{"pi-test.local", "10.200.0.1", "7600", `"key=none"`, `"sensor=sim"`, "pi-six.local;fd00:200::1;7601"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("avahi-browse: no %s in\n%s", want, out)
 		}

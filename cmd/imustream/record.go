@@ -16,7 +16,7 @@ import (
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/mcaprec"
 	"github.com/imustream/imustream/receiver"
-	"github.com/nats-io/nats.go"
+	"github.com/imustream/imustream/view"
 )
 
 type recordFlags struct {
@@ -178,28 +178,42 @@ type natsFlags struct {
 const recordNATSGroup = "NATS (instead of a daemon): nats subject start-at catch-up"
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
+	n.registerSource(fs)
+	fs.BoolVar(&n.catchUp, "catch-up", false, "with --nats and --start-at: end once everything the stream holds is read")
+}
+
+// registerSource registers the flags that name a stream on NATS (view's).
+func (n *natsFlags) registerSource(fs *flag.FlagSet) {
 	fs.StringVar(&n.urls, "nats", "", "read from NATS server `URLS` (comma-separated) instead of a daemon")
 	fs.StringVar(&n.subject, "subject", "", "with --nats: one device's `SUBJECT`, PREFIX.DEVICE.imu as imustream bridge publishes it")
 	fs.StringVar(&n.from, "start-at", "live", "with --nats: `WHERE` to start: live, all (the stream's start), a stream sequence, or an RFC 3339 time")
-	fs.BoolVar(&n.catchUp, "catch-up", false, "with --nats and --start-at: end once everything the stream holds is read")
+}
+
+// source is the stream on NATS the flags name.
+func (n *natsFlags) source() (view.NATSSource, error) {
+	if n.subject == "" {
+		return view.NATSSource{}, cli.Usagef("--nats needs --subject PREFIX.DEVICE.imu")
+	}
+	from, err := bridge.ParseFrom(n.from)
+	if err != nil {
+		return view.NATSSource{}, cli.Usagef("%w", err)
+	}
+	return view.NATSSource{URLs: n.urls, Subject: n.subject, From: from}, nil
 }
 
 // recordNATS records one device's samples from NATS: the same CSV,
 // sidecar and summary as a recording over UDP.
 func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
-	if f.nats.subject == "" {
-		return cli.Usagef("--nats needs --subject PREFIX.DEVICE.imu")
-	}
-	from, err := bridge.ParseFrom(f.nats.from)
+	src, err := f.nats.source()
 	if err != nil {
-		return cli.Usagef("%w", err)
+		return err
 	}
-	nc, err := nats.Connect(f.nats.urls, nats.Name("imustream record"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
+	nc, err := bridge.Connect(f.nats.urls, "imustream record", false)
 	if err != nil {
-		return fmt.Errorf("record: NATS %s: %w", f.nats.urls, err)
+		return err
 	}
 	defer nc.Close()
-	cfg := bridge.RecordConfig{Conn: nc, Subject: f.nats.subject, From: from, Duration: f.duration, CatchUp: f.nats.catchUp}
+	cfg := bridge.RecordConfig{Conn: nc, Subject: src.Subject, From: src.From, Duration: f.duration, CatchUp: f.nats.catchUp}
 	switch {
 	case out != nil:
 		cfg.CSV = out.File()

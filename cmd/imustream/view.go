@@ -16,6 +16,7 @@ import (
 // runView serves the live page (and Foxglove) until Ctrl-C, then sums up.
 func runView(name string, args []string, stdout, stderr io.Writer) error {
 	var ctl ctlFlags
+	var nf natsFlags
 	var httpAddr, foxAddr, frameID string
 	var lease time.Duration
 	fs := newFlags(name, stderr)
@@ -24,7 +25,8 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&foxAddr, "foxglove", "127.0.0.1:8765", "serve the Foxglove WebSocket protocol on `HOST:PORT` as well ('': only at /foxglove on --http)")
 	fs.StringVar(&frameID, "frame-id", "imu", "the Foxglove messages' header.frame_id, a `NAME`")
 	fs.DurationVar(&lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after view dies")
-	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup)
+	nf.registerSource(fs)
+	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup, "NATS (instead of a daemon; the page has no start/stop): nats subject start-at")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -48,23 +50,39 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Sinks = []view.Sink{imu}
-	v := view.New(cfg)
-	fmt.Fprintln(stderr, site.Where())
-	c, err := ctl.dial(control.ClientOptions{OnData: v.Receive})
-	if err != nil {
-		site.Shutdown()
-		return err
+	v, where := view.New(cfg), ctl.device
+	if nf.urls != "" {
+		src, err := nf.source()
+		if err != nil {
+			site.Shutdown()
+			return err
+		}
+		v, where = view.NewNATS(cfg, src), src.Subject
 	}
-	defer c.Close()
+	fmt.Fprintln(stderr, site.Where())
+	var c *control.Client
+	if nf.urls == "" {
+		if c, err = ctl.dial(control.ClientOptions{OnData: v.Receive}); err != nil {
+			site.Shutdown()
+			return err
+		}
+		defer c.Close()
+	}
 	site.Serve(v)
 	ctx, stop := interrupted()
 	defer stop()
-	results, runErr := v.Run(ctx, c)
+	var results []*receiver.RecordResult
+	var runErr error
+	if c != nil {
+		results, runErr = v.Run(ctx, c)
+	} else {
+		results, runErr = v.RunNATS(ctx)
+	}
 	site.Shutdown()
 	if cfg.OnLive != nil {
 		fmt.Fprintln(stderr)
 	}
-	site.WriteSummary(stdout, ctl.device, results)
+	site.WriteSummary(stdout, where, results)
 	if len(results) == 0 && runErr == nil {
 		runErr = errors.New("no stream was started")
 	}

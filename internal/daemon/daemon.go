@@ -201,6 +201,8 @@ func New(cfg Config) (*Daemon, error) {
 		}
 		d.conn, d.ownConn = conn, true
 	}
+	// Telemetry leaves from the address commands come to (see SetSource).
+	d.subs.SetSource(d.Addr().Addr())
 	ok = true
 	return d, nil
 }

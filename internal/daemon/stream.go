@@ -44,7 +44,7 @@ func (s *streamControl) Start(req control.StartRequest) (control.StartResult, er
 		}
 		tagger = telemetry.NewTagger(telemetry.StreamKey(req.Auth.Key[:], req.Auth.Nonce[:]))
 	}
-	sub, created, err := s.subs.Start(req.Target, req.Lease, s.defLease, s.clock.Now(), tagger, req.Owner)
+	sub, created, err := s.subs.StartFrom(req.Local, req.Target, req.Lease, s.defLease, s.clock.Now(), tagger, req.Owner)
 	if errors.Is(err, stream.ErrFull) {
 		return control.StartResult{}, &control.CommandError{Code: control.CodeFull, Err: err,
 			Message: fmt.Sprintf("subscriber limit reached (%d)", stream.MaxSubscribers)}

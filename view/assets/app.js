@@ -119,7 +119,16 @@
     ws.onclose = () => { st.connected = false; document.getElementById("state").textContent = "disconnected"; setTimeout(connect, 1000); };
     ws.onmessage = ev => {
       const f = JSON.parse(ev.data);
-      if (f.type === "hello") { document.getElementById("device").textContent = f.device || ""; return; }
+      if (f.type === "hello") {
+        document.getElementById("device").textContent = f.device || "";
+        // A stream read from NATS: the bridge holds the lease, the page cannot start or stop it.
+        st.readOnly = f.readOnly || "";
+        for (const id of ["start", "stop"]) document.getElementById(id).classList.toggle("hidden", !!st.readOnly);
+        const ro = document.getElementById("readonly");
+        ro.textContent = st.readOnly;
+        ro.classList.toggle("hidden", !st.readOnly);
+        return;
+      }
       if (f.type !== "data") return;
       if (st.lastFrame && f.frame > st.lastFrame + 1) st.missedFrames += f.frame - st.lastFrame - 1;
       st.lastFrame = f.frame;
