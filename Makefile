@@ -41,10 +41,12 @@ build-arm64: ## build bin/linux-arm64/imustream: Pi 3/4/5 with a 64-bit OS
 build-amd64: ## build bin/linux-amd64/imustream (the amd64 package, for tests)
 	GOARCH=amd64 $(XBUILD) -o bin/linux-amd64/imustream ./cmd/imustream
 
+# -timeout 30m: the command tests start real daemons, browsers and NATS
+# servers; on a busy 2-CPU machine they take longer than go test's 10 min.
 test: ## vet, all tests with the race detector, every benchmark once; ends with a one-line summary
 	@mkdir -p bin
 	$(GO) vet ./...
-	@set -o pipefail; $(GO) test -race -count=1 ./... 2>&1 | tee bin/test.log
+	@set -o pipefail; $(GO) test -race -count=1 -timeout 30m ./... 2>&1 | tee bin/test.log
 	@set -o pipefail; $(GO) test -run='^$$' -bench=. -benchtime=1x -benchmem ./... 2>&1 | tee bin/bench-once.log
 	@echo "make test: $$(grep -c '^ok' bin/test.log) packages passed, $$(grep -c '^FAIL' bin/test.log) failed; $$(grep -c '^Benchmark' bin/bench-once.log) benchmarks ran once"
 
