@@ -145,9 +145,10 @@ func TestBenchJSON(t *testing.T) {
 	if r.StartToFirst.N != 5 || r.StopToEnd.N != 5 {
 		t.Errorf("start/stop cycles: %d and %d, want 5", r.StartToFirst.N, r.StopToEnd.N)
 	}
-	// The floor ran for the measurement less 100 ms: 2 s at 200 Hz.
-	if f := r.Floor; f == nil || f.Threads < 1 || f.Late.N != 380 || f.Interval.N != 379 || len(f.ThreadLateMax) != f.Threads {
-		t.Errorf("floor %+v: want ≥ 1 thread, 380 ticks, 379 intervals, a worst wake-up per thread", f)
+	// The floor ran for the measurement less 100 ms: 2 s at 200 Hz, 380
+	// deadlines; a busy machine may hold it past some of them.
+	if f := r.Floor; f == nil || f.Threads < 1 || f.Late.N < 190 || f.Late.N > 380 || f.Interval.N != f.Late.N-1 || len(f.ThreadLateMax) != f.Threads {
+		t.Errorf("floor %+v: want ≥ 1 thread, 190 to 380 ticks, an interval between each two, a worst wake-up per thread", f)
 	} else if f.Late.P50 < 0 {
 		t.Errorf("floor: ticks start %.1f µs before their deadline at p50: the first thread awake must spin to it", -f.Late.P50)
 	}
