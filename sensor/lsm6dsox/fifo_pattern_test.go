@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"periph.io/x/conn/v3/i2c/i2ctest"
+	"periph.io/x/conn/v3/physic"
 
 	"github.com/imustream/imustream/sensor"
 )
@@ -292,5 +293,40 @@ func TestPatternFIFOReadAllocs(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Errorf("ReadBatch allocates %v times", a)
+	}
+}
+
+// loopBus answers every FIFO_STATUS with one whole 104 Hz pattern (two
+// samples and the temperature) at position 0, and every read with zeros.
+type loopBus struct{}
+
+func (loopBus) String() string                  { return "loop" }
+func (loopBus) SetSpeed(physic.Frequency) error { return nil }
+func (loopBus) Tx(_ uint16, w, r []byte) error {
+	clear(r)
+	if len(w) == 1 && w[0] == 0x3A && len(r) == 4 {
+		r[0] = 15
+	}
+	if len(w) == 1 && w[0] == 0x0F && len(r) == 1 {
+		r[0] = 0x6A
+	}
+	return nil
+}
+
+// The per-tick cost of an LSM6DS3TR-C FIFO read (two samples).
+func BenchmarkPatternReadBatch(b *testing.B) {
+	d, err := New(loopBus{}, 0x6A, &Opts{RateHz: 104, FIFO: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dst := make([]sensor.Sample, 8)
+	now := int64(1e9)
+	b.ReportAllocs()
+	for b.Loop() {
+		now += 19.2e6
+		dst[0].MonoNs = now
+		if _, err := d.ReadBatch(dst); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
