@@ -96,7 +96,7 @@ func TestOpenBusFIFOAuto(t *testing.T) {
 }
 
 // --fifo on with a chip whose FIFO is not read is refused, the chip
-// halted.
+// halted; the LSM6DS3TR-C's is read.
 func TestOpenBusFIFOOnRefused(t *testing.T) {
 	b := newFakeBus()
 	b.add(0x68, 0x75, 0x68) // MPU-6050
@@ -105,10 +105,16 @@ func TestOpenBusFIFOOnRefused(t *testing.T) {
 	if b.devs[0x68].regs[0x6B]&0x40 == 0 {
 		t.Error("the MPU-6050 was left awake")
 	}
+	// The LSM6DS3TR-C's FIFO is read.
 	b = newFakeBus()
 	b.add(0x6B, 0x0F, 0x6A) // LSM6DS3TR-C
-	_, err = OpenBus(b, Config{RateHz: 833, FIFO: FIFOOn})
-	contains(t, err, "LSM6DS3TR-C")
+	d, err := OpenBus(b, Config{RateHz: 833, FIFO: FIFOOn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sensor.AsBatcher(d); !ok || !strings.Contains(d.Describe(), "read through its FIFO at 833 Hz") {
+		t.Errorf("LSM6DS3TR-C with --fifo on: %q", d.Describe())
+	}
 }
 
 func TestOpenBusICMAndBNO(t *testing.T) {

@@ -43,50 +43,10 @@ func (d *Dev) initFIFO(user byte) error {
 
 // ReadBatch implements sensor.Batcher (see the package documentation).
 func (d *Dev) ReadBatch(dst []sensor.Sample) (int, error) {
-	if !d.fifoOn() || len(dst) == 0 {
+	if !d.fifoOn() {
 		return 0, nil
 	}
-	s0 := &dst[0]
-	now, wall := s0.MonoNs, s0.WallNs
-	b := &d.burst
-	if b.Due() {
-		if err := d.init(false); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("%w (while re-initialising)", err))
-		}
-		b.Reinitialised()
-	}
-	d.w[0] = regIntStatus2
-	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:1]); err != nil {
-		return 0, b.Fail(s0, fmt.Errorf("icm20948: reading INT_STATUS_2 at %#02x: %w", d.addr, err))
-	}
-	over := d.buf[0]&fifoOverflow != 0
-	d.w[0] = regFIFOCountH
-	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:2]); err != nil {
-		return 0, b.Fail(s0, fmt.Errorf("icm20948: reading FIFO_COUNT at %#02x: %w", d.addr, err))
-	}
-	count := int(d.buf[0]&0x1F)<<8 | int(d.buf[1])
-	if over {
-		for _, v := range [...]byte{fifoRstAll, 0} {
-			if err := d.writeReg(regFIFORst, v); err != nil {
-				return 0, b.Fail(s0, fmt.Errorf("icm20948: resetting the FIFO after an overflow: %w", err))
-			}
-		}
-		d.fifo.Overflowed()
-		return 0, nil
-	}
-	queued := count / frameLen
-	n := min(queued, len(dst), maxFrames)
-	if n > 0 {
-		d.w[0] = regFIFORW
-		if err := d.bus.Tx(d.addr, d.w[:1], d.fbuf[:n*frameLen]); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("icm20948: reading the FIFO at %#02x: %w", d.addr, err))
-		}
-	}
-	for i := range n {
-		dst[i].Status = 0
-		d.decode(&dst[i], d.fbuf[i*frameLen:(i+1)*frameLen])
-	}
-	d.fifo.Stamp(dst[:n], now, wall, queued)
+	n, err := d.fifo.ReadBatch(dst, &d.burst.Recovery, (*fifoChip)(d))
 	if n > 0 && !d.set.opts.NoMag {
 		// The magnetometer is not in the FIFO: its latest reading goes
 		// with the newest sample.
@@ -95,5 +55,53 @@ func (d *Dev) ReadBatch(dst []sensor.Sample) (int, error) {
 			decodeMag(&dst[n-1], d.buf[:akReadLen])
 		}
 	}
-	return n, nil
+	return n, err
+}
+
+// fifoChip is the Dev as fifo.ReadBatch sees it.
+type fifoChip Dev
+
+func (c *fifoChip) Reinit() error { return (*Dev)(c).init(false) }
+
+// Status reads INT_STATUS_2 (FIFO_OVERFLOW_INT) and FIFO_COUNT, in bytes.
+func (c *fifoChip) Status() (int, bool, error) {
+	d := (*Dev)(c)
+	d.w[0] = regIntStatus2
+	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:1]); err != nil {
+		return 0, false, fmt.Errorf("icm20948: reading INT_STATUS_2 at %#02x: %w", d.addr, err)
+	}
+	over := d.buf[0]&fifoOverflow != 0
+	d.w[0] = regFIFOCountH
+	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:2]); err != nil {
+		return 0, false, fmt.Errorf("icm20948: reading FIFO_COUNT at %#02x: %w", d.addr, err)
+	}
+	return int(d.buf[0]&0x1F)<<8 | int(d.buf[1]), over, nil
+}
+
+// Reset asserts and releases FIFO_RST.
+func (c *fifoChip) Reset() error {
+	d := (*Dev)(c)
+	for _, v := range [...]byte{fifoRstAll, 0} {
+		if err := d.writeReg(regFIFORst, v); err != nil {
+			return fmt.Errorf("icm20948: resetting the FIFO after an overflow: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *fifoChip) Drain(dst []sensor.Sample, count int) (int, int, error) {
+	d := (*Dev)(c)
+	queued := count / frameLen
+	n := min(queued, len(dst), maxFrames)
+	if n > 0 {
+		d.w[0] = regFIFORW
+		if err := d.bus.Tx(d.addr, d.w[:1], d.fbuf[:n*frameLen]); err != nil {
+			return 0, 0, fmt.Errorf("icm20948: reading the FIFO at %#02x: %w", d.addr, err)
+		}
+	}
+	for i := range n {
+		dst[i].Status = 0
+		d.decode(&dst[i], d.fbuf[i*frameLen:(i+1)*frameLen])
+	}
+	return n, queued, nil
 }

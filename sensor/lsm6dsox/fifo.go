@@ -21,6 +21,12 @@ func (d *Dev) FIFORateHz() float64 {
 // initFIFO batches both sensors at the ODR and the temperature at 52 Hz,
 // after emptying the FIFO (bypass mode).
 func (d *Dev) initFIFO() error {
+	if d.chip == LSM6DS3TRC {
+		if err := d.initPatternFIFO(); err != nil {
+			return err
+		}
+		return d.startFIFO()
+	}
 	for _, w := range [...]struct {
 		reg, val byte
 		name     string
@@ -33,6 +39,11 @@ func (d *Dev) initFIFO() error {
 			return fmt.Errorf("lsm6dsox: writing %s: %w", w.name, err)
 		}
 	}
+	return d.startFIFO()
+}
+
+// startFIFO reads the temperature and restarts the sample clock.
+func (d *Dev) startFIFO() error {
 	// The FIFO's temperature comes at 52 Hz; until then, the register's.
 	d.w[0] = regOutTempL
 	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:2]); err != nil {
@@ -49,48 +60,61 @@ func (d *Dev) initFIFO() error {
 
 // ReadBatch implements sensor.Batcher (see the package documentation).
 func (d *Dev) ReadBatch(dst []sensor.Sample) (int, error) {
-	if !d.fifoOn() || len(dst) == 0 {
+	if !d.fifoOn() {
 		return 0, nil
 	}
-	s0 := &dst[0]
-	now, wall := s0.MonoNs, s0.WallNs
-	b := &d.burst
-	if b.Due() {
-		if err := d.init(false); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("%w (while re-initialising)", err))
-		}
-		b.Reinitialised()
+	var c fifo.Chip = (*tagFIFO)(d)
+	if d.chip == LSM6DS3TRC {
+		c = (*patternFIFO)(d)
 	}
+	n, err := d.fifo.ReadBatch(dst, &d.burst.Recovery, c)
+	if n > 0 {
+		d.readMag(&dst[n-1])
+	}
+	return n, err
+}
+
+// tagFIFO is the Dev as fifo.ReadBatch sees an LSM6DSO(X) or ISM330DHCX:
+// a FIFO of tagged words.
+type tagFIFO Dev
+
+func (c *tagFIFO) Reinit() error { return (*Dev)(c).init(false) }
+
+// Status reads FIFO_STATUS1/2: DIFF_FIFO in words and FIFO_OVR_IA.
+func (c *tagFIFO) Status() (int, bool, error) {
+	d := (*Dev)(c)
 	d.w[0] = regFIFOStatus1
 	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:2]); err != nil {
-		return 0, b.Fail(s0, fmt.Errorf("lsm6dsox: reading FIFO_STATUS at %#02x: %w", d.addr, err))
+		return 0, false, fmt.Errorf("lsm6dsox: reading FIFO_STATUS at %#02x: %w", d.addr, err)
 	}
-	words := int(d.buf[1]&fifoStatus2Diff)<<8 | int(d.buf[0])
-	if d.buf[1]&fifoStatus2Ovr != 0 {
-		if err := d.writeReg(regFIFOCtrl4, fifoModeBypass); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("lsm6dsox: emptying the FIFO after an overrun: %w", err))
-		}
-		if err := d.writeReg(regFIFOCtrl4, fifoCtrl4Temp52Hz|fifoModeCont); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("lsm6dsox: restarting the FIFO after an overrun: %w", err))
-		}
-		d.fifo.Overflowed()
-		d.slot = slot{}
-		return 0, nil
+	return int(d.buf[1]&fifoStatus2Diff)<<8 | int(d.buf[0]), d.buf[1]&fifoStatus2Ovr != 0, nil
+}
+
+// Reset empties the FIFO (bypass) and starts it again (continuous).
+func (c *tagFIFO) Reset() error {
+	d := (*Dev)(c)
+	if err := d.writeReg(regFIFOCtrl4, fifoModeBypass); err != nil {
+		return fmt.Errorf("lsm6dsox: emptying the FIFO after an overrun: %w", err)
 	}
+	if err := d.writeReg(regFIFOCtrl4, fifoCtrl4Temp52Hz|fifoModeCont); err != nil {
+		return fmt.Errorf("lsm6dsox: restarting the FIFO after an overrun: %w", err)
+	}
+	d.slot = slot{}
+	return nil
+}
+
+func (c *tagFIFO) Drain(dst []sensor.Sample, words int) (int, int, error) {
+	d := (*Dev)(c)
 	// A sample is two words; each word read can complete at most one.
 	take := min(words, fifoWords, 2*len(dst))
 	if take > 0 {
 		d.w[0] = regFIFOTag
 		if err := d.bus.Tx(d.addr, d.w[:1], d.fbuf[:take*wordLen]); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("lsm6dsox: reading the FIFO at %#02x: %w", d.addr, err))
+			return 0, 0, fmt.Errorf("lsm6dsox: reading the FIFO at %#02x: %w", d.addr, err)
 		}
 	}
 	n := d.parse(dst, d.fbuf[:take*wordLen])
-	d.fifo.Stamp(dst[:n], now, wall, n+(words-take)/2)
-	if n > 0 {
-		d.readMag(&dst[n-1])
-	}
-	return n, nil
+	return n, n + (words-take)/2, nil
 }
 
 // parse decodes FIFO words into dst and returns how many samples they

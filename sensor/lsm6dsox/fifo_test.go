@@ -145,21 +145,6 @@ func TestFIFOOverrun(t *testing.T) {
 	}
 }
 
-// The LSM6DS3TR-C is read sample by sample even with FIFO asked for.
-func TestFIFONotOnDS3TRC(t *testing.T) {
-	pb := &i2ctest.Playback{DontPanic: true, Ops: initOps(0x6A, 0x6A, true, 7, 0x08, 0x04)}
-	d, err := New(pb, 0x6A, &Opts{RateHz: 833, FIFO: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := sensor.AsBatcher(d); ok {
-		t.Error("LSM6DS3TR-C claims a FIFO")
-	}
-	if err := pb.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFIFOReadAllocs(t *testing.T) {
 	pair := append(word(tagGyro, 0, [3]int16{}), word(tagAccel, 0, [3]int16{})...)
 	var ops []i2ctest.IO

@@ -38,9 +38,11 @@ type Dev struct {
 	buf   [burstLen]byte
 
 	fifo  *fifo.Tracker
-	fbuf  [fifoWords * wordLen]byte
+	fbuf  [fifoBufLen]byte
 	slot  slot    // a sample whose words a burst split
 	tempC float32 // the latest batched temperature
+
+	pat patState // the LSM6DS3TR-C's FIFO
 }
 
 // slot gathers the gyroscope and accelerometer words of one sample.

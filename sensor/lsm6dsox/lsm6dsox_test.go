@@ -95,7 +95,7 @@ func TestEveryWhoAmI(t *testing.T) {
 		fifo bool
 	}{
 		{0x6C, LSM6DSO, "lsm6dso@0x6a", true},
-		{0x6A, LSM6DS3TRC, "lsm6ds3trc@0x6a", false},
+		{0x6A, LSM6DS3TRC, "lsm6ds3trc@0x6a", true},
 		{0x6B, ISM330DHCX, "ism330dhcx@0x6a", true},
 	} {
 		pb := &i2ctest.Playback{DontPanic: true, Ops: initOps(0x6A, tc.who, true, 5, 0x08, 0x04)}

@@ -47,8 +47,9 @@ func (c Chip) WhoAmI() byte {
 	return chipInfo[c].who
 }
 
-// HasFIFO reports whether the driver reads the chip's FIFO.
-func (c Chip) HasFIFO() bool { return c == LSM6DSO || c == ISM330DHCX }
+// HasFIFO reports whether the driver reads the chip's FIFO: every chip of
+// the family (the LSM6DS3TR-C's has the older, pattern-based layout).
+func (c Chip) HasFIFO() bool { return c.valid() }
 
 // ChipFromWhoAmI returns the chip that answers v.
 func ChipFromWhoAmI(v byte) (Chip, bool) {
@@ -133,9 +134,8 @@ type Opts struct {
 	// MaxErrors is how many consecutive failed reads make the driver
 	// re-initialise the chip. It defaults to 10.
 	MaxErrors int
-	// FIFO reads an LSM6DSO(X) or ISM330DHCX through its FIFO
-	// (ReadBatch); the LSM6DS3TR-C is read one sample at a time whatever
-	// it says. It defaults to false.
+	// FIFO reads the chip through its FIFO (ReadBatch). It defaults to
+	// false.
 	FIFO bool
 	// Mag, when set, is read with every Read and ReadBatch (see the
 	// package documentation). It defaults to nil: no magnetometer.

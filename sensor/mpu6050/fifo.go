@@ -49,49 +49,57 @@ func (d *Dev) initFIFO() error {
 // Faults are handled as in Read, the re-initialisation restarting the
 // FIFO.
 func (d *Dev) ReadBatch(dst []sensor.Sample) (int, error) {
-	if !d.fifoOn() || len(dst) == 0 {
+	if !d.fifoOn() {
 		return 0, nil
 	}
-	s0 := &dst[0]
-	now, wall := s0.MonoNs, s0.WallNs
-	b := &d.burst
-	if b.Due() {
-		if err := d.init(false); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("%w (while re-initialising)", err))
-		}
-		b.Reinitialised()
-	}
+	return d.fifo.ReadBatch(dst, &d.burst.Recovery, (*fifoChip)(d))
+}
+
+// fifoChip is the Dev as fifo.ReadBatch sees it.
+type fifoChip Dev
+
+func (c *fifoChip) Reinit() error { return (*Dev)(c).init(false) }
+
+// Status reads INT_STATUS (FIFO_OFLOW_INT) and FIFO_COUNT, in bytes; a
+// count beyond the FIFO's size is an overflow too.
+func (c *fifoChip) Status() (int, bool, error) {
+	d := (*Dev)(c)
 	d.w[0] = regIntStatus
 	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:1]); err != nil {
-		return 0, b.Fail(s0, fmt.Errorf("mpu6050: reading INT_STATUS at %#02x: %w", d.addr, err))
+		return 0, false, fmt.Errorf("mpu6050: reading INT_STATUS at %#02x: %w", d.addr, err)
 	}
 	over := d.buf[0]&intFIFOOflow != 0
 	d.w[0] = regFIFOCountH
 	if err := d.bus.Tx(d.addr, d.w[:1], d.buf[:2]); err != nil {
-		return 0, b.Fail(s0, fmt.Errorf("mpu6050: reading FIFO_COUNT at %#02x: %w", d.addr, err))
+		return 0, false, fmt.Errorf("mpu6050: reading FIFO_COUNT at %#02x: %w", d.addr, err)
 	}
 	count := int(d.buf[0]&0x1F)<<8 | int(d.buf[1])
-	if over || count > fifoSize {
-		if err := d.writeReg(regUserCtrl, userFIFOEn|userFIFORst); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("mpu6050: resetting the FIFO after an overflow: %w", err))
-		}
-		d.fifo.Overflowed()
-		return 0, nil
+	return count, over || count > fifoSize, nil
+}
+
+func (c *fifoChip) Reset() error {
+	d := (*Dev)(c)
+	if err := d.writeReg(regUserCtrl, userFIFOEn|userFIFORst); err != nil {
+		return fmt.Errorf("mpu6050: resetting the FIFO after an overflow: %w", err)
 	}
+	return nil
+}
+
+func (c *fifoChip) Drain(dst []sensor.Sample, count int) (int, int, error) {
+	d := (*Dev)(c)
 	queued := count / fifoFrame
 	n := min(queued, len(dst), len(d.fbuf)/fifoFrame)
 	if n > 0 {
 		d.w[0] = regFIFORW
 		if err := d.bus.Tx(d.addr, d.w[:1], d.fbuf[:n*fifoFrame]); err != nil {
-			return 0, b.Fail(s0, fmt.Errorf("mpu6050: reading the FIFO at %#02x: %w", d.addr, err))
+			return 0, 0, fmt.Errorf("mpu6050: reading the FIFO at %#02x: %w", d.addr, err)
 		}
 	}
 	for i := range n {
 		dst[i].Status = 0
 		d.decode(&dst[i], d.fbuf[i*fifoFrame:(i+1)*fifoFrame])
 	}
-	d.fifo.Stamp(dst[:n], now, wall, queued)
-	return n, nil
+	return n, queued, nil
 }
 
 // decode converts one 14-byte frame (the burst's layout) into s.
