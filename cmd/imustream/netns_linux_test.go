@@ -25,38 +25,9 @@ import (
 // test where namespaces cannot be made.
 func netnsPair(t *testing.T) (daemonNS, rxNS string, ip func(args ...string)) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create network namespaces (CI runs as root); network down/up test NOT run")
-	}
-	ipPath, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("needs the ip command (iproute2) to create network namespaces; network down/up test NOT run")
-	}
-	run := func(args ...string) error {
-		out, err := exec.Command(ipPath, args...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, out)
-		}
-		return nil
-	}
-	ip = func(args ...string) {
-		t.Helper()
-		if err := run(args...); err != nil {
-			t.Fatal(err)
-		}
-	}
 	suffix := strconv.Itoa(os.Getpid())
 	daemonNS, rxNS = "imustream-d"+suffix, "imustream-r"+suffix
-	for _, ns := range []string{daemonNS, rxNS} {
-		if err := run("netns", "add", ns); err != nil {
-			t.Skipf("cannot create a network namespace here (%v); network down/up test NOT run", err)
-		}
-		t.Cleanup(func() {
-			if err := run("netns", "del", ns); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		})
-	}
+	ip = netnsAdd(t, daemonNS, rxNS)
 	ip("-n", daemonNS, "link", "add", "vd", "type", "veth", "peer", "name", "vr", "netns", rxNS)
 	for _, side := range []struct{ ns, dev, addr string }{{daemonNS, "vd", "10.200.0.1/30"}, {rxNS, "vr", "10.200.0.2/30"}} {
 		ip("-n", side.ns, "addr", "add", side.addr, "dev", side.dev)
@@ -66,50 +37,93 @@ func netnsPair(t *testing.T) (daemonNS, rxNS string, ip func(args ...string)) {
 	return daemonNS, rxNS, ip
 }
 
-// listenIn opens a UDP socket inside network namespace ns. The socket
-// stays there; the test's own threads never change namespace.
-func listenIn(ns, addr string) (*net.UDPConn, error) {
-	type result struct {
-		c   *net.UDPConn
-		err error
+// netnsAdd makes the network namespaces named, removed when the test
+// ends, and returns a runner of ip(8) that fails the test on an error. It
+// skips the test where namespaces cannot be made.
+func netnsAdd(t *testing.T, names ...string) (ip func(args ...string)) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skipf("%s needs root to create network namespaces (CI runs as root): NOT run", t.Name())
 	}
-	ch := make(chan result, 1)
+	ipPath, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skipf("%s needs the ip command (iproute2) to create network namespaces: NOT run", t.Name())
+	}
+	run := func(args ...string) error {
+		out, err := exec.Command(ipPath, args...).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("ip %s: %w: %s", strings.Join(args, " "), err, out)
+		}
+		return nil
+	}
+	for _, ns := range names {
+		if err := run("netns", "add", ns); err != nil {
+			t.Skipf("cannot create a network namespace here (%v): %s NOT run", err, t.Name())
+		}
+		t.Cleanup(func() {
+			if err := run("netns", "del", ns); err != nil {
+				t.Errorf("cleanup: %v", err)
+			}
+		})
+	}
+	return func(args ...string) {
+		t.Helper()
+		if err := run(args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// inNetns runs f on a thread inside network namespace ns: a socket f
+// opens stays there. The test's other threads never change namespace.
+func inNetns(ns string, f func() error) error {
+	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		orig, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			errc <- err
 			return
 		}
 		defer orig.Close()
 		target, err := os.Open("/run/netns/" + ns)
 		if err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, err}
+			errc <- err
 			return
 		}
 		defer target.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			ch <- result{nil, fmt.Errorf("setns %s: %w", ns, err)}
+			errc <- fmt.Errorf("setns %s: %w", ns, err)
 			return
 		}
-		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
-		if serr := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); serr != nil {
+		ferr := f()
+		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
 			// The thread stays locked and ends with this goroutine, so no
 			// other goroutine runs in the wrong namespace.
-			if c != nil {
-				c.Close()
-			}
-			ch <- result{nil, fmt.Errorf("setns back: %w", serr)}
+			errc <- fmt.Errorf("setns back: %w", err)
 			return
 		}
 		runtime.UnlockOSThread()
-		ch <- result{c, err}
+		errc <- ferr
 	}()
-	r := <-ch
-	return r.c, r.err
+	return <-errc
+}
+
+// listenIn opens a UDP socket inside network namespace ns.
+func listenIn(ns, addr string) (*net.UDPConn, error) {
+	var c *net.UDPConn
+	err := inNetns(ns, func() (err error) {
+		c, err = net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+		return err
+	})
+	if err != nil && c != nil {
+		c.Close()
+		c = nil
+	}
+	return c, err
 }
 
 // TestNetworkDownAndUp: the daemon's link goes down and comes back. Sends
