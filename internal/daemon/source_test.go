@@ -3,7 +3,6 @@ package daemon_test
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,18 +39,10 @@ func TestStreamSource(t *testing.T) {
 func recordFrom(t *testing.T, dev netip.AddrPort) {
 	t.Helper()
 	from := make(chan netip.AddrPort, 1)
-	var rc *receiver.Recording
-	var mu sync.Mutex
 	c, err := control.Dial(dev.String(), &control.ClientOptions{Timeout: time.Second, OnData: func(b []byte, a netip.AddrPort) {
 		select {
 		case from <- a:
 		default:
-		}
-		mu.Lock()
-		r := rc
-		mu.Unlock()
-		if r != nil {
-			r.Receive(b, a)
 		}
 	}})
 	if err != nil {
@@ -79,15 +70,20 @@ func recordFrom(t *testing.T, dev netip.AddrPort) {
 	if _, err := c.Stop(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
+	c.Close()
 
+	// A recording on a client of its own: the first stream's last
+	// datagrams, still on their way to c, come from its own socket.
 	r, err := receiver.NewRecording(receiver.RecordConfig{Duration: time.Second, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	rc = r
-	mu.Unlock()
-	res, err := r.Run(ctx, c)
+	c2, err := control.Dial(dev.String(), &control.ClientOptions{Timeout: time.Second, OnData: r.Receive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	res, err := r.Run(ctx, c2)
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
