@@ -46,20 +46,20 @@ func enablePktInfo(c *net.UDPConn) bool {
 // multicast, which no reply may come from.
 func pktDst(oob []byte) netip.Addr {
 	for len(oob) > 0 {
-		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
-		if err != nil {
+		level, typ, data, rest, ok := nextCmsg(oob)
+		if !ok {
 			return netip.Addr{}
 		}
 		oob = rest
 		switch {
-		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
+		case level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo:
 			// struct in_pktinfo: ifindex, spec_dst (the local address), addr
 			a := netip.AddrFrom4([4]byte(data[4:8]))
 			if a.IsUnspecified() || a.IsMulticast() {
 				return netip.Addr{}
 			}
 			return a
-		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+		case level == unix.IPPROTO_IPV6 && typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
 			// struct in6_pktinfo: addr, ifindex
 			a := netip.AddrFrom16([16]byte(data[:16]))
 			if a.Is4In6() {

@@ -33,11 +33,11 @@ func enableRxStamps(c *net.UDPConn) bool {
 // control messages; it does not allocate.
 func rxStamp(oob []byte) (int64, bool) {
 	for len(oob) > 0 {
-		h, data, rest, err := unix.ParseOneSocketControlMessage(oob)
-		if err != nil {
+		level, typ, data, rest, ok := nextCmsg(oob)
+		if !ok {
 			return 0, false
 		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS {
+		if level == unix.SOL_SOCKET && typ == unix.SCM_TIMESTAMPNS {
 			switch len(data) { // a struct timespec of the platform's word size
 			case 16:
 				return int64(binary.NativeEndian.Uint64(data))*1e9 + int64(binary.NativeEndian.Uint64(data[8:])), true
