@@ -149,8 +149,10 @@ func (dv *device) run(ctx context.Context) {
 		sess.Keep(ctx, func(err error) { dv.state.Store("unreachable") })
 		if ctx.Err() != nil {
 			// The stop's end of stream arrives on the client's socket and
-			// goes out with the last batch.
-			_ = sess.Stop(context.Background(), time.Second)
+			// goes out with the last batch. A starved daemon sends it late
+			// (seen after more than 1 s at load 25); without it consumers
+			// cannot tell the stream ended. Devices stop in parallel.
+			_ = sess.Stop(context.Background(), stopWait)
 			break
 		}
 		dv.state.Store("ended")
@@ -164,6 +166,10 @@ func (dv *device) run(ctx context.Context) {
 	dv.flushLocked()
 	dv.mu.Unlock()
 }
+
+// stopWait is how long a device's stop waits for its end of stream when
+// the bridge shuts down.
+const stopWait = 5 * time.Second
 
 // receive takes one datagram on the client's reader goroutine: the UDP
 // receive path. It appends it to the current batch and never waits for
