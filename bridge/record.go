@@ -104,14 +104,7 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 		defer func() { cancel(); <-liveDone }()
 		go func() {
 			defer close(liveDone)
-			t := time.NewTicker(every)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-				}
+			each(ctx, every, func() {
 				mu.Lock()
 				var p receiver.Progress
 				if !firstAt.IsZero() {
@@ -119,7 +112,7 @@ func Record(ctx context.Context, cfg RecordConfig) (*RecordResult, error) {
 				}
 				mu.Unlock()
 				cfg.OnLive(p)
-			}
+			})
 		}()
 	}
 	if err := Subscribe(ctx, cfg.Conn, cfg.Subject, cfg.From, h); err != nil {

@@ -1,7 +1,6 @@
 package view
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -20,21 +19,10 @@ import (
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/daemon/daemontest"
 	"github.com/imustream/imustream/internal/natstest"
+	"github.com/imustream/imustream/internal/syncbuf"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
-
-// syncBuffer is a buffer the recorder writes and the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
 
 // TestViewFromNATS: a daemon (on a loopback address of its own) → the
 // bridge → nats-server; the view reads the device's subject from the
@@ -84,7 +72,7 @@ func TestViewFromNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rnc.Close()
-	var rows syncBuffer
+	var rows syncbuf.Buffer
 	recCtx, stopRec := context.WithCancel(ctx)
 	recDone := make(chan *bridge.RecordResult, 1)
 	wg.Go(func() {
@@ -192,9 +180,7 @@ func TestViewFromNATS(t *testing.T) {
 		t.Fatal("the recorder did not run")
 	}
 
-	rows.mu.Lock()
-	recs, err := csv.NewReader(bytes.NewReader(rows.b.Bytes())).ReadAll()
-	rows.mu.Unlock()
+	recs, err := csv.NewReader(strings.NewReader(rows.String())).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
