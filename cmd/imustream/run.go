@@ -13,6 +13,9 @@ import (
 	"github.com/imustream/imustream/internal/config"
 	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/internal/sdnotify"
+	"github.com/imustream/imustream/sensor/calib"
+	"github.com/imustream/imustream/sensor/fusion"
+	"github.com/imustream/imustream/sensor/sim"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -26,10 +29,10 @@ type daemonFlags struct {
 	sim              bool
 	seed             uint64
 	sensor           sensorFlags
-	cal              calibFlags
+	cal              calib.Flags
 	logLevel, config string
-	simx             simFlags
-	fusion           fusionFlags
+	simx             sim.Opts
+	fusion           fusion.Flags
 	rig              daemon.RigFlags
 }
 
@@ -41,17 +44,15 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
-	f.sensor.registerPressure(fs)
-	f.sensor.registerFIFO(fs)
-	f.sensor.registerMag(fs)
-	f.cal.register(fs)
+	f.sensor.det.RegisterStreamFlags(fs)
+	f.cal.RegisterFlags(fs)
 	f.cfg.RegisterFlags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn or error")
 	fs.StringVar(&f.config, "config", "", "config `FILE` of key = value lines named as these flags; flags override it")
-	f.simx.register(fs)
-	f.fusion.register(fs, "off")
+	f.simx.RegisterFlags(fs)
+	f.fusion.RegisterFlags(fs, "off")
 	f.rig.RegisterFlags(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", simGroup, fusionGroup,
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", sim.FlagGroup, fusion.FlagGroup,
 		"Network: listen allow default-lease announce announce-name", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
