@@ -86,18 +86,18 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
 	// control.Dial takes a host alone to mean the default port; the
 	// sidecar and the summary name the device with it.
-	f.ctl.device = control.WithDefaultPort(f.ctl.device)
+	f.ctl.Device = control.WithDefaultPort(f.ctl.Device)
 	cfg := receiver.RecordConfig{
-		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.device,
+		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.Device,
 		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit), NoSync: f.noSync,
 	}
 	if f.format == formatMCAP {
-		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.device, "recorder": cfg.Program}}
+		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.Device, "recorder": cfg.Program}}
 	}
 	// The recording checks the stream's tags with the key the client
 	// signs with (dial loads it again for the client).
 	var err error
-	if cfg.Key, err = control.LoadKeyIf(f.ctl.key); err != nil {
+	if cfg.Key, err = control.LoadKeyIf(f.ctl.KeyFile); err != nil {
 		return err
 	}
 	rows := "" // where the rows go, for the notes
@@ -132,7 +132,7 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if s := res.Summary; res.Ending == receiver.EndDaemon {
 		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
 	}
-	rep := receiver.Report{Device: f.ctl.device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
+	rep := receiver.Report{Device: f.ctl.Device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
 	rep.Write(stdout, res)
 	return rep.Err(res, err)
 }

@@ -33,11 +33,11 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	if lease < control.MinLease || lease > control.MaxLease {
 		return cli.Usagef("--lease %s outside %s..%s", lease, control.MinLease, control.MaxLease)
 	}
-	ctl.device = control.WithDefaultPort(ctl.device)
-	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
+	ctl.Device = control.WithDefaultPort(ctl.Device)
+	cfg := view.Config{Lease: lease, Device: ctl.Device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
 	cfg.ReportTo(stderr, isTerminal(stderr))
 	var err error
-	if cfg.Key, err = control.LoadKeyIf(ctl.key); err != nil {
+	if cfg.Key, err = control.LoadKeyIf(ctl.KeyFile); err != nil {
 		return err
 	}
 	site, err := view.Listen(httpAddr, foxAddr, foxglove.ServerConfig{Name: "imustream " + version})
@@ -50,7 +50,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Sinks = []view.Sink{imu}
-	v, where := view.New(cfg), ctl.device
+	v, where := view.New(cfg), ctl.Device
 	if nf.urls != "" {
 		src, err := nf.source()
 		if err != nil {
