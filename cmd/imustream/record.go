@@ -75,7 +75,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := interrupted()
 	defer stop()
-	if f.nats.urls != "" {
+	if f.nats.URLs != "" {
 		return recordNATS(ctx, f, out, stdout, stderr)
 	}
 	return record(ctx, f, out, stdout, stderr)
@@ -171,44 +171,25 @@ func isTerminal(w io.Writer) bool {
 
 // natsFlags are record's flags for reading from NATS instead of a daemon.
 type natsFlags struct {
-	urls, subject, from string
-	catchUp             bool
+	view.NATSFlags
+	catchUp bool
 }
 
 const recordNATSGroup = "NATS (instead of a daemon): nats subject start-at catch-up"
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	n.registerSource(fs)
+	n.RegisterFlags(fs)
 	fs.BoolVar(&n.catchUp, "catch-up", false, "with --nats and --start-at: end once everything the stream holds is read")
-}
-
-// registerSource registers the flags that name a stream on NATS (view's).
-func (n *natsFlags) registerSource(fs *flag.FlagSet) {
-	fs.StringVar(&n.urls, "nats", "", "read from NATS server `URLS` (comma-separated) instead of a daemon")
-	fs.StringVar(&n.subject, "subject", "", "with --nats: one device's `SUBJECT`, PREFIX.DEVICE.imu as imustream bridge publishes it")
-	fs.StringVar(&n.from, "start-at", "live", "with --nats: `WHERE` to start: live, all (the stream's start), a stream sequence, or an RFC 3339 time")
-}
-
-// source is the stream on NATS the flags name.
-func (n *natsFlags) source() (view.NATSSource, error) {
-	if n.subject == "" {
-		return view.NATSSource{}, cli.Usagef("--nats needs --subject PREFIX.DEVICE.imu")
-	}
-	from, err := bridge.ParseFrom(n.from)
-	if err != nil {
-		return view.NATSSource{}, cli.Usagef("%w", err)
-	}
-	return view.NATSSource{URLs: n.urls, Subject: n.subject, From: from}, nil
 }
 
 // recordNATS records one device's samples from NATS: the same CSV,
 // sidecar and summary as a recording over UDP.
 func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
-	src, err := f.nats.source()
+	src, err := f.nats.Source()
 	if err != nil {
-		return err
+		return cli.Usagef("%w", err)
 	}
-	nc, err := bridge.Connect(f.nats.urls, "imustream record", false)
+	nc, err := bridge.Connect(f.nats.URLs, "imustream record", false)
 	if err != nil {
 		return err
 	}
@@ -229,7 +210,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	if res.Bad > 0 || res.Other > 0 {
 		fmt.Fprintf(stderr, "record: %d messages dropped: %d malformed, %d of another device than %s\n", res.Bad+res.Other, res.Bad, res.Other, res.Device)
 	}
-	source := f.nats.subject + " on " + nc.ConnectedUrlRedacted()
+	source := f.nats.Subject + " on " + nc.ConnectedUrlRedacted()
 	s.WriteText(stdout, source)
 	if out != nil {
 		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
