@@ -12,6 +12,7 @@ import (
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
+	"github.com/imustream/imustream/sensor/sim"
 )
 
 type calibrateFlags struct {
@@ -24,7 +25,7 @@ type calibrateFlags struct {
 	level   bool
 	mount   calib.Mounting
 	mag     bool
-	simx    simFlags
+	simx    sim.Opts
 }
 
 // runCalibrate reads the sensor at rest, estimates its gyroscope bias and
@@ -41,8 +42,8 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.level, "level", false, "the body lies level, z axis up: estimate the whole accelerometer offset, not only its part along gravity")
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
 	fs.BoolVar(&f.mag, "mag", false, "calibrate the magnetometer instead (hard and soft iron) while you turn the device in every direction, upside down too; updates the magnetometer part of --out, keeping the rest")
-	f.simx.register(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", simGroup)
+	f.simx.RegisterFlags(fs)
+	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", sim.FlagGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -72,7 +73,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	// accelerometer and mounting stay), or a new one.
 	var c calib.Calibration
 	if f.mag {
-		sc.SimOpts = f.simx.opts
+		sc.SimOpts = f.simx
 		sc.SimOpts.Mag = true
 		if !sc.SimOpts.Still && !sc.SimOpts.Scripted {
 			sc.SimOpts.Tumble = true // the simulated user turns it in every direction

@@ -29,13 +29,11 @@ const (
 	ctlSecurityGroup = "Security: key from"
 )
 
+// ctlFlags are control.ClientFlags with $IMUSTREAM_DEVICE as the
+// default device.
 type ctlFlags struct {
-	device  string
-	timeout time.Duration
-	retries int
-	key     string
-	from    string
-	fs      *flag.FlagSet // to tell a --device given from the default
+	control.ClientFlags
+	fs *flag.FlagSet // to tell a --device given from the default
 }
 
 func (c *ctlFlags) register(fs *flag.FlagSet) {
@@ -44,30 +42,18 @@ func (c *ctlFlags) register(fs *flag.FlagSet) {
 	if env := os.Getenv(deviceEnv); env != "" {
 		def = env
 	}
-	fs.StringVar(&c.device, "device", def, fmt.Sprintf("the daemon's control address `HOST[:PORT]`; port %d unless given; IPv6 as [ADDR]:PORT, or ADDR alone. The environment variable %s sets the default for every command", defaultPort, deviceEnv))
-	fs.DurationVar(&c.timeout, "timeout", 300*time.Millisecond, "how long to wait for each reply, as a `DURATION` like 300ms or 2s")
-	fs.IntVar(&c.retries, "retries", 3, "how often to resend (same request id) when no reply comes, `N` ≥ 0")
-	fs.StringVar(&c.key, "key", "", "key `FILE` (from imustream keygen): sign commands, accept only signed replies")
-	fs.StringVar(&c.from, "from", "", "this controller's `NAME` in signed commands (default: the host name)")
+	c.RegisterFlags(fs, def, deviceEnv)
 }
 
 func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
-	if c.retries < 0 {
-		return nil, cli.Usagef("--retries must be ≥ 0")
+	if err := c.Check(); err != nil {
+		return nil, cli.Usagef("%w", err)
 	}
-	opts.Timeout, opts.Retries, opts.Probe = c.timeout, c.retries, true
-	if c.retries == 0 {
-		opts.Retries = -1 // the client's zero means its default
-	}
-	var err error
-	if opts.Key, err = control.LoadKeyIf(c.key); err != nil {
+	opts, err := c.Options(opts)
+	if err != nil {
 		return nil, err
 	}
-	opts.From = c.from
-	if c.key == "" && c.from != "" {
-		return nil, cli.Usagef("--from names the sender of signed commands; it needs --key")
-	}
-	device, err := resolveLocal(c.device)
+	device, err := resolveLocal(c.Device)
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,10 @@ import (
 	"os"
 
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/sensor/fusion/evaluate"
+	"github.com/imustream/imustream/sensor/sim"
 )
 
 // runEvaluate measures the orientation filter against the simulator's
@@ -14,9 +16,9 @@ import (
 // that ran the simulator.
 func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	var (
-		simx           simFlags
-		fus            fusionFlags
-		cal            calibFlags
+		simx           sim.Opts
+		fus            fusion.Flags
+		cal            calib.Flags
 		seed           uint64
 		rate           int
 		seconds, skip  float64
@@ -24,19 +26,19 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	)
 	fs := newFlags(name, stderr)
 	fs.Uint64Var(&seed, "seed", 1, "seed `N` of the simulated sensor")
-	simx.register(fs)
-	fus.register(fs, "9")
-	cal.register(fs)
+	simx.RegisterFlags(fs)
+	fus.RegisterFlags(fs, "9")
+	cal.RegisterFlags(fs)
 	fs.IntVar(&rate, "rate", 200, "sample rate in `HZ`")
 	fs.Float64Var(&seconds, "seconds", 60, "simulated `SECONDS` to run")
 	fs.Float64Var(&skip, "skip", 0, "leave the first `SECONDS` out of the figures (the filter converging)")
 	fs.StringVar(&recording, "recording", "", "evaluate this CSV `FILE` of imustream record instead, made from run --sim with the same simulator flags, the first stream after the daemon started")
 	fs.StringVar(&out, "out", "", "write the estimate next to the truth, per sample, to this CSV `FILE`")
-	groupFlags(fs, "Simulator: seed "+simGroup[len("Simulator: "):], fusionGroup, "Run: rate seconds skip calibration mount recording out")
+	groupFlags(fs, "Simulator: seed "+sim.FlagGroup[len("Simulator: "):], fusion.FlagGroup, "Run: rate seconds skip calibration mount recording out")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	simx.opts.Seed = seed
+	simx.Seed = seed
 	var rowCSV *evaluate.TruthCSV
 	if out != "" {
 		f, err := os.Create(out)
@@ -49,21 +51,21 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	var e evaluate.Errors
 	var err error
 	if recording != "" {
-		rc := evaluate.RecordingConfig{Sim: simx.opts, Skip: skip}
+		rc := evaluate.RecordingConfig{Sim: simx, Skip: skip}
 		if rowCSV != nil {
 			rc.Row = rowCSV.Row
 		}
 		e, err = evaluate.RecordingFile(recording, rc)
 	} else {
-		cfg := evaluate.Config{Sim: simx.opts, RateHz: rate, Seconds: seconds, Skip: skip}
-		if cfg.Fusion, err = fus.options(); err != nil {
-			return err
+		cfg := evaluate.Config{Sim: simx, RateHz: rate, Seconds: seconds, Skip: skip}
+		if cfg.Fusion, err = fus.Options(); err != nil {
+			return cli.Usagef("%w", err)
 		}
 		if cfg.Fusion.Mode == fusion.Off {
 			return cli.Usagef("--fusion off: nothing to evaluate")
 		}
-		if cfg.Calibration, err = cal.load(); err != nil {
-			return err
+		if cfg.Calibration, err = cal.Load(); err != nil {
+			return cli.Usagef("--calibration: %w", err)
 		}
 		if rowCSV != nil {
 			cfg.Row = rowCSV.Sample

@@ -75,7 +75,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := interrupted()
 	defer stop()
-	if f.nats.urls != "" {
+	if f.nats.URLs != "" {
 		return recordNATS(ctx, f, out, stdout, stderr)
 	}
 	return record(ctx, f, out, stdout, stderr)
@@ -86,18 +86,18 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
 	// control.Dial takes a host alone to mean the default port; the
 	// sidecar and the summary name the device with it.
-	f.ctl.device = control.WithDefaultPort(f.ctl.device)
+	f.ctl.Device = control.WithDefaultPort(f.ctl.Device)
 	cfg := receiver.RecordConfig{
-		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.device,
+		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.Device,
 		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit), NoSync: f.noSync,
 	}
 	if f.format == formatMCAP {
-		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.device, "recorder": cfg.Program}}
+		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.Device, "recorder": cfg.Program}}
 	}
 	// The recording checks the stream's tags with the key the client
 	// signs with (dial loads it again for the client).
 	var err error
-	if cfg.Key, err = control.LoadKeyIf(f.ctl.key); err != nil {
+	if cfg.Key, err = control.LoadKeyIf(f.ctl.KeyFile); err != nil {
 		return err
 	}
 	rows := "" // where the rows go, for the notes
@@ -132,7 +132,7 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if s := res.Summary; res.Ending == receiver.EndDaemon {
 		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
 	}
-	rep := receiver.Report{Device: f.ctl.device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
+	rep := receiver.Report{Device: f.ctl.Device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
 	rep.Write(stdout, res)
 	return rep.Err(res, err)
 }
@@ -171,44 +171,25 @@ func isTerminal(w io.Writer) bool {
 
 // natsFlags are record's flags for reading from NATS instead of a daemon.
 type natsFlags struct {
-	urls, subject, from string
-	catchUp             bool
+	view.NATSFlags
+	catchUp bool
 }
 
 const recordNATSGroup = "NATS (instead of a daemon): nats subject start-at catch-up"
 
 func (n *natsFlags) register(fs *flag.FlagSet) {
-	n.registerSource(fs)
+	n.RegisterFlags(fs)
 	fs.BoolVar(&n.catchUp, "catch-up", false, "with --nats and --start-at: end once everything the stream holds is read")
-}
-
-// registerSource registers the flags that name a stream on NATS (view's).
-func (n *natsFlags) registerSource(fs *flag.FlagSet) {
-	fs.StringVar(&n.urls, "nats", "", "read from NATS server `URLS` (comma-separated) instead of a daemon")
-	fs.StringVar(&n.subject, "subject", "", "with --nats: one device's `SUBJECT`, PREFIX.DEVICE.imu as imustream bridge publishes it")
-	fs.StringVar(&n.from, "start-at", "live", "with --nats: `WHERE` to start: live, all (the stream's start), a stream sequence, or an RFC 3339 time")
-}
-
-// source is the stream on NATS the flags name.
-func (n *natsFlags) source() (view.NATSSource, error) {
-	if n.subject == "" {
-		return view.NATSSource{}, cli.Usagef("--nats needs --subject PREFIX.DEVICE.imu")
-	}
-	from, err := bridge.ParseFrom(n.from)
-	if err != nil {
-		return view.NATSSource{}, cli.Usagef("%w", err)
-	}
-	return view.NATSSource{URLs: n.urls, Subject: n.subject, From: from}, nil
 }
 
 // recordNATS records one device's samples from NATS: the same CSV,
 // sidecar and summary as a recording over UDP.
 func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout, stderr io.Writer) error {
-	src, err := f.nats.source()
+	src, err := f.nats.Source()
 	if err != nil {
-		return err
+		return cli.Usagef("%w", err)
 	}
-	nc, err := bridge.Connect(f.nats.urls, "imustream record", false)
+	nc, err := bridge.Connect(f.nats.URLs, "imustream record", false)
 	if err != nil {
 		return err
 	}
@@ -229,7 +210,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	if res.Bad > 0 || res.Other > 0 {
 		fmt.Fprintf(stderr, "record: %d messages dropped: %d malformed, %d of another device than %s\n", res.Bad+res.Other, res.Bad, res.Other, res.Device)
 	}
-	source := f.nats.subject + " on " + nc.ConnectedUrlRedacted()
+	source := f.nats.Subject + " on " + nc.ConnectedUrlRedacted()
 	s.WriteText(stdout, source)
 	if out != nil {
 		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)

@@ -1,40 +1,14 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/internal/config"
-	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/rig"
 )
-
-// rigFlags are the daemon's rig front-end settings (docs/rig.md).
-type rigFlags struct {
-	listen, command, to, layout string
-	timeout                     time.Duration
-}
-
-func (r *rigFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&r.listen, "rig-listen", "", "UDP `HOST:PORT` for a rig's binary start/stop packets (off by default; senders on the allow list only)")
-	fs.StringVar(&r.command, "rig-command", rig.DefaultCommand, "the rig packet, a `SPEC`: len, offset and type (u8 u16 u32 u64 i8 i16 i32 i64 f32 f64) of the command field, start and stop values, order=le|be, match=OFFSET:HEX")
-	fs.StringVar(&r.to, "rig-to", "", "where the rig's samples go: `HOST:PORT`, or :PORT for the rig's own address")
-	fs.DurationVar(&r.timeout, "rig-timeout", rig.DefaultTimeout, "end the rig's stream after this `DURATION` without a start packet")
-	fs.StringVar(&r.layout, "rig-layout", rig.DefaultLayout, "the rig's sample struct, a `SPEC`: simulink, labview or NAME:TYPE,… with order=le|be and every=N (see imustream rig-layout)")
-}
-
-// config is the daemon's RigConfig; the front-end is off without --rig-listen.
-func (r *rigFlags) config() (daemon.RigConfig, error) {
-	c, err := daemon.ParseRig(r.listen, r.command, r.to, r.layout, r.timeout)
-	if err != nil {
-		return c, cli.Usagef("%w", err)
-	}
-	return c, nil
-}
 
 // runRigLayout prints what a rig needs to read the samples.
 func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {

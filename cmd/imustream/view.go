@@ -16,7 +16,7 @@ import (
 // runView serves the live page (and Foxglove) until Ctrl-C, then sums up.
 func runView(name string, args []string, stdout, stderr io.Writer) error {
 	var ctl ctlFlags
-	var nf natsFlags
+	var nf view.NATSFlags
 	var httpAddr, foxAddr, frameID string
 	var lease time.Duration
 	fs := newFlags(name, stderr)
@@ -25,7 +25,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&foxAddr, "foxglove", "127.0.0.1:8765", "serve the Foxglove WebSocket protocol on `HOST:PORT` as well ('': only at /foxglove on --http)")
 	fs.StringVar(&frameID, "frame-id", "imu", "the Foxglove messages' header.frame_id, a `NAME`")
 	fs.DurationVar(&lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after view dies")
-	nf.registerSource(fs)
+	nf.RegisterFlags(fs)
 	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup, "NATS (instead of a daemon; the page has no start/stop): nats subject start-at")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -33,11 +33,11 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	if lease < control.MinLease || lease > control.MaxLease {
 		return cli.Usagef("--lease %s outside %s..%s", lease, control.MinLease, control.MaxLease)
 	}
-	ctl.device = control.WithDefaultPort(ctl.device)
-	cfg := view.Config{Lease: lease, Device: ctl.device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
+	ctl.Device = control.WithDefaultPort(ctl.Device)
+	cfg := view.Config{Lease: lease, Device: ctl.Device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
 	cfg.ReportTo(stderr, isTerminal(stderr))
 	var err error
-	if cfg.Key, err = control.LoadKeyIf(ctl.key); err != nil {
+	if cfg.Key, err = control.LoadKeyIf(ctl.KeyFile); err != nil {
 		return err
 	}
 	site, err := view.Listen(httpAddr, foxAddr, foxglove.ServerConfig{Name: "imustream " + version})
@@ -50,18 +50,18 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	cfg.Sinks = []view.Sink{imu}
-	v, where := view.New(cfg), ctl.device
-	if nf.urls != "" {
-		src, err := nf.source()
+	v, where := view.New(cfg), ctl.Device
+	if nf.URLs != "" {
+		src, err := nf.Source()
 		if err != nil {
 			site.Shutdown()
-			return err
+			return cli.Usagef("%w", err)
 		}
 		v, where = view.NewNATS(cfg, src), src.Subject
 	}
 	fmt.Fprintln(stderr, site.Where())
 	var c *control.Client
-	if nf.urls == "" {
+	if nf.URLs == "" {
 		if c, err = ctl.dial(control.ClientOptions{OnData: v.Receive}); err != nil {
 			site.Shutdown()
 			return err

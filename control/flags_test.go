@@ -1,0 +1,57 @@
+package control
+
+import (
+	"flag"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestClientFlags(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "key")
+	k, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteKeyFile(keyFile, k); err != nil {
+		t.Fatal(err)
+	}
+	parse := func(args ...string) *ClientFlags {
+		t.Helper()
+		var c ClientFlags
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c.RegisterFlags(fs, "127.0.0.1:7600", "ENV")
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	c := parse()
+	if c.Device != "127.0.0.1:7600" || c.Timeout != 300*time.Millisecond || c.Retries != 3 || c.KeyFile != "" || c.From != "" {
+		t.Errorf("defaults: %+v", *c)
+	}
+	for _, tc := range []struct {
+		args []string
+		bad  string // in Check's error; "" for none
+	}{
+		{[]string{"--retries", "-1"}, "--retries"},
+		{[]string{"--from", "me"}, "--from"},
+		{[]string{"--from", "me", "--key", keyFile}, ""},
+		{[]string{"--retries", "0"}, ""},
+	} {
+		err := parse(tc.args...).Check()
+		if (err != nil) != (tc.bad != "") || err != nil && !strings.Contains(err.Error(), tc.bad) {
+			t.Errorf("%q: Check() = %v; want an error naming %q", tc.args, err, tc.bad)
+		}
+	}
+	o, err := parse("--retries", "0", "--timeout", "2s", "--key", keyFile, "--from", "me").Options(ClientOptions{})
+	if err != nil || o.Retries != -1 || o.Timeout != 2*time.Second || o.Key == nil || *o.Key != k || o.From != "me" || !o.Probe {
+		t.Errorf("Options = %+v, %v; want one send, 2s, the key, from me, probing", o, err)
+	}
+	if _, err := parse("--key", filepath.Join(t.TempDir(), "none")).Options(ClientOptions{}); err == nil {
+		t.Error("Options with a missing key file: no error")
+	}
+}
