@@ -32,7 +32,7 @@ type calibrateFlags struct {
 // accelerometer offset and writes a calibration file for run --calibration.
 func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	var f calibrateFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	f.sensor.register(fs)
 	fs.BoolVar(&f.sim, "sim", false, "calibrate the simulated sensor, lying still (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
@@ -43,7 +43,7 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
 	fs.BoolVar(&f.mag, "mag", false, "calibrate the magnetometer instead (hard and soft iron) while you turn the device in every direction, upside down too; updates the magnetometer part of --out, keeping the rest")
 	f.simx.RegisterFlags(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", sim.FlagGroup)
+	app.GroupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", sim.FlagGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -69,21 +69,21 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	var cf ctlFlags
 	var to string
 	var lease, syncFor time.Duration
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	cf.register(fs)
 	switch name {
 	case control.VerbStart:
 		fs.StringVar(&to, "to", "", "the receiver to stream to: `HOST:PORT`, or :PORT on this host (required)")
 		fs.DurationVar(&lease, "lease", 0, "end the stream unless start is repeated within this `DURATION` (0: no lease)")
-		groupFlags(fs, "Stream: to lease", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Stream: to lease", ctlDeviceGroup, ctlSecurityGroup)
 	case control.VerbStop:
 		fs.StringVar(&to, "to", "", "the receiver whose stream to stop: `HOST:PORT`, :PORT on this host, or all (required)")
-		groupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
 	case control.VerbStatus:
 		fs.DurationVar(&syncFor, "sync", 0, "also run time exchanges for this `DURATION` (10s or more fits the drift) before printing the device's clock offset, RTT and drift")
-		groupFlags(fs, "Time: sync", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Time: sync", ctlDeviceGroup, ctlSecurityGroup)
 	default:
-		groupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
 	}
 	if err := cli.Parse(fs, args); err != nil {
 		return err

@@ -24,7 +24,7 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 		seconds, skip  float64
 		recording, out string
 	)
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.Uint64Var(&seed, "seed", 1, "seed `N` of the simulated sensor")
 	simx.RegisterFlags(fs)
 	fus.RegisterFlags(fs, "9")
@@ -34,7 +34,7 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&skip, "skip", 0, "leave the first `SECONDS` out of the figures (the filter converging)")
 	fs.StringVar(&recording, "recording", "", "evaluate this CSV `FILE` of imustream record instead, made from run --sim with the same simulator flags, the first stream after the daemon started")
 	fs.StringVar(&out, "out", "", "write the estimate next to the truth, per sample, to this CSV `FILE`")
-	groupFlags(fs, "Simulator: seed "+sim.FlagGroup[len("Simulator: "):], fusion.FlagGroup, "Run: rate seconds skip calibration mount recording out")
+	app.GroupFlags(fs, "Simulator: seed "+sim.FlagGroup[len("Simulator: "):], fusion.FlagGroup, "Run: rate seconds skip calibration mount recording out")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

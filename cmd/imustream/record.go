@@ -35,7 +35,7 @@ type recordFlags struct {
 // runRecord streams to this host, writes CSV and prints a loss summary.
 func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	var f recordFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	f.ctl.register(fs)
 	fs.DurationVar(&f.duration, "duration", 0, "how long to record, counted from the first sample: a `DURATION` like 90s or 5m (0: until Ctrl-C)")
 	fs.StringVar(&f.out, "out", "", "CSV `FILE` to write, its metadata to FILE.json; the rows go to a partial file that becomes FILE once the recording is complete ('-': standard output; default: statistics only)")
@@ -46,7 +46,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.frameID, "frame-id", mcaprec.DefaultFrameID, "the MCAP messages' header.frame_id, a `NAME`")
 	fs.BoolVar(&f.noSync, "no-sync", false, "do not estimate the device's clock: t_pc_ns stays empty, MCAP stamps are the device's wall clock")
 	f.nats.register(fs)
-	groupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
+	app.GroupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ type daemonFlags struct {
 // which sets what the command line did not. A reload calls it again.
 func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlags, error) {
 	var f daemonFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
@@ -52,7 +52,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.simx.RegisterFlags(fs)
 	f.fusion.RegisterFlags(fs, "off")
 	f.rig.RegisterFlags(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", sim.FlagGroup, fusion.FlagGroup,
+	app.GroupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", sim.FlagGroup, fusion.FlagGroup,
 		"Network: listen allow default-lease announce announce-name", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
