@@ -41,8 +41,8 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	if err := f.Check(f.out, isTerminal(os.Stdout)); err != nil {
 		return cli.Usagef("%w", err)
 	}
-	if f.Lease < control.MinLease || f.Lease > control.MaxLease {
-		return cli.Usagef("--lease %s outside %s..%s", f.Lease, control.MinLease, control.MaxLease)
+	if err := control.CheckLease(f.Lease); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	// The file is checked and created before the daemon is asked for
 	// anything: a refusal or a bad directory costs no stream.

@@ -30,8 +30,8 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if lease < control.MinLease || lease > control.MaxLease {
-		return cli.Usagef("--lease %s outside %s..%s", lease, control.MinLease, control.MaxLease)
+	if err := control.CheckLease(lease); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	ctl.Device = control.WithDefaultPort(ctl.Device)
 	cfg := view.Config{Lease: lease, Device: ctl.Device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
