@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -37,16 +36,11 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
+		if bad, err := devices.ReadFile(file); bad {
+			return cli.Usagef("--devices %s: %w", file, err)
+		} else if err != nil {
 			return err
 		}
-		ds, err := bridge.ReadDevices(f)
-		f.Close()
-		if err != nil {
-			return cli.Usagef("--devices %s: %w", file, err)
-		}
-		devices = append(devices, ds...)
 	}
 	if len(devices) == 0 && !discover {
 		return cli.Usagef("no devices: give --device, --devices or --discover")
