@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/sim"
@@ -47,8 +48,8 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkRate(f.rate); err != nil {
-		return err
+	if err := daemon.CheckRate(f.rate); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	if !(f.seconds > 0 && f.seconds <= 3600) {
 		return cli.Usagef("--seconds %g out of range (0, 3600]", f.seconds)

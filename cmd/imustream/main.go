@@ -15,7 +15,6 @@ import (
 
 	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/internal/cli"
-	"github.com/imustream/imustream/sensor"
 )
 
 // Set by the Makefile with -ldflags "-X main.version=… -X main.commit=…".
@@ -74,14 +73,6 @@ func runVersion(name string, args []string, stdout, stderr io.Writer) error {
 // interrupted is the context of a command that ends on SIGINT or SIGTERM.
 func interrupted() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-}
-
-// checkRate refuses a --rate outside the range a sensor is read at.
-func checkRate(hz int) error {
-	if sensor.CheckRate(hz) != nil {
-		return cli.Usagef("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
-	}
-	return nil
 }
 
 // goarm names the ARM variant the binary was built for (GOARM=6 for a Pi

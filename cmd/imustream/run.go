@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/sensor/sim"
-	"github.com/imustream/imustream/telemetry"
 )
 
 // DefaultListen is the daemon's control address unless --listen says
@@ -75,18 +73,12 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return cli.Usagef("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	if err := checkRate(f.cfg.RateHz); err != nil {
-		return err
-	}
-	if f.cfg.Batch < 1 || f.cfg.Batch > telemetry.MaxBatch {
-		return cli.Usagef("--batch %d out of range 1..%d", f.cfg.Batch, telemetry.MaxBatch)
+	if err := f.cfg.CheckFlags(); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := f.cfg
 	cfg.TuneRuntime, cfg.Notifier, cfg.Version, cfg.Logger = true, sdnotify.FromEnv(), version, log
-	if _, err := net.ResolveUDPAddr("udp", cfg.Listen); err != nil {
-		return cli.Usagef("--listen %q: %w", cfg.Listen, err)
-	}
 	if cfg.Rig, err = f.rig.Config(); err != nil {
 		return cli.Usagef("%w", err)
 	}
