@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/imustream/imustream/discovery"
@@ -20,6 +21,22 @@ func (l *DeviceList) Set(s string) error {
 		*l = append(*l, d)
 	}
 	return err
+}
+
+// ReadFile adds the devices of the devices file path (ReadDevices). bad
+// says that the error is the file's content, not its opening.
+func (l *DeviceList) ReadFile(path string) (bad bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	ds, err := ReadDevices(f)
+	if err != nil {
+		return true, err
+	}
+	*l = append(*l, ds...)
+	return false, nil
 }
 
 // AwaitStream is EnsureStream, tried again every second while a cluster

@@ -5,6 +5,7 @@ import (
 	"flag"
 
 	"github.com/imustream/imustream/bridge"
+	"github.com/imustream/imustream/receiver"
 )
 
 // NATSFlags name a device's stream on NATS on a command line (view,
@@ -30,4 +31,9 @@ func (n *NATSFlags) Source() (NATSSource, error) {
 		return NATSSource{}, err
 	}
 	return NATSSource{URLs: n.URLs, Subject: n.Subject, From: from}, nil
+}
+
+// RegisterFlags adds --lease to fs, bound to c, with the CLI's default.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after view dies")
 }

@@ -4,6 +4,9 @@ import (
 	"flag"
 	"io"
 	"testing"
+	"time"
+
+	"github.com/imustream/imustream/receiver"
 )
 
 func TestNATSFlags(t *testing.T) {
@@ -27,5 +30,19 @@ func TestNATSFlags(t *testing.T) {
 		if (err == nil) != tc.ok || err == nil && (src.URLs != n.URLs || src.Subject != n.Subject) {
 			t.Errorf("%q: Source() = %+v, %v", tc.args, src, err)
 		}
+	}
+}
+
+// TestConfigRegisterFlags: --lease defaults to a recording's lease and
+// sets Config.Lease.
+func TestConfigRegisterFlags(t *testing.T) {
+	var c Config
+	fs := flag.NewFlagSet("view", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	if c.Lease != receiver.DefaultLease {
+		t.Errorf("default lease %s, want %s", c.Lease, receiver.DefaultLease)
+	}
+	if err := fs.Parse([]string{"--lease", "10s"}); err != nil || c.Lease != 10*time.Second {
+		t.Errorf("--lease 10s: lease %s, err %v", c.Lease, err)
 	}
 }

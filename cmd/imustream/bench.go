@@ -17,7 +17,7 @@ func runBench(name string, args []string, stdout, stderr io.Writer) error {
 	c := bench.DefaultConfig()
 	var asJSON bool
 	var suite string
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	c.RegisterFlags(fs)
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of the table")
 	fs.StringVar(&suite, "suite", "", "run the standard comparison runs (each --duration long) and write their results as JSON to FILE, which go run ./internal/bench/perfdoc renders as docs/performance.md")

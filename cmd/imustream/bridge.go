@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -24,7 +23,7 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 		discover        bool
 		statsEvery      time.Duration
 	)
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.Var(&devices, "device", "a daemon to follow, `NAME=HOST[:PORT]` (NAME: its subject token) or HOST[:PORT]; repeatable")
 	fs.StringVar(&file, "devices", "", "`FILE` of devices, one NAME=HOST[:PORT] a line")
 	fs.BoolVar(&discover, "discover", false, "follow the daemons that announce themselves on the LAN (DNS-SD), as they come and go")
@@ -32,21 +31,16 @@ func runBridge(name string, args []string, stdout, stderr io.Writer) error {
 	cfg.RegisterFlags(fs)
 	fs.StringVar(&key, "key", "", "key `FILE` (from imustream keygen) to sign the commands to the daemons")
 	fs.DurationVar(&statsEvery, "stats", 10*time.Second, "print the counters every `DURATION` (0: never)")
-	groupFlags(fs, "Devices: device devices discover key lease", "NATS: nats prefix stream replicas max-age max-bytes flush queue stats")
+	app.GroupFlags(fs, "Devices: device devices discover key lease", "NATS: nats prefix stream replicas max-age max-bytes flush queue stats")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
+		if bad, err := devices.ReadFile(file); bad {
+			return cli.Usagef("--devices %s: %w", file, err)
+		} else if err != nil {
 			return err
 		}
-		ds, err := bridge.ReadDevices(f)
-		f.Close()
-		if err != nil {
-			return cli.Usagef("--devices %s: %w", file, err)
-		}
-		devices = append(devices, ds...)
 	}
 	if len(devices) == 0 && !discover {
 		return cli.Usagef("no devices: give --device, --devices or --discover")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/imustream/imustream/internal/cli"
+	"github.com/imustream/imustream/internal/daemon"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/sim"
@@ -32,7 +33,7 @@ type calibrateFlags struct {
 // accelerometer offset and writes a calibration file for run --calibration.
 func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	var f calibrateFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	f.sensor.register(fs)
 	fs.BoolVar(&f.sim, "sim", false, "calibrate the simulated sensor, lying still (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
@@ -43,12 +44,12 @@ func runCalibrate(name string, args []string, stdout, stderr io.Writer) error {
 	fs.Var(&f.mount, "mount", "mounting to store in the file, as `AXES|MATRIX`: the body axes as signed sensor axes, e.g. x=-y,y=x,z=z, or a 3×3 JSON matrix; with --level it also says which sensor axis is up")
 	fs.BoolVar(&f.mag, "mag", false, "calibrate the magnetometer instead (hard and soft iron) while you turn the device in every direction, upside down too; updates the magnetometer part of --out, keeping the rest")
 	f.simx.RegisterFlags(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", sim.FlagGroup)
+	app.GroupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf rate", "Calibration: seconds level mount mag out", sim.FlagGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkRate(f.rate); err != nil {
-		return err
+	if err := daemon.CheckRate(f.rate); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	if !(f.seconds > 0 && f.seconds <= 3600) {
 		return cli.Usagef("--seconds %g out of range (0, 3600]", f.seconds)

@@ -12,7 +12,6 @@ import (
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/receiver"
-	"github.com/imustream/imustream/timesync"
 )
 
 // deviceEnv names the environment variable that sets the default of
@@ -69,21 +68,21 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	var cf ctlFlags
 	var to string
 	var lease, syncFor time.Duration
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	cf.register(fs)
 	switch name {
 	case control.VerbStart:
 		fs.StringVar(&to, "to", "", "the receiver to stream to: `HOST:PORT`, or :PORT on this host (required)")
 		fs.DurationVar(&lease, "lease", 0, "end the stream unless start is repeated within this `DURATION` (0: no lease)")
-		groupFlags(fs, "Stream: to lease", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Stream: to lease", ctlDeviceGroup, ctlSecurityGroup)
 	case control.VerbStop:
 		fs.StringVar(&to, "to", "", "the receiver whose stream to stop: `HOST:PORT`, :PORT on this host, or all (required)")
-		groupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Stream: to", ctlDeviceGroup, ctlSecurityGroup)
 	case control.VerbStatus:
 		fs.DurationVar(&syncFor, "sync", 0, "also run time exchanges for this `DURATION` (10s or more fits the drift) before printing the device's clock offset, RTT and drift")
-		groupFlags(fs, "Time: sync", ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, "Time: sync", ctlDeviceGroup, ctlSecurityGroup)
 	default:
-		groupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
+		app.GroupFlags(fs, ctlDeviceGroup, ctlSecurityGroup)
 	}
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -114,10 +113,8 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case name == control.VerbStatus:
-		for _, f := range r.Fields {
-			fmt.Fprintf(stdout, "%-17s %s\n", f.Key, f.Value)
-		}
-		printSync(stdout, c, syncFor)
+		r.WriteFields(stdout)
+		receiver.WriteSync(stdout, c, syncFor)
 		return nil
 	case name == control.VerbStop && to == "all":
 		if n, _ := r.Get("stopped"); n == "0" {
@@ -128,22 +125,4 @@ func runCtl(name string, args []string, stdout, stderr io.Writer) error {
 	r.ID = ""
 	fmt.Fprint(stdout, r.String())
 	return nil
-}
-
-// printSync runs time exchanges, a few or for syncFor, and prints what
-// they say of the device's clock: its offset from this host's, the round
-// trip, and the drift, which needs exchanges over 10 s or more.
-func printSync(w io.Writer, c *control.Client, syncFor time.Duration) {
-	e, ok := timesync.Measure(context.Background(), c, syncFor)
-	if !ok {
-		fmt.Fprintf(w, "%-17s %s\n", "time_sync", "none: the daemon did not answer the time command")
-		return
-	}
-	fmt.Fprintf(w, "%-17s %s (device − this host, CLOCK_MONOTONIC)\n", "time_offset", receiver.Nanos(e.OffsetAt(e.Ref)))
-	fmt.Fprintf(w, "%-17s %s (smallest of %d exchanges)\n", "time_rtt", receiver.Nanos(e.RTT), e.Exchanges)
-	if e.Drift == 0 && syncFor < timesync.MinDriftSpan {
-		fmt.Fprintf(w, "%-17s %s\n", "time_drift", "unknown: fitted over 10 s of exchanges (status --sync 12s; record shows it)")
-		return
-	}
-	fmt.Fprintf(w, "%-17s %+.2f ppm\n", "time_drift", e.Drift*1e6)
 }

@@ -16,10 +16,10 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 		wait   time.Duration
 		asJSON bool
 	)
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.DurationVar(&wait, "wait", discovery.DefaultWait, "how long to listen for answers, a `DURATION`")
 	fs.BoolVar(&asJSON, "json", false, "print the daemons as JSON, one object a line")
-	groupFlags(fs, "Discovery: wait json")
+	app.GroupFlags(fs, "Discovery: wait json")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -16,29 +16,21 @@ import (
 // that ran the simulator.
 func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	var (
-		simx           sim.Opts
+		cfg            evaluate.Config
 		fus            fusion.Flags
 		cal            calib.Flags
-		seed           uint64
-		rate           int
-		seconds, skip  float64
 		recording, out string
 	)
-	fs := newFlags(name, stderr)
-	fs.Uint64Var(&seed, "seed", 1, "seed `N` of the simulated sensor")
-	simx.RegisterFlags(fs)
+	fs := app.NewFlags(name, stderr)
+	cfg.RegisterFlags(fs)
 	fus.RegisterFlags(fs, "9")
 	cal.RegisterFlags(fs)
-	fs.IntVar(&rate, "rate", 200, "sample rate in `HZ`")
-	fs.Float64Var(&seconds, "seconds", 60, "simulated `SECONDS` to run")
-	fs.Float64Var(&skip, "skip", 0, "leave the first `SECONDS` out of the figures (the filter converging)")
 	fs.StringVar(&recording, "recording", "", "evaluate this CSV `FILE` of imustream record instead, made from run --sim with the same simulator flags, the first stream after the daemon started")
 	fs.StringVar(&out, "out", "", "write the estimate next to the truth, per sample, to this CSV `FILE`")
-	groupFlags(fs, "Simulator: seed "+sim.FlagGroup[len("Simulator: "):], fusion.FlagGroup, "Run: rate seconds skip calibration mount recording out")
+	app.GroupFlags(fs, "Simulator: seed "+sim.FlagGroup[len("Simulator: "):], fusion.FlagGroup, "Run: rate seconds skip calibration mount recording out")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	simx.Seed = seed
 	var rowCSV *evaluate.TruthCSV
 	if out != "" {
 		f, err := os.Create(out)
@@ -51,13 +43,12 @@ func runEvaluate(name string, args []string, stdout, stderr io.Writer) error {
 	var e evaluate.Errors
 	var err error
 	if recording != "" {
-		rc := evaluate.RecordingConfig{Sim: simx, Skip: skip}
+		rc := evaluate.RecordingConfig{Sim: cfg.Sim, Skip: cfg.Skip}
 		if rowCSV != nil {
 			rc.Row = rowCSV.Row
 		}
 		e, err = evaluate.RecordingFile(recording, rc)
 	} else {
-		cfg := evaluate.Config{Sim: simx, RateHz: rate, Seconds: seconds, Skip: skip}
 		if cfg.Fusion, err = fus.Options(); err != nil {
 			return cli.Usagef("%w", err)
 		}

@@ -40,9 +40,9 @@ func TestHelpGoesToStdout(t *testing.T) {
 
 // hiddenCommand returns a command without help (a child of bench).
 func hiddenCommand() string {
-	for _, c := range commands {
-		if c.help == "" {
-			return c.name
+	for _, c := range app.Commands {
+		if c.Help == "" {
+			return c.Name
 		}
 	}
 	return "no-hidden-command"
@@ -57,31 +57,31 @@ var flagLine = regexp.MustCompile(`(?m)^  --([a-z0-9-]+)(?: (\S+))?$`)
 // by what it is.
 func TestCommandHelp(t *testing.T) {
 	ungrouped := map[string]bool{"record": true, "bench": true, "version": true} // record.go, bench.go: not yet
-	for _, c := range commands {
-		if c.help == "" {
+	for _, c := range app.Commands {
+		if c.Help == "" {
 			continue
 		}
-		stdout, stderr, code := runCmd(t, c.name, "-h")
+		stdout, stderr, code := runCmd(t, c.Name, "-h")
 		if code != 0 || stderr != "" {
-			t.Errorf("%s -h: exit %d, stderr %q", c.name, code, stderr)
+			t.Errorf("%s -h: exit %d, stderr %q", c.Name, code, stderr)
 			continue
 		}
-		if other, _, _ := runCmd(t, "help", c.name); other != stdout {
-			t.Errorf("imustream help %s differs from %s -h:\n%s\n---\n%s", c.name, c.name, other, stdout)
+		if other, _, _ := runCmd(t, "help", c.Name); other != stdout {
+			t.Errorf("imustream help %s differs from %s -h:\n%s\n---\n%s", c.Name, c.Name, other, stdout)
 		}
 		lines := strings.Split(stdout, "\n")
-		if len(lines) < 3 || lines[0] != "imustream "+c.name+" — "+c.help || !strings.HasPrefix(lines[2], "usage: imustream "+c.name) {
-			t.Errorf("%s -h does not start with its summary and usage line:\n%s", c.name, stdout)
+		if len(lines) < 3 || lines[0] != "imustream "+c.Name+" — "+c.Help || !strings.HasPrefix(lines[2], "usage: imustream "+c.Name) {
+			t.Errorf("%s -h does not start with its summary and usage line:\n%s", c.Name, stdout)
 		}
-		if ungrouped[c.name] {
+		if ungrouped[c.Name] {
 			continue
 		}
 		if strings.Contains(stdout, "\nOther:\n") || strings.Contains(stdout, "\nFlags:\n") {
-			t.Errorf("%s -h lists flags outside its groups:\n%s", c.name, stdout)
+			t.Errorf("%s -h lists flags outside its groups:\n%s", c.Name, stdout)
 		}
 		for _, m := range flagLine.FindAllStringSubmatch(stdout, -1) {
 			if p := m[2]; p != "" && (p != strings.ToUpper(p) || p == "VALUE") {
-				t.Errorf("%s -h: --%s %s: the placeholder should say what the value is", c.name, m[1], p)
+				t.Errorf("%s -h: --%s %s: the placeholder should say what the value is", c.Name, m[1], p)
 			}
 		}
 	}

@@ -11,9 +11,9 @@ import (
 // runKeygen writes a new key file.
 func runKeygen(name string, args []string, stdout, stderr io.Writer) error {
 	var out string
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.StringVar(&out, "out", "", "key `FILE` to create (mode 0600; an existing file is never overwritten)")
-	groupFlags(fs, "Output: out")
+	app.GroupFlags(fs, "Output: out")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

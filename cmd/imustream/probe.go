@@ -15,11 +15,11 @@ func runProbe(name string, args []string, stdout, stderr io.Writer) error {
 	var sf sensorFlags
 	var rate int
 	var record string
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	sf.register(fs)
 	fs.IntVar(&rate, "rate", 200, "with --record: the rate the samples are read at, `HZ`")
 	fs.StringVar(&record, "record", "", "also open the first IMU found with these settings, read 20 samples and write every I²C transaction to this trace `FILE` (it resets the chip: stop a running daemon first)")
-	groupFlags(fs, "Sensor: sensor bus addr accel-range gyro-range dlpf", "Recording: record rate")
+	app.GroupFlags(fs, "Sensor: sensor bus addr accel-range gyro-range dlpf", "Recording: record rate")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

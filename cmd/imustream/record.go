@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/imustream/imustream/bridge"
@@ -20,44 +18,31 @@ import (
 )
 
 type recordFlags struct {
-	ctl      ctlFlags
-	duration time.Duration
-	out      string
-	force    bool
-	lease    time.Duration
-	strict   bool
-	format   string
-	frameID  string
-	noSync   bool
-	nats     natsFlags
+	receiver.RecordFlags
+	ctl   ctlFlags
+	out   string
+	force bool
+	nats  natsFlags
 }
 
 // runRecord streams to this host, writes CSV and prints a loss summary.
 func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	var f recordFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	f.ctl.register(fs)
-	fs.DurationVar(&f.duration, "duration", 0, "how long to record, counted from the first sample: a `DURATION` like 90s or 5m (0: until Ctrl-C)")
+	f.RegisterFlags(fs)
 	fs.StringVar(&f.out, "out", "", "CSV `FILE` to write, its metadata to FILE.json; the rows go to a partial file that becomes FILE once the recording is complete ('-': standard output; default: statistics only)")
 	fs.BoolVar(&f.force, "force", false, "replace an existing --out FILE, once the new recording is complete")
-	fs.DurationVar(&f.lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after the recorder dies")
-	fs.BoolVar(&f.strict, "strict", false, "exit 1 if any sample was lost or the count is off by more than 1 % of rate × duration")
-	fs.StringVar(&f.format, "format", "", "`csv` or mcap (ROS 2 messages, zstd chunks); default: mcap for an --out FILE ending in .mcap, else csv")
-	fs.StringVar(&f.frameID, "frame-id", mcaprec.DefaultFrameID, "the MCAP messages' header.frame_id, a `NAME`")
-	fs.BoolVar(&f.noSync, "no-sync", false, "do not estimate the device's clock: t_pc_ns stays empty, MCAP stamps are the device's wall clock")
 	f.nats.register(fs)
-	groupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
+	app.GroupFlags(fs, "Recording: duration out format frame-id force lease strict no-sync", ctlDeviceGroup, ctlSecurityGroup, recordNATSGroup)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := f.pickFormat(); err != nil {
-		return err
+	if err := f.Check(f.out, isTerminal(os.Stdout)); err != nil {
+		return cli.Usagef("%w", err)
 	}
-	if f.duration < 0 {
-		return cli.Usagef("--duration %s is negative: give how long to record, or 0 to record until Ctrl-C", f.duration)
-	}
-	if f.lease < control.MinLease || f.lease > control.MaxLease {
-		return cli.Usagef("--lease %s outside %s..%s", f.lease, control.MinLease, control.MaxLease)
+	if err := control.CheckLease(f.Lease); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	// The file is checked and created before the daemon is asked for
 	// anything: a refusal or a bad directory costs no stream.
@@ -88,11 +73,11 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	// sidecar and the summary name the device with it.
 	f.ctl.Device = control.WithDefaultPort(f.ctl.Device)
 	cfg := receiver.RecordConfig{
-		Output: out, Duration: f.duration, Lease: f.lease, Device: f.ctl.Device,
-		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit), NoSync: f.noSync,
+		Output: out, Duration: f.Duration, Lease: f.Lease, Device: f.ctl.Device,
+		Program: fmt.Sprintf("imustream %s (commit %s) record", version, commit), NoSync: f.NoSync,
 	}
-	if f.format == formatMCAP {
-		cfg.MCAP = &mcaprec.Options{FrameID: f.frameID, Metadata: map[string]string{"device": f.ctl.Device, "recorder": cfg.Program}}
+	if f.Format == receiver.FormatMCAP {
+		cfg.MCAP = &mcaprec.Options{FrameID: f.FrameID, Metadata: map[string]string{"device": f.ctl.Device, "recorder": cfg.Program}}
 	}
 	// The recording checks the stream's tags with the key the client
 	// signs with (dial loads it again for the client).
@@ -132,32 +117,9 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if s := res.Summary; res.Ending == receiver.EndDaemon {
 		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
 	}
-	rep := receiver.Report{Device: f.ctl.Device, Out: out, Path: f.out, Format: f.format, Strict: f.strict, NoSync: f.noSync}
+	rep := receiver.Report{Device: f.ctl.Device, Out: out, Path: f.out, Format: f.Format, Strict: f.Strict, NoSync: f.NoSync}
 	rep.Write(stdout, res)
 	return rep.Err(res, err)
-}
-
-const (
-	formatCSV  = "csv"
-	formatMCAP = "mcap"
-)
-
-// pickFormat checks --format, or takes it from --out's extension.
-func (f *recordFlags) pickFormat() error {
-	switch f.format {
-	case "":
-		f.format = formatCSV
-		if strings.EqualFold(filepath.Ext(f.out), ".mcap") {
-			f.format = formatMCAP
-		}
-	case formatCSV, formatMCAP:
-	default:
-		return cli.Usagef("--format %q: want csv or mcap", f.format)
-	}
-	if f.format == formatMCAP && f.out == "-" && isTerminal(os.Stdout) {
-		return cli.Usagef("--format mcap to standard output, which is a terminal: give --out FILE.mcap or redirect it")
-	}
-	return nil
 }
 
 func isTerminal(w io.Writer) bool {
@@ -194,7 +156,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 		return err
 	}
 	defer nc.Close()
-	cfg := bridge.RecordConfig{Conn: nc, Subject: src.Subject, From: src.From, Duration: f.duration, CatchUp: f.nats.catchUp}
+	cfg := bridge.RecordConfig{Conn: nc, Subject: src.Subject, From: src.From, Duration: f.Duration, CatchUp: f.nats.catchUp}
 	switch {
 	case out != nil:
 		cfg.CSV = out.File()
@@ -214,7 +176,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	s.WriteText(stdout, source)
 	if out != nil {
 		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
-		if ferr := res.Save(out, err == nil, source, program, f.duration); ferr != nil {
+		if ferr := res.Save(out, err == nil, source, program, f.Duration); ferr != nil {
 			return ferr
 		}
 		if s.Samples > 0 {
@@ -224,7 +186,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	if err != nil {
 		return err
 	}
-	if f.strict && s.Lost > 0 {
+	if f.Strict && s.Lost > 0 {
 		return fmt.Errorf("strict check failed: %d samples lost", s.Lost)
 	}
 	return nil

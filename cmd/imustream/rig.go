@@ -12,11 +12,11 @@ import (
 
 // runRigLayout prints what a rig needs to read the samples.
 func runRigLayout(name string, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	spec := fs.String("rig-layout", rig.DefaultLayout, "the layout `SPEC`, as the daemon's --rig-layout")
 	as := fs.String("as", "c", "`FORMAT`: "+strings.Join(rig.Formats, ", "))
 	cfg := fs.String("config", "", "the daemon's config `FILE`: its rig-layout applies unless --rig-layout is given")
-	groupFlags(fs, "Layout: as rig-layout config")
+	app.GroupFlags(fs, "Layout: as rig-layout config")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/fusion"
 	"github.com/imustream/imustream/sensor/sim"
-	"github.com/imustream/imustream/telemetry"
 )
 
 // DefaultListen is the daemon's control address unless --listen says
@@ -40,7 +38,7 @@ type daemonFlags struct {
 // which sets what the command line did not. A reload calls it again.
 func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlags, error) {
 	var f daemonFlags
-	fs := newFlags(name, stderr)
+	fs := app.NewFlags(name, stderr)
 	fs.BoolVar(&f.sim, "sim", false, "use the simulated sensor, no hardware needed (short for --sensor sim)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed `N` of the simulated sensor")
 	f.sensor.register(fs)
@@ -52,7 +50,7 @@ func parseDaemonFlags(name string, args []string, stderr io.Writer) (*daemonFlag
 	f.simx.RegisterFlags(fs)
 	f.fusion.RegisterFlags(fs, "off")
 	f.rig.RegisterFlags(fs)
-	groupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", sim.FlagGroup, fusion.FlagGroup,
+	app.GroupFlags(fs, "Sensor: sensor sim seed bus addr accel-range gyro-range dlpf pressure fifo mag calibration mount", sim.FlagGroup, fusion.FlagGroup,
 		"Network: listen allow default-lease announce announce-name", "Timing: rate batch rt-priority cpu spin mlock",
 		"Security: key", "Rig: rig-listen rig-command rig-to rig-timeout rig-layout", "Logging/config: log-level config")
 	if err := cli.Parse(fs, args); err != nil {
@@ -75,18 +73,12 @@ func runDaemon(name string, args []string, _, stderr io.Writer) error {
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return cli.Usagef("--log-level %q: want debug, info, warn or error", f.logLevel)
 	}
-	if err := checkRate(f.cfg.RateHz); err != nil {
-		return err
-	}
-	if f.cfg.Batch < 1 || f.cfg.Batch > telemetry.MaxBatch {
-		return cli.Usagef("--batch %d out of range 1..%d", f.cfg.Batch, telemetry.MaxBatch)
+	if err := f.cfg.CheckFlags(); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg := f.cfg
 	cfg.TuneRuntime, cfg.Notifier, cfg.Version, cfg.Logger = true, sdnotify.FromEnv(), version, log
-	if _, err := net.ResolveUDPAddr("udp", cfg.Listen); err != nil {
-		return cli.Usagef("--listen %q: %w", cfg.Listen, err)
-	}
 	if cfg.Rig, err = f.rig.Config(); err != nil {
 		return cli.Usagef("%w", err)
 	}

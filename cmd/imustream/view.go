@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/foxglove"
@@ -18,23 +17,23 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	var ctl ctlFlags
 	var nf view.NATSFlags
 	var httpAddr, foxAddr, frameID string
-	var lease time.Duration
-	fs := newFlags(name, stderr)
+	var cfg view.Config
+	fs := app.NewFlags(name, stderr)
 	ctl.register(fs)
 	fs.StringVar(&httpAddr, "http", "127.0.0.1:8080", "serve the page on `HOST:PORT` (port 0: any free one); Foxglove may connect at ws://HOST:PORT/foxglove too")
 	fs.StringVar(&foxAddr, "foxglove", "127.0.0.1:8765", "serve the Foxglove WebSocket protocol on `HOST:PORT` as well ('': only at /foxglove on --http)")
 	fs.StringVar(&frameID, "frame-id", "imu", "the Foxglove messages' header.frame_id, a `NAME`")
-	fs.DurationVar(&lease, "lease", receiver.DefaultLease, "the stream's lease, a `DURATION`: it ends by itself this long after view dies")
+	cfg.RegisterFlags(fs)
 	nf.RegisterFlags(fs)
-	groupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup, "NATS (instead of a daemon; the page has no start/stop): nats subject start-at")
+	app.GroupFlags(fs, "View: http foxglove frame-id lease", ctlDeviceGroup, ctlSecurityGroup, "NATS (instead of a daemon; the page has no start/stop): nats subject start-at")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if lease < control.MinLease || lease > control.MaxLease {
-		return cli.Usagef("--lease %s outside %s..%s", lease, control.MinLease, control.MaxLease)
+	if err := control.CheckLease(cfg.Lease); err != nil {
+		return cli.Usagef("%w", err)
 	}
 	ctl.Device = control.WithDefaultPort(ctl.Device)
-	cfg := view.Config{Lease: lease, Device: ctl.Device, Program: fmt.Sprintf("imustream %s (commit %s) view", version, commit)}
+	cfg.Device, cfg.Program = ctl.Device, fmt.Sprintf("imustream %s (commit %s) view", version, commit)
 	cfg.ReportTo(stderr, isTerminal(stderr))
 	var err error
 	if cfg.Key, err = control.LoadKeyIf(ctl.KeyFile); err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"flag"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/imustream/imustream/control"
@@ -57,4 +58,28 @@ func (r *RigFlags) RegisterFlags(fs *flag.FlagSet) {
 // Config is the RigConfig of the flags (ParseRig).
 func (r *RigFlags) Config() (RigConfig, error) {
 	return ParseRig(r.Listen, r.Command, r.To, r.Layout, r.Timeout)
+}
+
+// CheckFlags refuses a --rate, --batch or --listen the daemon cannot use,
+// before the sensor is opened. Its errors name the flags: they are the
+// command line's (or the config file's).
+func (c *Config) CheckFlags() error {
+	if err := CheckRate(c.RateHz); err != nil {
+		return err
+	}
+	if c.Batch < 1 || c.Batch > telemetry.MaxBatch {
+		return fmt.Errorf("--batch %d out of range 1..%d", c.Batch, telemetry.MaxBatch)
+	}
+	if _, err := net.ResolveUDPAddr("udp", c.Listen); err != nil {
+		return fmt.Errorf("--listen %q: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// CheckRate refuses a --rate outside the range a sensor is read at.
+func CheckRate(hz int) error {
+	if sensor.CheckRate(hz) != nil {
+		return fmt.Errorf("--rate %d Hz out of range %d..%d", hz, sensor.MinRateHz, sensor.MaxRateHz)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"flag"
 	"io"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,5 +34,33 @@ func TestConfigRegisterFlags(t *testing.T) {
 	r = RigFlags{To: ":9000", Timeout: time.Second}
 	if _, err := r.Config(); err == nil {
 		t.Error("--rig-to without --rig-listen accepted")
+	}
+}
+
+// TestCheckFlags: the defaults pass; a rate, batch or listen address the
+// daemon cannot use is refused by its flag's name.
+func TestCheckFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{nil, ""},
+		{[]string{"--rate", "10000", "--batch", "22"}, ""},
+		{[]string{"--rate", "0"}, "--rate 0 Hz out of range"},
+		{[]string{"--rate", "10001"}, "--rate 10001 Hz out of range"},
+		{[]string{"--batch", "0"}, "--batch 0 out of range"},
+		{[]string{"--batch", "23"}, "--batch 23 out of range"},
+		{[]string{"--listen", "127.0.0.1:nope"}, `--listen "127.0.0.1:nope"`},
+	} {
+		var c Config
+		fs := flag.NewFlagSet("run", flag.ContinueOnError)
+		c.RegisterFlags(fs)
+		if err := fs.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		err := c.CheckFlags()
+		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%q: %v, want %q", tc.args, err, tc.err)
+		}
 	}
 }
