@@ -80,23 +80,7 @@ func TestViewNATSInBrowser(t *testing.T) {
 	if lost := summaryLost(t, v.stdout.String()); len(lost) != 1 || lost[0] != 0 {
 		t.Errorf("view --nats lost %v samples, want none:\n%s", lost, v.stdout.String())
 	}
-	rows := csvByColumn(t, csvPath, 2)
-	cols := map[string]int{"ax": 4, "ay": 5, "az": 6, "gx": 7, "gy": 8, "gz": 9, "temp": 10}
-	matched := 0
-	for _, l := range lasts {
-		mono, _ := l["mono"].(string)
-		row, ok := rows[mono]
-		if !ok {
-			t.Errorf("the page's sample at t_mono_ns %s is not in record --nats's file", mono)
-			continue
-		}
-		for k, c := range cols {
-			if !sameFloat32(l[k], row[c]) {
-				t.Errorf("t_mono_ns %s: the page shows %s = %v, the recorder wrote %s", mono, k, l[k], row[c])
-			}
-		}
-		matched++
-	}
+	matched := pageMatchesCSV(t, lasts, csvPath, "record --nats's file")
 	if matched < 5 {
 		t.Errorf("only %d of the page's samples compared", matched)
 	}

@@ -450,6 +450,16 @@ func TestViewInBrowser(t *testing.T) {
 
 	// What the page showed is what the recorder wrote for that sample
 	// (the same device time: each subscriber has its own session).
+	if matched := pageMatchesCSV(t, lasts, csvPath, "the recording"); matched < 10 {
+		t.Errorf("only %d of the page's samples compared", matched)
+	}
+}
+
+// pageMatchesCSV compares each of the page's latest samples with the row
+// of the same t_mono_ns in the CSV at csvPath (what: its name in errors)
+// and returns how many it compared.
+func pageMatchesCSV(t *testing.T, lasts []map[string]any, csvPath, what string) int {
+	t.Helper()
 	rows := csvByColumn(t, csvPath, 2)
 	cols := map[string]int{"ax": 4, "ay": 5, "az": 6, "gx": 7, "gy": 8, "gz": 9, "temp": 10}
 	matched := 0
@@ -457,7 +467,7 @@ func TestViewInBrowser(t *testing.T) {
 		mono, _ := l["mono"].(string)
 		row, ok := rows[mono]
 		if !ok {
-			t.Errorf("the page's sample at t_mono_ns %s is not in the recording", mono)
+			t.Errorf("the page's sample at t_mono_ns %s is not in %s", mono, what)
 			continue
 		}
 		for k, c := range cols {
@@ -467,9 +477,7 @@ func TestViewInBrowser(t *testing.T) {
 		}
 		matched++
 	}
-	if matched < 10 {
-		t.Errorf("only %d of the page's samples compared", matched)
-	}
+	return matched
 }
 
 // TestViewFoxgloveNode: the official npm client @foxglove/ws-protocol
