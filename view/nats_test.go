@@ -2,7 +2,6 @@ package view
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"log/slog"
 	"net/http/httptest"
@@ -180,19 +179,7 @@ func TestViewFromNATS(t *testing.T) {
 		t.Fatal("the recorder did not run")
 	}
 
-	recs, err := csv.NewReader(strings.NewReader(rows.String())).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	byKey := map[string][]string{}
-	for _, r := range recs[1:] {
-		byKey[r[0]+"/"+r[1]] = []string{r[4], r[6], r[10]}
-	}
-	for k, vals := range got {
-		if want, ok := byKey[k]; !ok || strings.Join(want, ",") != strings.Join(vals, ",") {
-			t.Fatalf("point %s: page got %v, the recorder wrote %v", k, vals, want)
-		}
-	}
+	pointsMatchCSV(t, got, rows.String())
 	if len(got) < 600 {
 		t.Fatalf("only %d points compared", len(got))
 	}
