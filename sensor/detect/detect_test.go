@@ -211,12 +211,23 @@ func TestProbeEachChip(t *testing.T) {
 		{0x77, 0xD0, 0x55, BMP180, "BMP180"},
 		{0x77, 0xD0, 0x60, BME280, "BME280"},
 		{0x68, 0x75, 0x00, "", "unknown"},
+		// The families of the newer boards, at each of their addresses.
+		{0x68, 0x00, 0xEA, ICM20948, "ICM-20948"},
+		{0x69, 0x00, 0xEA, ICM20948, "ICM-20948"},
+		{0x6A, 0x0F, 0x6C, LSM6DSOX, "LSM6DSO/LSM6DSOX"},
+		{0x6B, 0x0F, 0x6A, LSM6DSOX, "LSM6DS3TR-C"},
+		{0x6A, 0x0F, 0x6B, LSM6DSOX, "ISM330DHCX"},
+		{0x28, 0x00, 0xA0, BNO055, "BNO055"},
+		{0x29, 0x00, 0xA0, BNO055, "BNO055"},
+		{0x1C, 0x0F, 0x3D, LIS3MDL, "LIS3MDL"},
+		{0x1E, 0x0F, 0x3D, LIS3MDL, "LIS3MDL"},
+		{0x28, 0x00, 0xA1, "", "unknown"},
 	} {
 		b := newFakeBus()
 		b.add(tc.addr, tc.reg, tc.id)
 		got := Probe(b)
-		if len(got) != 1 || got[0].Addr != tc.addr || got[0].Kind != tc.kind || got[0].Chip != tc.chip || got[0].ID != tc.id {
-			t.Errorf("%#x at %#x: %+v", tc.id, tc.addr, got)
+		if len(got) != 1 || got[0].Addr != tc.addr || got[0].Kind != tc.kind || got[0].Chip != tc.chip || got[0].ID != tc.id || got[0].IDReg != tc.reg {
+			t.Errorf("%#x in %#x at %#x: %+v", tc.id, tc.reg, tc.addr, got)
 		}
 	}
 }
