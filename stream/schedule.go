@@ -26,7 +26,7 @@ func (s *Sender) lockMemory() {
 func (s *Sender) logSchedule(threads []rt.ThreadSchedule, pacers []*rt.Pacer) {
 	var pinned []int
 	prio := 0
-	var slackErr, pinErr, fifoErr error
+	var slackErr, pinErr, fifoErr, holdErr error
 	var lead int64
 	for i, t := range threads {
 		if t.CPU >= 0 {
@@ -35,6 +35,7 @@ func (s *Sender) logSchedule(threads []rt.ThreadSchedule, pacers []*rt.Pacer) {
 		slackErr = cmp.Or(slackErr, t.SlackErr)
 		pinErr = cmp.Or(pinErr, t.PinErr)
 		fifoErr = cmp.Or(fifoErr, t.FIFOErr)
+		holdErr = cmp.Or(holdErr, t.HoldErr)
 		if t.FIFOPrio > 0 {
 			prio = t.FIFOPrio
 		}
@@ -43,6 +44,9 @@ func (s *Sender) logSchedule(threads []rt.ThreadSchedule, pacers []*rt.Pacer) {
 	s.rtPrio.Store(int32(prio))
 	if slackErr != nil {
 		s.log.Debug("timer slack unchanged", "err", slackErr)
+	}
+	if holdErr != nil {
+		s.log.Warn("sender thread yields to the Go scheduler every 10 to 20 ms, which costs CPU", "err", holdErr)
 	}
 	if pinErr != nil {
 		s.log.Warn("sender thread not pinned to its CPU", "cpus", s.cfg.CPUs, "err", pinErr)

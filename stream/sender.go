@@ -234,6 +234,11 @@ func (s *Sender) Period() int64 { return s.period }
 func (s *Sender) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.quit.Store(true) })
 	defer stop()
+	// Before the lock: what start-up touched of the executable need not
+	// stay resident (or locked); what streaming runs comes back.
+	if err := rt.TrimExecutable(); err != nil {
+		s.log.Debug("executable's start-up pages kept", "err", err)
+	}
 	if s.cfg.LockMemory {
 		s.lockMemory()
 	}
@@ -271,6 +276,10 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 	}
 	if *sched = rt.ScheduleThread(cpu, s.cfg.RTPriority, s.cfg.PinOnlyRealtime); !sched.Changed {
 		defer runtime.UnlockOSThread()
+	}
+	if s.period < rt.HoldPeriod {
+		sched.HoldErr = pace.Hold()
+		defer pace.Release() // before the thread goes back to the runtime
 	}
 	ready.Done()
 	<-begin

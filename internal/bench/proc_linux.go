@@ -226,14 +226,23 @@ func readSched(pid int) string {
 	return fmt.Sprintf("%s %d (%d of %d threads)", name, best, n, len(tasks))
 }
 
-// rtThreads returns the ids of pid's SCHED_FIFO threads: the daemon's
-// sender threads.
+// rtThreads returns the ids of pid's SCHED_FIFO threads at the highest
+// priority among them: the daemon's sender threads (the rest of a daemon
+// whose senders are real-time runs at SCHED_FIFO 1).
 func rtThreads(pid int) []int {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
 	var tids []int
+	best := 0
 	for _, t := range tasks {
 		f, err := statFields(t)
-		if err == nil && len(f) > 38 && f[38] == strconv.Itoa(unix.SCHED_FIFO) {
+		if err != nil || len(f) < 39 || f[38] != strconv.Itoa(unix.SCHED_FIFO) {
+			continue
+		}
+		prio, _ := strconv.Atoi(f[37])
+		if prio > best {
+			best, tids = prio, tids[:0]
+		}
+		if prio == best {
 			tid, _ := strconv.Atoi(filepath.Base(filepath.Dir(t)))
 			tids = append(tids, tid)
 		}

@@ -44,6 +44,19 @@ func sleepRaw(deadline int64) int64 {
 	return monoNow()
 }
 
+// sleepHeld sleeps once towards deadline as sleepRaw does, pinned, and
+// reports whether the runtime had asked the goroutine to yield when it
+// woke: with no stack check between (nosplit, raw system call), the
+// request is still unseen.
+//
+//go:nosplit
+func sleepHeld(deadline int64) bool {
+	ts := unix.NsecToTimespec(deadline)
+	_, _, _ = unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return yieldRequested()
+}
+
 // monoNow reads CLOCK_MONOTONIC as the Go runtime does, through the vDSO:
 // a system call (unix.ClockGettime) would take the sender thread through
 // the scheduler's syscall entry and exit twice more per tick.

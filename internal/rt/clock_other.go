@@ -33,3 +33,6 @@ func Stamp() (mono, wall int64) {
 	t := time.Now()
 	return int64(t.Sub(monoStart)) + 1, t.UnixNano()
 }
+
+// sleepHeld is never called here: Hold fails (setPreemptSignal).
+func sleepHeld(deadline int64) bool { sleepRaw(deadline); return false }

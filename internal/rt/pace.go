@@ -1,8 +1,11 @@
 package rt
 
 import (
+	"errors"
+	"fmt"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // go:linkname
 )
 
 // How a sender thread meets the Go scheduler.
@@ -11,15 +14,32 @@ import (
 // kernel through a raw system call (sleepRaw), never in the scheduler. The
 // runtime's monitor asks a goroutine it has seen running for 10 ms to
 // yield: it marks it, which takes effect at the goroutine's next function
-// call, and signals its thread (SIGURG). The signal cuts the sleep short,
-// so the mark takes effect right then, in the middle of the sleep, at the
-// first call after it; the Pacer then sleeps on to the deadline. On a
+// call, and signals its thread (SIGURG), which cuts the sleep short. On a
 // thread locked to its goroutine such a yield hands the thread's P to
-// another thread and back: the daemon runs those threads at real-time
-// priority too (rt.ScheduleProcess), so busy processes do not hold it up.
-// A yield of the Pacer's own after every tick, as it once did, doubled
-// the sender's CPU per tick at 200 Hz (docs/performance.md); the
-// runtime's own, about every 10 to 20 ms, is the least there is.
+// another thread and back: four threads woken, every 10 to 20 ms, which
+// cost the daemon about half the CPU of a minimal C loop's whole tick at
+// 200 Hz (docs/performance.md). A yield of the Pacer's own after every
+// tick, as it once did, cost more still.
+//
+// So a sender thread declines (Hold). It blocks SIGURG, so the request's
+// signal stays pending on the thread and is not sent again (the runtime
+// sends none while one is pending). It sleeps with its P pinned (procPin,
+// a count of runtime locks held, under which the runtime does not
+// preempt), looks on waking whether it was asked (yieldRequested), and
+// makes one call while still pinned (declinePreempt), where the request
+// is seen and put off. The monitor asks every 10 ms at most; asked at two
+// wake-ups in a row, the thread is being asked again and again, as the
+// runtime does while it waits to stop the world or to scan the thread's
+// stack (every 100 µs or less), and it yields. A collection of the
+// garbage collector (rare: the daemon turns it off while it streams)
+// then waits a tick or two for each of its stops. With a period of
+// HoldPeriod or more the monitor asks at every wake-up, the thread would
+// yield at every second one, and a stop of the world wait two periods:
+// such threads are not held.
+
+// HoldPeriod is the shortest period at which holding a thread saves
+// nothing: the runtime's monitor asks every 10 ms.
+const HoldPeriod = 10 * int64(time.Millisecond)
 
 // Pacer sleeps one thread locked to its OS thread (a sender thread, or the
 // bench's floor probe, which must be scheduled the same way) to its
@@ -32,9 +52,56 @@ type Pacer struct {
 	// real is false for a clock that does not really sleep (tests): it
 	// does not move while a thread spins on it.
 	real bool
+	// held: the thread declines the runtime's requests to yield (Hold);
+	// asked: it was asked when it last woke.
+	held, asked bool
 	// Interrupted counts the sleeps a signal cut short: about one for
-	// each time the runtime had the thread yield.
-	Interrupted atomic.Uint64
+	// each time the runtime had the thread yield. Yielded counts the
+	// yields of a held thread.
+	Interrupted, Yielded atomic.Uint64
+}
+
+// Hold makes the calling thread, locked to its goroutine, decline the
+// runtime's requests to yield while it sleeps (see hold_linux.go), until
+// Release. A thread that goes back to the runtime must be released first.
+func (p *Pacer) Hold() error {
+	if !p.real {
+		return nil
+	}
+	if !canSeeYieldRequests {
+		return fmt.Errorf("rt: hold a sender thread: %w on this architecture", errors.ErrUnsupported)
+	}
+	if err := setPreemptSignal(true); err != nil {
+		return err
+	}
+	p.held = true
+	return nil
+}
+
+// Release undoes Hold.
+func (p *Pacer) Release() {
+	if p.held {
+		p.held = false
+		_ = setPreemptSignal(false)
+	}
+}
+
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
+// declinePreempt is a call with a stack check: made while pinned, it puts
+// off a pending request to yield (the runtime's stack-check path sees the
+// pin and clears the request's trap).
+//
+//go:noinline
+func declinePreempt(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return declinePreempt(n-1) + 1
 }
 
 // NewPacers returns a Pacer for each of n threads that keep one schedule.
@@ -52,6 +119,37 @@ func NewPacers(clock Clock, n int) []*Pacer {
 
 // SleepUntil sleeps to deadline and returns the time it woke.
 func (p *Pacer) SleepUntil(deadline int64) int64 {
+	if !p.held {
+		return p.sleepTo(deadline)
+	}
+	procPin()
+	asked := sleepHeld(deadline)
+	if asked && p.asked {
+		// The monitor asks every 10 ms at most; a thread asked at two
+		// wake-ups in a row is being asked again and again, as the
+		// runtime does while it waits to stop the world (every 100 µs)
+		// or to scan this goroutine's stack: it yields, at the first
+		// stack check unpinned.
+		p.asked = false
+		p.Yielded.Add(1)
+		procUnpin()
+		return p.sleepTo(deadline)
+	}
+	p.asked = asked
+	declinePreempt(1)
+	for {
+		now := monoNow()
+		if now >= deadline {
+			procUnpin()
+			return now
+		}
+		p.Interrupted.Add(1) // a signal cut the sleep short
+		sleepHeld(deadline)
+		declinePreempt(1)
+	}
+}
+
+func (p *Pacer) sleepTo(deadline int64) int64 {
 	for {
 		now := p.sleep(deadline)
 		if now >= deadline || !p.real {

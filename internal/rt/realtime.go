@@ -11,8 +11,8 @@ type ThreadSchedule struct {
 	// Changed reports whether the thread's scheduling changed: such a
 	// thread must never go back to the runtime, which would run other
 	// goroutines on it.
-	Changed                   bool
-	SlackErr, FIFOErr, PinErr error
+	Changed                            bool
+	SlackErr, FIFOErr, PinErr, HoldErr error
 }
 
 // ScheduleThread schedules the calling thread as a sender thread: a timer

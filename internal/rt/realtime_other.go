@@ -14,3 +14,4 @@ func setTimerSlack() error             { return errNoRealtime }
 func pinThread(int) error              { return errNoRealtime }
 func LockMemory() error                { return errNoRealtime }
 func ScheduleProcess(int) (int, error) { return 0, errNoRealtime }
+func TrimExecutable() error            { return errNoRealtime }
