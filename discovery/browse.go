@@ -312,6 +312,14 @@ func ResolveDevice(ctx context.Context, device string) (string, error) {
 	return netip.AddrPortFrom(a, uint16(p)).String(), nil
 }
 
+// LookupDevice is ResolveDevice for a command's --device: it waits up to
+// twice DefaultWait.
+func LookupDevice(device string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*DefaultWait)
+	defer cancel()
+	return ResolveDevice(ctx, device)
+}
+
 // Watch browses every interval and reports daemons that appear (add) and
 // those absent from three browses in a row (remove), keyed by instance,
 // until ctx ends.

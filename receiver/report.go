@@ -49,6 +49,14 @@ func (p Report) Write(w io.Writer, res *RecordResult) {
 	}
 }
 
+// WriteEnding writes, when the daemon ended res's stream, a line that
+// says so: what was recorded, and what came after the end.
+func WriteEnding(w io.Writer, res *RecordResult) {
+	if s := res.Summary; res.Ending == EndDaemon {
+		fmt.Fprintf(w, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
+	}
+}
+
 // Err is the recording's error: runErr (what Run returned), joined with
 // an incomplete recording or no samples for an Output; else, with
 // Strict, a failed strict check. Its words are the user's, unprefixed.

@@ -90,3 +90,24 @@ func TestWriteNote(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteEnding: a line only when the daemon ended the stream, with
+// what was recorded and what a ping found after.
+func TestWriteEnding(t *testing.T) {
+	res := RecordResult{Ending: EndDaemon, Summary: Summary{Session: 0x7a3f19c2, Samples: 1200, Span: 5995 * time.Millisecond},
+		AfterEnd: AfterEnd{Answers: true, Version: "v1.2.3"}}
+	var b strings.Builder
+	WriteEnding(&b, &res)
+	const want = "record: the daemon ended the stream (session 7a3f19c2, 1200 samples recorded, 5.995 s of device time); " +
+		"it still answers (version v1.2.3): another controller stopped the stream, or its lease ran out\n"
+	if b.String() != want {
+		t.Errorf("ended by the daemon:\n%q\nwant\n%q", b.String(), want)
+	}
+	for _, e := range []Ending{EndDuration, EndStopped, EndInterrupted} {
+		b.Reset()
+		res.Ending = e
+		if WriteEnding(&b, &res); b.Len() != 0 {
+			t.Errorf("%s: %q; want nothing", e, b.String())
+		}
+	}
+}

@@ -6,21 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/discovery"
 	"github.com/imustream/imustream/internal/cli"
 	"github.com/imustream/imustream/receiver"
 )
-
-// deviceEnv names the environment variable that sets the default of
-// --device for every command of the control PC.
-const deviceEnv = "IMUSTREAM_DEVICE"
-
-// defaultPort is the daemon's control port, taken when --device names
-// only the host.
-const defaultPort = control.DefaultPort
 
 // The help groups of ctlFlags, for the commands that register them.
 const (
@@ -30,37 +22,15 @@ const (
 
 // ctlFlags are control.ClientFlags with $IMUSTREAM_DEVICE as the
 // default device.
-type ctlFlags struct {
-	control.ClientFlags
-	fs *flag.FlagSet // to tell a --device given from the default
-}
+type ctlFlags struct{ control.ClientFlags }
 
-func (c *ctlFlags) register(fs *flag.FlagSet) {
-	c.fs = fs
-	def := DefaultListen
-	if env := os.Getenv(deviceEnv); env != "" {
-		def = env
-	}
-	c.RegisterFlags(fs, def, deviceEnv)
-}
+func (c *ctlFlags) register(fs *flag.FlagSet) { c.RegisterFlagsEnv(fs, DefaultListen) }
 
 func (c *ctlFlags) dial(opts control.ClientOptions) (*control.Client, error) {
 	if err := c.Check(); err != nil {
 		return nil, cli.Usagef("%w", err)
 	}
-	opts, err := c.Options(opts)
-	if err != nil {
-		return nil, err
-	}
-	device, err := resolveLocal(c.Device)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := control.Dial(device, &opts)
-	if err != nil && c.fs != nil && !cli.IsSet(c.fs, "device") && os.Getenv(deviceEnv) != "" {
-		return nil, fmt.Errorf("%w (the device is $%s)", err, deviceEnv)
-	}
-	return cl, err
+	return c.Dial(opts, discovery.LookupDevice)
 }
 
 // runCtl serves start, stop, status and ping.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"time"
@@ -40,16 +39,4 @@ func runDiscover(name string, args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	return discovery.WriteTable(stdout, es)
-}
-
-// resolveLocal turns --device NAME.local[:PORT] into an address by mDNS:
-// Go's resolver does not ask mDNS in a static binary.
-func resolveLocal(device string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*discovery.DefaultWait)
-	defer cancel()
-	d, err := discovery.ResolveDevice(ctx, device)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", device, err)
-	}
-	return d, nil
 }

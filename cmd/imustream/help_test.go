@@ -87,7 +87,7 @@ func TestCommandHelp(t *testing.T) {
 	}
 	for cmd, wants := range map[string][]string{
 		"run":    {"\nSensor:\n", "\nNetwork:\n", "\nTiming:\n", "\nSecurity:\n", "\nLogging/config:\n", "  --allow CIDR\n", "  --listen HOST:PORT\n", "  --default-lease DURATION\n", "  --key FILE\n", "  --spin DURATION\n"},
-		"start":  {"\nStream:\n", "\nDevice:\n", "\nSecurity:\n", "  --device HOST[:PORT]\n", "  --lease DURATION\n", "  --key FILE\n", "  --timeout DURATION\n", deviceEnv},
+		"start":  {"\nStream:\n", "\nDevice:\n", "\nSecurity:\n", "  --device HOST[:PORT]\n", "  --lease DURATION\n", "  --key FILE\n", "  --timeout DURATION\n", control.DeviceEnv},
 		"status": {"\nDevice:\n", "\nSecurity:\n", "  --device HOST[:PORT]\n"},
 	} {
 		stdout, _, _ := runCmd(t, cmd, "-h")
@@ -203,9 +203,9 @@ func TestDeviceWithoutPort(t *testing.T) {
 		if code != 0 || stdout != "ok ping version=fake\n" {
 			t.Errorf("ping --device %s: exit %d, %q %q; want the answer of %s", tc.device, code, stdout, stderr, tc.listen)
 		}
-		stdout, stderr, code = runCmdEnv(t, []string{deviceEnv + "=" + tc.device}, "ping")
+		stdout, stderr, code = runCmdEnv(t, []string{control.DeviceEnv + "=" + tc.device}, "ping")
 		if code != 0 || stdout != "ok ping version=fake\n" {
-			t.Errorf("%s=%s ping: exit %d, %q %q; want the answer of %s", deviceEnv, tc.device, code, stdout, stderr, tc.listen)
+			t.Errorf("%s=%s ping: exit %d, %q %q; want the answer of %s", control.DeviceEnv, tc.device, code, stdout, stderr, tc.listen)
 		}
 	}
 }
@@ -214,7 +214,7 @@ func TestDeviceWithoutPort(t *testing.T) {
 // for the client commands, says so in their help, and --device wins.
 func TestDeviceFromEnvironment(t *testing.T) {
 	_, addr := startDaemon(t)
-	env := []string{deviceEnv + "=" + addr}
+	env := []string{control.DeviceEnv + "=" + addr}
 	if stdout, stderr, code := runCmdEnv(t, env, "status"); code != 0 || !strings.Contains(stdout, "state ") {
 		t.Errorf("status with %s: exit %d, %q %q", env[0], code, stdout, stderr)
 	}
@@ -226,9 +226,9 @@ func TestDeviceFromEnvironment(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, closed) {
 		t.Errorf("--device %s with %s: exit %d, %q; want --device to win", closed, env[0], code, stderr)
 	}
-	_, stderr, code = runCmdEnv(t, []string{deviceEnv + "=no such host:1"}, "ping")
-	if code != 1 || !strings.Contains(stderr, "$"+deviceEnv) {
-		t.Errorf("a bad %s: exit %d, %q; want an error naming the variable", deviceEnv, code, stderr)
+	_, stderr, code = runCmdEnv(t, []string{control.DeviceEnv + "=no such host:1"}, "ping")
+	if code != 1 || !strings.Contains(stderr, "$"+control.DeviceEnv) {
+		t.Errorf("a bad %s: exit %d, %q; want an error naming the variable", control.DeviceEnv, code, stderr)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/bench"
 	"github.com/imustream/imustream/internal/cli"
 )
@@ -33,7 +34,7 @@ func init() {
 		Head: "imustream streams an IMU from a Raspberry Pi over UDP.\n\nusage: imustream COMMAND [flags]\n\ncommands:\n",
 		Tail: fmt.Sprintf("\n'imustream help COMMAND' or 'imustream COMMAND -h' shows a command's flags.\n"+
 			"The commands of the control PC talk to the daemon at --device HOST[:PORT] (port %d\n"+
-			"unless given); $%s sets its default, else %s.\n", defaultPort, deviceEnv, DefaultListen),
+			"unless given); $%s sets its default, else %s.\n", control.DefaultPort, control.DeviceEnv, DefaultListen),
 		Commands: []cli.Command{
 			{Name: "run", Args: "[--sim | --sensor KIND] [--listen HOST:PORT] [--allow CIDR]… [--rate HZ] [--key FILE] [flags]", Help: "run the daemon: stream the IMU to subscribers", Run: runDaemon},
 			{Name: "probe", Args: "[--bus BUS] [--record FILE]", Help: "list the I²C devices at the IMU and barometer addresses (on the Pi)", Run: runProbe},

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/imustream/imustream/control"
 	"github.com/imustream/imustream/internal/leaktest"
 	"github.com/imustream/imustream/receiver"
 	"github.com/imustream/imustream/telemetry"
@@ -30,7 +31,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = filepath.Join(dir, "imustream")
-	os.Unsetenv(deviceEnv) // the tests name the device, or set this themselves
+	os.Unsetenv(control.DeviceEnv) // the tests name the device, or set this themselves
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building imustream: %v\n%s", err, out)

@@ -38,7 +38,7 @@ func runRecord(name string, args []string, stdout, stderr io.Writer) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if err := f.Check(f.out, isTerminal(os.Stdout)); err != nil {
+	if err := f.Check(f.out, cli.IsTerminal(os.Stdout)); err != nil {
 		return cli.Usagef("%w", err)
 	}
 	if err := control.CheckLease(f.Lease); err != nil {
@@ -93,7 +93,7 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 		cfg.CSV, rows = stdout, "standard output"
 	}
 	cfg.OnNote = func(n receiver.Note) { receiver.WriteNote(stderr, n, rows) }
-	live := isTerminal(stderr)
+	live := cli.IsTerminal(stderr)
 	if live {
 		cfg.LiveEvery = 500 * time.Millisecond
 		cfg.OnLive = func(p receiver.Progress) { fmt.Fprintf(stderr, "\r%s", p) }
@@ -114,21 +114,10 @@ func record(ctx context.Context, f recordFlags, out *receiver.Output, stdout, st
 	if live {
 		fmt.Fprintln(stderr)
 	}
-	if s := res.Summary; res.Ending == receiver.EndDaemon {
-		fmt.Fprintf(stderr, "record: the daemon ended the stream (session %08x, %d samples recorded, %.3f s of device time); %s\n", s.Session, s.Samples, s.Span.Seconds(), res.AfterEnd)
-	}
+	receiver.WriteEnding(stderr, res)
 	rep := receiver.Report{Device: f.ctl.Device, Out: out, Path: f.out, Format: f.Format, Strict: f.Strict, NoSync: f.NoSync}
 	rep.Write(stdout, res)
 	return rep.Err(res, err)
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
 // natsFlags are record's flags for reading from NATS instead of a daemon.
@@ -167,27 +156,7 @@ func recordNATS(ctx context.Context, f recordFlags, out *receiver.Output, stdout
 	if res == nil {
 		return err
 	}
-	rec := res.Recorder
-	s := rec.Summary()
-	if res.Bad > 0 || res.Other > 0 {
-		fmt.Fprintf(stderr, "record: %d messages dropped: %d malformed, %d of another device than %s\n", res.Bad+res.Other, res.Bad, res.Other, res.Device)
-	}
-	source := f.nats.Subject + " on " + nc.ConnectedUrlRedacted()
-	s.WriteText(stdout, source)
-	if out != nil {
-		program := fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)
-		if ferr := res.Save(out, err == nil, source, program, f.Duration); ferr != nil {
-			return ferr
-		}
-		if s.Samples > 0 {
-			fmt.Fprintf(stdout, "  csv            %s (%d bytes)\n  metadata       %s\n", out.Where(), rec.Written(), receiver.SidecarPath(out.Where()))
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if f.Strict && s.Lost > 0 {
-		return fmt.Errorf("strict check failed: %d samples lost", s.Lost)
-	}
-	return nil
+	rep := bridge.RecordReport{Source: f.nats.Subject + " on " + nc.ConnectedUrlRedacted(), Out: out, Duration: f.Duration, Strict: f.Strict,
+		Program: fmt.Sprintf("imustream %s (commit %s) record --nats", version, commit)}
+	return rep.Finish(stdout, stderr, res, err)
 }

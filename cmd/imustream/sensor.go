@@ -10,8 +10,6 @@ import (
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/sensor/calib"
 	"github.com/imustream/imustream/sensor/detect"
-	"github.com/imustream/imustream/sensor/fusion"
-	"github.com/imustream/imustream/telemetry"
 )
 
 // sensorFlags choose and configure the IMU; run, probe and calibrate share
@@ -82,18 +80,8 @@ func openDaemonSensor(f *daemonFlags, log *slog.Logger) (sensor.Sensor, error) {
 	if c.Fusion, err = f.fusion.Options(); err != nil {
 		return nil, cli.Usagef("%w", err)
 	}
-	if c.Fusion.Mode != fusion.Off || (c.Sim && c.SimOpts.Mag) {
-		if err := checkMagQuatBatch(f.cfg.Batch); err != nil {
-			return nil, err
-		}
+	if err := c.CheckBatch(f.cfg.Batch); err != nil {
+		return nil, cli.Usagef("%w", err)
 	}
 	return openSensor(c, log)
-}
-
-// checkMagQuatBatch refuses a batch that 84-byte records do not fit.
-func checkMagQuatBatch(batch int) error {
-	if batch > telemetry.MaxBatchMagQuat {
-		return cli.Usagef("--batch %d with --fusion: at most %d records of %d bytes fit a datagram", batch, telemetry.MaxBatchMagQuat, telemetry.SampleLenMagQuat)
-	}
-	return nil
 }

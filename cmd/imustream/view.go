@@ -34,7 +34,7 @@ func runView(name string, args []string, stdout, stderr io.Writer) error {
 	}
 	ctl.Device = control.WithDefaultPort(ctl.Device)
 	cfg.Device, cfg.Program = ctl.Device, fmt.Sprintf("imustream %s (commit %s) view", version, commit)
-	cfg.ReportTo(stderr, isTerminal(stderr))
+	cfg.ReportTo(stderr, cli.IsTerminal(stderr))
 	var err error
 	if cfg.Key, err = control.LoadKeyIf(ctl.KeyFile); err != nil {
 		return err

@@ -1,8 +1,8 @@
 // Package cli is what the imustream command line needs of the flag
 // package and does not get: help with the flags under headings and named
 // placeholders, one-line flag errors that say what a value needed, usage
-// errors a CLI exits 2 on, an int flag with a range, and the dispatch of
-// subcommands with their exit codes (App).
+// errors a CLI exits 2 on, an int flag with a range, whether output is a
+// terminal, and the dispatch of subcommands with their exit codes (App).
 //
 // A command's help is its head (a summary and a usage line), then its
 // flags under headings. A command names its groups in one line after

@@ -2,10 +2,15 @@ package daemon
 
 import (
 	"flag"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imustream/imustream/sensor/detect"
+	"github.com/imustream/imustream/sensor/fusion"
+	"github.com/imustream/imustream/sensor/sim"
 )
 
 func TestConfigRegisterFlags(t *testing.T) {
@@ -61,6 +66,32 @@ func TestCheckFlags(t *testing.T) {
 		err := c.CheckFlags()
 		if (tc.err == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.err)) {
 			t.Errorf("%q: %v, want %q", tc.args, err, tc.err)
+		}
+	}
+}
+
+// TestCheckBatch: 84-byte records (a filter, or the simulator's
+// magnetometer) fit 14 to a datagram; other streams are not checked here.
+func TestCheckBatch(t *testing.T) {
+	const tooMany = "--batch 15 with --fusion: at most 14 records of 84 bytes fit a datagram"
+	for _, tc := range []struct {
+		name  string
+		c     SensorConfig
+		batch int
+		err   string
+	}{
+		{"plain", SensorConfig{}, 22, ""},
+		{"chip magnetometer", SensorConfig{Detect: detect.Config{Mag: true}}, 22, ""},
+		{"6-axis filter", SensorConfig{Fusion: fusion.Opts{Mode: fusion.SixAxis}}, 14, ""},
+		{"6-axis filter", SensorConfig{Fusion: fusion.Opts{Mode: fusion.SixAxis}}, 15, tooMany},
+		{"9-axis filter", SensorConfig{Fusion: fusion.Opts{Mode: fusion.NineAxis}}, 15, tooMany},
+		{"simulated magnetometer", SensorConfig{Sim: true, SimOpts: sim.Opts{Mag: true}}, 15, tooMany},
+		{"simulated magnetometer", SensorConfig{Sim: true, SimOpts: sim.Opts{Mag: true}}, 14, ""},
+		{"simulated, no magnetometer", SensorConfig{Sim: true}, 22, ""},
+	} {
+		err := tc.c.CheckBatch(tc.batch)
+		if got := fmt.Sprint(err); (err == nil) != (tc.err == "") || err != nil && got != tc.err {
+			t.Errorf("%s, --batch %d: %v; want %q", tc.name, tc.batch, err, tc.err)
 		}
 	}
 }

@@ -147,6 +147,19 @@ func FitBatch(c *detect.Config, batch int, magQuat bool, log *slog.Logger) {
 	}
 }
 
+// CheckBatch refuses a --batch that the stream's records do not fit: with
+// the orientation filter, or the simulator's magnetometer, each sample is
+// an 84-byte record of field and orientation. Its message names the flag.
+func (c *SensorConfig) CheckBatch(batch int) error {
+	if c.Fusion.Mode == fusion.Off && !(c.Sim && c.SimOpts.Mag) {
+		return nil
+	}
+	if batch > telemetry.MaxBatchMagQuat {
+		return fmt.Errorf("--batch %d with --fusion: at most %d records of %d bytes fit a datagram", batch, telemetry.MaxBatchMagQuat, telemetry.SampleLenMagQuat)
+	}
+	return nil
+}
+
 // NewSensorConfig is the SensorConfig of kind (SensorKind's: "sim" or a
 // detect kind) read at rateHz: the simulator, seeded with seed, at rest
 // with still, in its FIFO mode when det.FIFO is on; or the chip det
