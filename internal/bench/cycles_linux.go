@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/imustream/imustream/control"
+	"github.com/imustream/imustream/internal/daemon"
+	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/telemetry"
 )
 
@@ -52,7 +55,18 @@ const cycleResend, cycleGiveUp = 200 * time.Millisecond, 5 * time.Second
 // the same request id, every cycleResend until its datagram comes (a
 // flood can fill the daemon's socket buffer): the time counts from the
 // first send, and resent counts the repeats.
+//
+// The cycles run on a thread at the priority of the daemon's command path
+// (SCHED_FIFO daemon.RuntimePriority) where the system allows: on a rig
+// the client runs on another machine, here it shares the CPUs the load
+// keeps busy, and a start's time taken and then held up behind a busy
+// process before its send counted that wait against the daemon.
 func startStopCycles(ctx context.Context, rx *tsConn, ctl netip.AddrPort, n int, period int64) (first, last []int64, resent int, err error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if rt.SetThreadPriority(daemon.RuntimePriority) == nil {
+		defer func() { _ = rt.SetThreadPriority(0) }() // normal again before the thread goes back
+	}
 	cy := &cycler{rx: rx, ctl: ctl}
 	for i := range n {
 		if ctx.Err() != nil {

@@ -25,6 +25,19 @@ func setFIFO(prio int) error {
 	return nil
 }
 
+// SetThreadPriority gives the calling thread SCHED_FIFO at prio, or back
+// SCHED_OTHER for 0. The thread must be locked to its goroutine.
+func SetThreadPriority(prio int) error {
+	if prio > 0 {
+		return setFIFO(prio)
+	}
+	attr := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}
+	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		return fmt.Errorf("rt: sched_setattr SCHED_OTHER: %w", err)
+	}
+	return nil
+}
+
 // setTimerSlack makes the calling thread's sleeps end on their deadline:
 // by default the kernel may defer a normal thread's wake-up by up to 50 µs
 // to batch it with others. RT threads have no slack anyway.

@@ -15,3 +15,4 @@ func pinThread(int) error              { return errNoRealtime }
 func LockMemory() error                { return errNoRealtime }
 func ScheduleProcess(int) (int, error) { return 0, errNoRealtime }
 func TrimExecutable() error            { return errNoRealtime }
+func SetThreadPriority(int) error      { return errNoRealtime }
