@@ -83,7 +83,11 @@ func Subscribe(ctx context.Context, nc *nats.Conn, subject string, from From, h 
 	if err != nil {
 		return fmt.Errorf("bridge: jetstream: %w", err)
 	}
-	stream, err := js.StreamNameBySubject(ctx, subject)
+	var stream string
+	err = untilAnswered(ctx, func(ctx context.Context) (err error) {
+		stream, err = js.StreamNameBySubject(ctx, subject)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bridge: no stream holds %s: %w", subject, err)
 	}
@@ -95,7 +99,11 @@ func Subscribe(ctx context.Context, nc *nats.Conn, subject string, from From, h 
 		t := from.Time
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
 	}
-	cons, err := js.OrderedConsumer(ctx, stream, cfg)
+	var cons jetstream.Consumer
+	err = untilAnswered(ctx, func(ctx context.Context) (err error) {
+		cons, err = js.OrderedConsumer(ctx, stream, cfg)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bridge: consumer on %s: %w", stream, err)
 	}
@@ -121,6 +129,29 @@ func Subscribe(ctx context.Context, nc *nats.Conn, subject string, from From, h 
 			pending = md.NumPending
 		}
 		deliver(h, m.Headers().Get, m.Data(), pending, false)
+	}
+}
+
+// answerWait bounds how long a JetStream request that times out is sent
+// again: a cluster electing a leader (a node just died, or the cluster
+// just started) answers within seconds; one that never answers is down.
+const answerWait = time.Minute
+
+// untilAnswered calls req until it returns something other than a
+// timeout, for at most answerWait.
+func untilAnswered(ctx context.Context, req func(context.Context) error) error {
+	end := time.Now().Add(answerWait)
+	for {
+		err := req(ctx)
+		if err == nil || ctx.Err() != nil || time.Now().After(end) ||
+			!errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 }
 
