@@ -3,6 +3,7 @@ package rt
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"time"
 	_ "unsafe" // go:linkname
@@ -37,6 +38,13 @@ import (
 // yield at every second one, and a stop of the world wait two periods:
 // such threads are not held.
 
+// YieldEvery is the longest a held thread goes without yielding when
+// asked: the runtime runs the timers a P holds (those of the goroutines
+// that ran on it before the sender) when the P schedules, or when an idle
+// thread steals them; in a busy process a P that never schedules strands
+// them (seen: a 6.7 s sleep that took 30 s).
+const YieldEvery = 200 * int64(time.Millisecond)
+
 // HoldPeriod is the shortest period at which holding a thread saves
 // nothing: the runtime's monitor asks every 10 ms.
 const HoldPeriod = 10 * int64(time.Millisecond)
@@ -53,8 +61,11 @@ type Pacer struct {
 	// does not move while a thread spins on it.
 	real bool
 	// held: the thread declines the runtime's requests to yield (Hold);
+	// blocked: SIGURG is blocked on it (held, and no collection marking);
 	// asked: it was asked when it last woke.
-	held, asked bool
+	held, blocked, asked bool
+	owe                  bool  // it yields before its next sleep
+	yielded              int64 // the deadline it last owed a yield at
 	// Interrupted counts the sleeps a signal cut short: about one for
 	// each time the runtime had the thread yield. Yielded counts the
 	// yields of a held thread.
@@ -74,17 +85,34 @@ func (p *Pacer) Hold() error {
 	if err := setPreemptSignal(true); err != nil {
 		return err
 	}
-	p.held = true
+	p.held, p.blocked = true, true
 	return nil
 }
 
 // Release undoes Hold.
 func (p *Pacer) Release() {
-	if p.held {
-		p.held = false
-		_ = setPreemptSignal(false)
+	p.held = false
+	p.block(false)
+}
+
+// block blocks or unblocks SIGURG on the thread, if that changes it.
+func (p *Pacer) block(b bool) {
+	if p.blocked != b && setPreemptSignal(b) == nil {
+		p.blocked = b
 	}
 }
+
+//go:linkname writeBarrier runtime.writeBarrier
+var writeBarrier struct {
+	enabled bool
+	pad     [3]byte
+	alignme uint64
+}
+
+// gcMarking reports whether the garbage collector is marking (its write
+// barrier is on): it then stops each goroutine to scan its stack and
+// spins until it has.
+func gcMarking() bool { return writeBarrier.enabled }
 
 //go:linkname procPin runtime.procPin
 func procPin() int
@@ -122,18 +150,36 @@ func (p *Pacer) SleepUntil(deadline int64) int64 {
 	if !p.held {
 		return p.sleepTo(deadline)
 	}
+	if gcMarking() {
+		// The collector spins until it has stopped this thread: its
+		// requests come through, signal and all, until it is done.
+		p.block(false)
+		return p.sleepTo(deadline)
+	}
+	if p.owe {
+		// Owed since the last wake-up: yield now, the tick done and the
+		// next deadline ahead, not on waking, which would delay a tick.
+		p.owe = false
+		p.Yielded.Add(1)
+		runtime.Gosched()
+	}
+	p.block(true)
 	procPin()
 	asked := sleepHeld(deadline)
-	if asked && p.asked {
+	if asked && (p.asked || gcMarking()) {
 		// The monitor asks every 10 ms at most; a thread asked at two
 		// wake-ups in a row is being asked again and again, as the
-		// runtime does while it waits to stop the world (every 100 µs)
-		// or to scan this goroutine's stack: it yields, at the first
-		// stack check unpinned.
+		// runtime does while it waits to stop the world (every 100 µs).
+		// Asked while the collector marks, it is the collector, which
+		// waits to scan this goroutine's stack. Either way it yields,
+		// at the first stack check unpinned.
 		p.asked = false
 		p.Yielded.Add(1)
 		procUnpin()
 		return p.sleepTo(deadline)
+	}
+	if asked && deadline-p.yielded >= YieldEvery {
+		p.owe, p.yielded = true, deadline
 	}
 	p.asked = asked
 	declinePreempt(1)
