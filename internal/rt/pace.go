@@ -30,13 +30,12 @@ import (
 // makes one call while still pinned (declinePreempt), where the request
 // is seen and put off. The monitor asks every 10 ms at most; asked at two
 // wake-ups in a row, the thread is being asked again and again, as the
-// runtime does while it waits to stop the world or to scan the thread's
-// stack (every 100 µs or less), and it yields. A collection of the
-// garbage collector (rare: the daemon turns it off while it streams)
-// then waits a tick or two for each of its stops. With a period of
-// HoldPeriod or more the monitor asks at every wake-up, the thread would
-// yield at every second one, and a stop of the world wait two periods:
-// such threads are not held.
+// runtime does while it waits to stop the world (every 100 µs), and it
+// yields. While the collector marks, which it spins until it has scanned
+// this thread's stack, the thread is not held. And at least every
+// YieldEvery it yields after its tick. With a period of HoldPeriod or
+// more the monitor asks at every wake-up and holding saves nothing: such
+// threads are not held.
 
 // YieldEvery is the longest a held thread goes without yielding when
 // asked: the runtime runs the timers a P holds (those of the goroutines
