@@ -72,8 +72,9 @@ type Pacer struct {
 }
 
 // Hold makes the calling thread, locked to its goroutine, decline the
-// runtime's requests to yield while it sleeps (see hold_linux.go), until
-// Release. A thread that goes back to the runtime must be released first.
+// runtime's requests to yield while it sleeps (see the top of this
+// file), until Release. A thread that goes back to the runtime must be
+// released first.
 func (p *Pacer) Hold() error {
 	if !p.real {
 		return nil
