@@ -277,10 +277,8 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 	if *sched = rt.ScheduleThread(cpu, s.cfg.RTPriority, s.cfg.PinOnlyRealtime); !sched.Changed {
 		defer runtime.UnlockOSThread()
 	}
-	if s.period < rt.HoldPeriod {
-		sched.HoldErr = pace.Hold()
-		defer pace.Release() // before the thread goes back to the runtime
-	}
+	sched.HoldErr = pace.Hold(s.period)
+	defer pace.Release() // before the thread goes back to the runtime
 	ready.Done()
 	<-begin
 	p := s.period

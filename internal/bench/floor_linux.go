@@ -106,9 +106,7 @@ func (p *floorProbe) thread(cpu int, pace *rt.Pacer, late []int64) error {
 	if err := cmp.Or(t.FIFOErr, t.PinErr); err != nil {
 		return err
 	}
-	if p.period < rt.HoldPeriod {
-		_ = pace.Hold() // as the sender's threads; unheld where it fails, as theirs
-	}
+	_ = pace.Hold(p.period) // as the sender's threads; unheld where it fails, as theirs
 	lead := pace.Lead(t, p.spin, p.period)
 	for k := range p.ticks {
 		d := p.start + int64(k)*p.period

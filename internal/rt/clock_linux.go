@@ -38,10 +38,17 @@ func (MonoClock) SleepUntil(deadline int64) int64 {
 // here once as a 59 ms stall of both sender threads. The cost: the thread
 // keeps its P while it sleeps (the daemon adds one per sender thread).
 func sleepRaw(deadline int64) int64 {
+	nanosleepAbs(deadline)
+	return monoNow()
+}
+
+// nanosleepAbs is one clock_nanosleep to deadline, a raw system call.
+//
+//go:nosplit
+func nanosleepAbs(deadline int64) {
 	ts := unix.NsecToTimespec(deadline)
 	_, _, _ = unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
 		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-	return monoNow()
 }
 
 // sleepHeld sleeps once towards deadline as sleepRaw does, pinned, and
@@ -51,9 +58,7 @@ func sleepRaw(deadline int64) int64 {
 //
 //go:nosplit
 func sleepHeld(deadline int64) bool {
-	ts := unix.NsecToTimespec(deadline)
-	_, _, _ = unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
-		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	nanosleepAbs(deadline)
 	return yieldRequested()
 }
 

@@ -33,7 +33,7 @@ import (
 // runtime does while it waits to stop the world (every 100 µs), and it
 // yields. While the collector marks, which it spins until it has scanned
 // this thread's stack, the thread is not held. And at least every
-// YieldEvery it yields after its tick. With a period of HoldPeriod or
+// YieldEvery it yields after its tick. With a period of holdPeriod or
 // more the monitor asks at every wake-up and holding saves nothing: such
 // threads are not held.
 
@@ -44,9 +44,9 @@ import (
 // them (seen: a 6.7 s sleep that took 30 s).
 const YieldEvery = 200 * int64(time.Millisecond)
 
-// HoldPeriod is the shortest period at which holding a thread saves
+// holdPeriod is the shortest period at which holding a thread saves
 // nothing: the runtime's monitor asks every 10 ms.
-const HoldPeriod = 10 * int64(time.Millisecond)
+const holdPeriod = 10 * int64(time.Millisecond)
 
 // Pacer sleeps one thread locked to its OS thread (a sender thread, or the
 // bench's floor probe, which must be scheduled the same way) to its
@@ -73,10 +73,11 @@ type Pacer struct {
 
 // Hold makes the calling thread, locked to its goroutine, decline the
 // runtime's requests to yield while it sleeps (see the top of this
-// file), until Release. A thread that goes back to the runtime must be
-// released first.
-func (p *Pacer) Hold() error {
-	if !p.real {
+// file), until Release, when it sleeps for a period shorter than
+// holdPeriod. A thread that goes back to the runtime must be released
+// first (Release after a Hold that did nothing does nothing).
+func (p *Pacer) Hold(period int64) error {
+	if !p.real || period >= holdPeriod {
 		return nil
 	}
 	if !canSeeYieldRequests {

@@ -151,7 +151,11 @@ func TestPacerHoldUnderTheRuntime(t *testing.T) {
 		defer runtime.UnlockOSThread()
 		pc := NewPacers(MonoClock{}, 1)[0]
 		var r result
-		if r.err = pc.Hold(); r.err != nil {
+		// A period of holdPeriod or more: nothing to save, not held.
+		if err := pc.Hold(holdPeriod); err != nil || urgBlocked(t) || pc.held {
+			t.Errorf("Hold(%d): err %v, SIGURG blocked %v, held %v: want nothing done", holdPeriod, err, urgBlocked(t), pc.held)
+		}
+		if r.err = pc.Hold(5_000_000); r.err != nil {
 			done <- r
 			return
 		}
