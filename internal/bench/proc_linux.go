@@ -197,55 +197,72 @@ func readMem(pid int) (rss, hwm int64, err error) {
 	return rss, hwm, sc.Err()
 }
 
-// readSched names the strongest scheduling policy among pid's threads,
-// e.g. "SCHED_FIFO 50 (1 of 7 threads)" or "SCHED_OTHER".
-func readSched(pid int) string {
+// threadSched is one thread's scheduling, from its /proc stat.
+type threadSched struct{ tid, prio, policy int }
+
+// threadScheds reads the scheduling of each of pid's threads.
+func threadScheds(pid int) []threadSched {
 	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
-	best, bestPolicy, n := 0, 0, 0
+	var ts []threadSched
 	for _, t := range tasks {
 		f, err := statFields(t)
 		if err != nil || len(f) < 39 {
 			continue
 		}
-		prio, _ := strconv.Atoi(f[37])   // rt_priority, field 40
-		policy, _ := strconv.Atoi(f[38]) // policy, field 41
+		var s threadSched
+		s.tid, _ = strconv.Atoi(filepath.Base(filepath.Dir(t)))
+		s.prio, _ = strconv.Atoi(f[37])   // rt_priority, field 40
+		s.policy, _ = strconv.Atoi(f[38]) // policy, field 41
+		ts = append(ts, s)
+	}
+	return ts
+}
+
+// topPriority returns the threads of ts at the highest real-time priority
+// among them (none when all are at normal priority).
+func topPriority(ts []threadSched) []threadSched {
+	var top []threadSched
+	for _, t := range ts {
 		switch {
-		case prio > best:
-			best, bestPolicy, n = prio, policy, 1
-		case prio == best && prio > 0:
-			n++
+		case t.prio == 0:
+		case len(top) == 0 || t.prio > top[0].prio:
+			top = append(top[:0], t)
+		case t.prio == top[0].prio:
+			top = append(top, t)
 		}
 	}
-	if best == 0 {
+	return top
+}
+
+// readSched names the strongest scheduling policy among pid's threads,
+// e.g. "SCHED_FIFO 50 (1 of 7 threads)" or "SCHED_OTHER".
+func readSched(pid int) string {
+	ts := threadScheds(pid)
+	top := topPriority(ts)
+	if len(top) == 0 {
 		return "SCHED_OTHER"
 	}
-	name := map[int]string{unix.SCHED_FIFO: "SCHED_FIFO", unix.SCHED_RR: "SCHED_RR"}[bestPolicy]
+	policy := top[0].policy
+	name := map[int]string{unix.SCHED_FIFO: "SCHED_FIFO", unix.SCHED_RR: "SCHED_RR"}[policy]
 	if name == "" {
-		name = "policy " + strconv.Itoa(bestPolicy)
+		name = "policy " + strconv.Itoa(policy)
 	}
-	return fmt.Sprintf("%s %d (%d of %d threads)", name, best, n, len(tasks))
+	return fmt.Sprintf("%s %d (%d of %d threads)", name, top[0].prio, len(top), len(ts))
 }
 
 // rtThreads returns the ids of pid's SCHED_FIFO threads at the highest
 // priority among them: the daemon's sender threads (the rest of a daemon
 // whose senders are real-time runs at SCHED_FIFO 1).
 func rtThreads(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	var fifo []threadSched
+	for _, t := range threadScheds(pid) {
+		if t.policy == unix.SCHED_FIFO {
+			fifo = append(fifo, t)
+		}
+	}
 	var tids []int
-	best := 0
-	for _, t := range tasks {
-		f, err := statFields(t)
-		if err != nil || len(f) < 39 || f[38] != strconv.Itoa(unix.SCHED_FIFO) {
-			continue
-		}
-		prio, _ := strconv.Atoi(f[37])
-		if prio > best {
-			best, tids = prio, tids[:0]
-		}
-		if prio == best {
-			tid, _ := strconv.Atoi(filepath.Base(filepath.Dir(t)))
-			tids = append(tids, tid)
-		}
+	for _, t := range topPriority(fifo) {
+		tids = append(tids, t.tid)
 	}
 	return tids
 }
