@@ -232,7 +232,10 @@ func (s *Sender) Period() int64 { return s.period }
 // hypervisor running another guest on it); two CPUs are seldom held up at
 // the same moment.
 func (s *Sender) Run(ctx context.Context) error {
-	stop := context.AfterFunc(ctx, func() { s.quit.Store(true) })
+	stop := context.AfterFunc(ctx, func() {
+		s.quit.Store(true)
+		s.cfg.Subs.Changed().Set() // an idle waker 0 sees quit
+	})
 	defer stop()
 	// Before the lock: what start-up touched of the executable need not
 	// stay resident (or locked); what streaming runs comes back.
@@ -283,13 +286,16 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 	<-begin
 	p := s.period
 	lead := pace.Lead(*sched, s.cfg.Spin, p)
-	var lost int64 // the last deadline another thread took
+	var lost int64  // the last deadline another thread took
+	asleep := false // waker 0: the others wait for the session it started
 	for !s.quit.Load() {
 		d := s.next.Load()
 		if d == 0 {
 			if !s.idle(ctx, i == 0) {
 				return
 			}
+			asleep = i == 0 && cap(s.started) > 0
+			lost = 0 // the last session's
 			continue
 		}
 		d = max(d, lost+p)
@@ -305,6 +311,12 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 				}
 				s.next.Store(next)
 				s.busy.Store(false)
+				if asleep {
+					// After the session's first tick, not before: waking
+					// them takes the scheduler's time.
+					s.wakeOthers()
+					asleep = false
+				}
 				continue
 			}
 			s.busy.Store(false)
@@ -318,7 +330,8 @@ func (s *Sender) waker(ctx context.Context, i int, sched *rt.ThreadSchedule, pac
 }
 
 // idle waits while there are no subscribers and reports whether to go
-// on. Waker 0 then starts a session; the others wait for it to.
+// on. Waker 0 then starts a session and does its first tick; the others
+// wait for it to (wakeOthers).
 func (s *Sender) idle(ctx context.Context, first bool) bool {
 	if !first {
 		select {
@@ -329,12 +342,8 @@ func (s *Sender) idle(ctx context.Context, first bool) bool {
 		}
 	}
 	if len(s.cfg.Subs.List()) == 0 {
-		select {
-		case <-ctx.Done():
-			return false
-		case <-s.cfg.Subs.Changed():
-			return true
-		}
+		s.cfg.Subs.Changed().Wait()
+		return !s.quit.Load()
 	}
 	if !s.busy.CompareAndSwap(false, true) {
 		// Another thread is seeing the last session's end.
@@ -349,13 +358,18 @@ func (s *Sender) idle(ctx context.Context, first bool) bool {
 	s.streaming.Store(true)
 	s.next.Store(s.cfg.Clock.Now())
 	s.busy.Store(false)
+	return true
+}
+
+// wakeOthers has the other sender threads join the session waker 0
+// started.
+func (s *Sender) wakeOthers() {
 	for range cap(s.started) {
 		select {
 		case s.started <- struct{}{}:
 		default:
 		}
 	}
-	return true
 }
 
 func newSession(prev uint32) uint32 {

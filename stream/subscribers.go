@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/imustream/imustream/internal/rt"
 	"github.com/imustream/imustream/sensor"
 	"github.com/imustream/imustream/telemetry"
 )
@@ -154,7 +155,7 @@ func (s *Subscriber) Expires() int64 { return s.expires.Load() }
 // pointer, so the sender's per-tick Load takes no lock and allocates nothing.
 type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
-	changed chan struct{}
+	changed rt.Event
 	local   netip.Addr // see SetSource
 }
 
@@ -181,7 +182,7 @@ func sourceFor(target netip.AddrPort, local netip.Addr) netip.Addr {
 
 // NewSubscribers returns an empty set.
 func NewSubscribers() *Subscribers {
-	s := &Subscribers{changed: make(chan struct{}, 1)}
+	s := &Subscribers{}
 	s.p.Store(&[]*Subscriber{})
 	return s
 }
@@ -189,9 +190,9 @@ func NewSubscribers() *Subscribers {
 // List returns the current set; callers must not modify it.
 func (s *Subscribers) List() []*Subscriber { return *s.p.Load() }
 
-// Changed is signalled (without blocking the writer) whenever a subscriber
-// is added, so an idle sender can start at once.
-func (s *Subscribers) Changed() <-chan struct{} { return s.changed }
+// Changed is set (without blocking the writer) whenever a subscriber is
+// added: an idle sender thread waits for it and starts at once.
+func (s *Subscribers) Changed() *rt.Event { return &s.changed }
 
 // update swaps in fn(old) with a compare-and-swap loop: both the command
 // goroutine and the sender (pruning) write, and neither may block the other.
@@ -291,10 +292,7 @@ func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now
 		conn.Close()
 		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
-	select {
-	case s.changed <- struct{}{}:
-	default:
-	}
+	s.changed.Set()
 	return sub, true, nil
 }
 

@@ -98,11 +98,16 @@ func TestSubscribersStartRefresh(t *testing.T) {
 func TestSubscribersChanged(t *testing.T) {
 	subs := NewSubscribers()
 	rx := newReceiver(t)
+	woke := make(chan struct{})
+	go func() {
+		subs.Changed().Wait()
+		close(woke)
+	}()
 	mustStart(t, subs, rx.addr(), 0)
 	select {
-	case <-subs.Changed():
-	default:
-		t.Fatal("adding a subscriber did not signal Changed")
+	case <-woke:
+	case <-time.After(10 * time.Second):
+		t.Fatal("adding a subscriber did not set Changed")
 	}
 }
 
