@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSendConn: the sender's own sockets reach IPv4 and IPv6 loopback
@@ -33,7 +35,7 @@ func TestSendConn(t *testing.T) {
 			defer rx.Close()
 			ap := rx.LocalAddr().(*net.UDPAddr).AddrPort()
 			ap = netip.AddrPortFrom(ap.Addr().WithZone(tc.zone), ap.Port())
-			c, err := dialUDP(ap, netip.Addr{})
+			c, err := dialUDP(ap, netip.Addr{}, newSpareSocket())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -71,7 +73,99 @@ func TestSendConn(t *testing.T) {
 			}
 		})
 	}
-	if _, err := dialUDP(netip.MustParseAddrPort("[fe80::1%no-such-interface]:9"), netip.Addr{}); err == nil {
+	if _, err := dialUDP(netip.MustParseAddrPort("[fe80::1%no-such-interface]:9"), netip.Addr{}, newSpareSocket()); err == nil {
 		t.Error("unknown zone: no error")
 	}
+}
+
+// TestSpareSocket: a spare is made like the last socket taken and taken
+// only by a socket of its family and source; one that does not fit is
+// closed, and so is the spare when its set goes.
+func TestSpareSocket(t *testing.T) {
+	sp := newSpareSocket()
+	sp.refill() // nothing taken yet: nothing to make
+	if sp.fd != -1 {
+		t.Fatalf("spare %d before any socket was taken", sp.fd)
+	}
+	lo := netip.MustParseAddr("127.0.0.1")
+	a, err := sp.take(syscall.AF_INET, lo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(a)
+	sp.refill()
+	spare := sp.fd
+	if spare < 0 {
+		t.Fatal("no spare after refill")
+	}
+	if got := boundTo(t, spare); got.Addr() != lo || got.Port() == 0 {
+		t.Errorf("spare bound to %v, want 127.0.0.1 and a port", got)
+	}
+	b, err := sp.take(syscall.AF_INET, lo)
+	if err != nil || b != spare {
+		t.Fatalf("take = %d, %v; want the spare %d", b, err, spare)
+	}
+	defer syscall.Close(b)
+	sp.refill()
+	other := sp.fd
+	c, err := sp.take(syscall.AF_INET, netip.MustParseAddr("127.0.0.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(c)
+	// (The closed spare's number may come back as c's.)
+	if boundTo(t, c).Addr() != netip.MustParseAddr("127.0.0.2") {
+		t.Errorf("take for 127.0.0.2 gave %d bound to %v (spare was %d)", c, boundTo(t, c), other)
+	}
+	if isOpen(other) && other != c {
+		t.Errorf("the spare that did not fit (%d) is still open", other)
+	}
+	sp.refill()
+	last := sp.fd
+	sp.close()
+	if sp.fd != -1 || isOpen(last) {
+		t.Errorf("close left the spare %d open", last)
+	}
+}
+
+// TestStartTakesSpare: a set's second start sends from the socket made
+// after its first.
+func TestStartTakesSpare(t *testing.T) {
+	subs := NewSubscribers()
+	subs.SetSource(netip.MustParseAddr("127.0.0.1"))
+	rx1, rx2 := newReceiver(t), newReceiver(t)
+	first, _, err := subs.Start(rx1.addr(), 0, time.Second, 0, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spare := boundTo(t, subs.spare.fd)
+	second, _, err := subs.Start(rx2.addr(), 0, time.Second, 0, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Source != spare {
+		t.Errorf("second stream sends from %v, want the spare's %v (first: %v)", second.Source, spare, first.Source)
+	}
+	for _, sub := range subs.List() {
+		sub.conn.Close()
+	}
+	subs.spare.close()
+}
+
+func boundTo(t *testing.T, fd int) netip.AddrPort {
+	t.Helper()
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatalf("getsockname(%d): %v", fd, err)
+	}
+	a, ok := sa.(*syscall.SockaddrInet4)
+	if !ok {
+		t.Fatalf("getsockname(%d): %T", fd, sa)
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+}
+
+func isOpen(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
 }

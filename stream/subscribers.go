@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,7 @@ type Subscribers struct {
 	p       atomic.Pointer[[]*Subscriber]
 	changed rt.Event
 	local   netip.Addr // see SetSource
+	spare   *spareSocket
 }
 
 // SetSource makes every stream started from now on send from a, the
@@ -182,8 +184,9 @@ func sourceFor(target netip.AddrPort, local netip.Addr) netip.Addr {
 
 // NewSubscribers returns an empty set.
 func NewSubscribers() *Subscribers {
-	s := &Subscribers{}
+	s := &Subscribers{spare: newSpareSocket()}
 	s.p.Store(&[]*Subscriber{})
+	runtime.AddCleanup(s, (*spareSocket).close, s.spare)
 	return s
 }
 
@@ -273,7 +276,7 @@ func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now
 	if !src.IsValid() {
 		src = s.local
 	}
-	conn, err := dialUDP(target, src)
+	conn, err := dialUDP(target, src, s.spare)
 	if err != nil {
 		return nil, false, fmt.Errorf("stream: subscribe %s: %w", target, err)
 	}
@@ -293,6 +296,7 @@ func (s *Subscribers) start(target netip.AddrPort, lease, def time.Duration, now
 		return nil, false, fmt.Errorf("%w (%d)", ErrFull, MaxSubscribers)
 	}
 	s.changed.Set()
+	s.spare.refill() // the stream has started: this is off its way
 	return sub, true, nil
 }
 
