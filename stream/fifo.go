@@ -80,7 +80,7 @@ func (s *Sender) fifoTick(deadline, now int64) int64 {
 	if f.session != s.session {
 		f.session, f.from = s.session, deadline
 	}
-	f.buf[0].MonoNs, f.buf[0].WallNs = now, rt.WallNow()
+	f.buf[0].MonoNs, f.buf[0].WallNs = now, rt.WallAt(now)
 	n, err := f.b.ReadBatch(f.buf)
 	if err != nil {
 		s.c.sensorErrors.Add(1)

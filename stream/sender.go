@@ -414,7 +414,7 @@ func (s *Sender) tick(deadline, now int64) int64 {
 	}
 	// A failed read keeps the previous values, flagged, so receivers never
 	// see made-up zeros.
-	smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, rt.WallNow(), late, 0
+	smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, rt.WallAt(now), late, 0
 	if err := s.cfg.Sensor.Read(smp); err != nil {
 		smp.Status |= sensor.StatusSensorError
 		s.c.sensorErrors.Add(1)

@@ -79,7 +79,7 @@ func Baseline(ctx context.Context, args []string, stderr io.Writer) error {
 		// The ticker's grid is origin + k × period; late_ns is the wake-up
 		// against the grid point just passed, as the daemon reports it.
 		smp := &samples[n]
-		smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, rt.WallNow(), (now-origin)%period, 0
+		smp.MonoNs, smp.WallNs, smp.LateNs, smp.Status = now, rt.WallAt(now), (now-origin)%period, 0
 		if err := sens.Read(smp); err != nil {
 			smp.Status |= sensor.StatusSensorError
 		}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // exeResident returns the resident kB of this test binary's read-only
@@ -54,5 +55,16 @@ func TestTrimExecutable(t *testing.T) {
 	}
 	if w1 < w0 {
 		t.Errorf("written pages %d kB before the trim, %d kB after: data was dropped", w0, w1)
+	}
+}
+
+// TestWallAt: the wall time of a monotonic instant a moment ago is that
+// instant's, not the present's: a thread held up between reading the two
+// clocks (here 20 ms) still stamps a sample with one instant.
+func TestWallAt(t *testing.T) {
+	mono, wall := Stamp()
+	time.Sleep(20 * time.Millisecond)
+	if d := WallAt(mono) - wall; d > int64(time.Millisecond) || d < -int64(time.Millisecond) {
+		t.Errorf("WallAt of an instant 20 ms ago is %v from its wall time, want within 1 ms", time.Duration(d))
 	}
 }
