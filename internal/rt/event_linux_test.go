@@ -97,16 +97,10 @@ func taskState(t *testing.T, tid int) string {
 
 // taskSwitches is the voluntary context switches of thread tid.
 func taskSwitches(t *testing.T, tid int) uint64 {
-	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/status")
+	v := statusField(t, "/proc/self/task/"+strconv.Itoa(tid)+"/status", "voluntary_ctxt_switches")
+	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("thread %d's voluntary switches %q: %v", tid, v, err)
 	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
-			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			return n
-		}
-	}
-	t.Fatal("no voluntary_ctxt_switches")
-	return 0
+	return n
 }

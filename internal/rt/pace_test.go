@@ -227,7 +227,12 @@ func TestPacerHoldUnderTheRuntime(t *testing.T) {
 // threadStatus returns the value of field in the calling thread's
 // /proc status.
 func threadStatus(t *testing.T, field string) string {
-	b, err := os.ReadFile("/proc/thread-self/status")
+	return statusField(t, "/proc/thread-self/status", field)
+}
+
+// statusField is field's value in a /proc status file.
+func statusField(t *testing.T, path, field string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Error(err)
 		return ""
@@ -237,7 +242,7 @@ func threadStatus(t *testing.T, field string) string {
 			return strings.TrimSpace(v)
 		}
 	}
-	t.Errorf("no %s in /proc/thread-self/status", field)
+	t.Errorf("no %s in %s", field, path)
 	return ""
 }
 
