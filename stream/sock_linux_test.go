@@ -152,17 +152,16 @@ func TestStartTakesSpare(t *testing.T) {
 	subs.spare.close()
 }
 
+// boundTo is the address socket fd sends from (sendConn.localAddr).
 func boundTo(t *testing.T, fd int) netip.AddrPort {
 	t.Helper()
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatalf("getsockname(%d): %v", fd, err)
+	c := &sendConn{}
+	c.fd.Store(int32(fd))
+	a := c.localAddr()
+	if !a.IsValid() {
+		t.Fatalf("socket %d: no local address", fd)
 	}
-	a, ok := sa.(*syscall.SockaddrInet4)
-	if !ok {
-		t.Fatalf("getsockname(%d): %T", fd, sa)
-	}
-	return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	return a
 }
 
 func isOpen(fd int) bool {

@@ -89,16 +89,6 @@ func calibrateMono() (time.Time, int64) {
 	return ref, base
 }
 
-// WallAt returns CLOCK_REALTIME (ns since the Unix epoch) at the
-// CLOCK_MONOTONIC instant mono, a moment ago, from one reading of both
-// clocks (vDSO, as monoNow): a sample's t_wall_ns is then the instant of
-// its t_mono_ns even when its thread was held up between the two (by the
-// host, 2.5 ms once), as reading the wall clock at that point would not.
-func WallAt(mono int64) int64 {
-	m, w := Stamp()
-	return w - (m - mono)
-}
-
 // Stamp reads CLOCK_MONOTONIC and CLOCK_REALTIME at one instant (one
 // vDSO read): the clocks of a sample's t_mono_ns and t_wall_ns.
 func Stamp() (mono, wall int64) {

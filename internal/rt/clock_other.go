@@ -25,13 +25,6 @@ func (MonoClock) SleepUntil(deadline int64) int64 {
 
 func sleepRaw(deadline int64) int64 { return MonoClock{}.SleepUntil(deadline) }
 
-// WallAt returns the wall-clock time in ns since the Unix epoch at the
-// instant mono on Now's clock.
-func WallAt(mono int64) int64 {
-	m, w := Stamp()
-	return w - (m - mono)
-}
-
 // Stamp reads Now's clock and the wall clock at one instant.
 func Stamp() (mono, wall int64) {
 	t := time.Now()
