@@ -215,11 +215,13 @@ func (s *Server) handle(pkt []byte, from netip.AddrPort) {
 			s.drop(&s.disallowed, "rig start for a target outside the allow list dropped", from, "to", to)
 			return
 		}
-		s.start.Add(1)
+		// Counted once acted on: Counters then never runs ahead of the
+		// stream (the arm64 CI pass saw the stop counted, not yet made).
 		s.startStream(from, to)
+		s.start.Add(1)
 	case ActionStop:
-		s.stop.Add(1)
 		s.stopStream(from, to)
+		s.stop.Add(1)
 	default:
 		s.ignored.Add(1)
 	}
